@@ -1,0 +1,237 @@
+"""The ``safeground`` command line: thin wrappers that parse options, call a use case and print.
+
+Every subcommand takes ``--db`` (default: SAFEGROUND_DB, then ./safeground.gpkg) and ``--user``
+(default: SAFEGROUND_USER, then the login). Errors print one line with their code and a hint,
+exit non-zero and leave the database unchanged.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+
+from safeground import __version__
+from safeground.domain.errors import SafeGroundError
+from safeground.domain.records import LAYERS
+from safeground.services.workspace import Workspace
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+DB_HELP = "GeoPackage file (default: $SAFEGROUND_DB, then ./safeground.gpkg)."
+
+
+def db_options(fn: F) -> F:
+    fn = click.option("--user", envvar="SAFEGROUND_USER", default=None,
+                      help="Who is acting (default: $SAFEGROUND_USER, then the login).")(fn)
+    return click.option("--db", envvar="SAFEGROUND_DB", default="safeground.gpkg", show_default=True,
+                        help=DB_HELP)(fn)
+
+
+def format_option(fn: F) -> F:
+    return click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True,
+                        help="Output format; the JSON is documented in the README.")(fn)
+
+
+@contextmanager
+def workspace(db: str, user: str | None, *, create: bool = False) -> Iterator[Workspace]:
+    ws = Workspace.open(db, user=user, create=create)
+    try:
+        yield ws
+    finally:
+        ws.close()
+
+
+def emit(fmt: str, doc: Any, text: str) -> None:
+    if fmt == "json":
+        click.echo(json.dumps(doc, indent=2, ensure_ascii=False, default=str))
+    else:
+        click.echo(text)
+
+
+def progress_bar() -> Callable[[str, int, int], None] | None:
+    """A progress callback drawing on stderr, or ``None`` when stderr is not a terminal."""
+    if not sys.stderr.isatty():
+        return None
+    state: dict[str, Any] = {}
+
+    def update(step: str, done: int, total: int) -> None:
+        if state.get("step") != step:
+            if state.get("bar") is not None:
+                state["bar"].render_finish()
+            state["step"] = step
+            state["done"] = 0
+            state["bar"] = click.progressbar(length=max(total, 1), label=f"{step:<18}", file=sys.stderr)
+        bar = state["bar"]
+        bar.update(done - state["done"])
+        state["done"] = done
+        if done >= total:
+            bar.render_finish()
+            state["bar"] = None
+
+    return update
+
+
+class SafeGroundGroup(click.Group):
+    """Turns a :class:`SafeGroundError` into one line on stderr and exit code 1."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except SafeGroundError as err:
+            if ctx.params.get("fmt") == "json" or "--format=json" in sys.argv or _json_requested():
+                click.echo(json.dumps(err.to_problem(), ensure_ascii=False), err=True)
+            else:
+                click.echo(f"Error: {err.one_line()}", err=True)
+            ctx.exit(1)
+
+
+def _json_requested() -> bool:
+    args = sys.argv
+    return any(a == "--format" and i + 1 < len(args) and args[i + 1] == "json" for i, a in enumerate(args))
+
+
+@click.group(cls=SafeGroundGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="safeground")
+def main() -> None:
+    """SafeGround: mine action information management (IMAS) on one GeoPackage file."""
+
+
+@main.command()
+@db_options
+@click.option("--country", metavar="ISO3", help="Country code, e.g. COL; sets the national outline.")
+@click.option("--config", "config_file", type=click.Path(dir_okay=False), help="YAML file with configuration keys.")
+@format_option
+def init(db: str, user: str | None, country: str | None, config_file: str | None, fmt: str) -> None:
+    """Create the database if needed and set its configuration (safe to re-run).
+
+    Example: safeground init --db kabul.gpkg --country AFG
+    """
+    from safeground.services.configuration import initialise
+
+    ws, config = initialise(db, user=user, country=country, config_file=config_file)
+    with ws:
+        doc = {"database": ws.store.location, "schema_version": ws.store.schema_version,
+               "config": config.model_dump(mode="json")}
+    import yaml
+
+    emit(fmt, doc, f"Initialised {doc['database']} (schema version {doc['schema_version']}).\n"
+         + yaml.safe_dump(doc["config"], sort_keys=False, allow_unicode=True).rstrip())
+
+
+@main.command()
+@db_options
+@click.option("--scale", type=click.Choice(["small", "national"]), default="small", show_default=True,
+              help="small: seconds, for trying things out; national: ~100,000 hazards, for benchmarks.")
+@click.option("--seed", type=int, default=1, show_default=True, help="The same seed always gives the same data.")
+@format_option
+def demo(db: str, user: str | None, scale: str, seed: int, fmt: str) -> None:
+    """Build a fictional post-conflict region with ground truth kept in a separate file.
+
+    Example: safeground demo --db demo.gpkg --scale small --seed 7
+    """
+    from safeground.services.demo import build_demo
+
+    with workspace(db, user, create=True) as ws:
+        result = build_demo(ws, scale=scale, seed=seed, progress=progress_bar())
+    doc = result.to_dict()
+    emit(fmt, doc, f"Built the {scale} demo (seed {seed}) in {doc['seconds']:.1f} s: {db}\n"
+         f"Ground truth (for evaluation only): {doc['truth_path']}\n"
+         + "\n".join(f"  {k:<20} {v:>9}" for k, v in doc["counts"].items()))
+
+
+@main.command(name="import")
+@click.argument("file", type=click.Path(dir_okay=False))
+@click.option("--as", "layer", required=True, type=click.Choice(LAYERS), help="SafeGround layer to import into.")
+@db_options
+@click.option("--layer", "source_layer", help="Layer of FILE to read, when it has several.")
+@click.option("--crs", "epsg", type=int, help="EPSG code of FILE's coordinates, when the file does not say.")
+@click.option("--repair", is_flag=True, default=None, help="Repair invalid polygons (each repair is reported).")
+@click.option("--review-state", type=click.Choice(["submitted", "approved"]), default="submitted",
+              show_default=True, help="'approved' only for official sources.")
+@format_option
+def import_(file: str, layer: str, db: str, user: str | None, source_layer: str | None, epsg: int | None,
+            repair: bool | None, review_state: str, fmt: str) -> None:
+    """Import a GeoJSON or GeoPackage file into a layer, all rows or none.
+
+    Example: safeground import hazards.geojson --as hazard_area --db demo.gpkg
+    """
+    from safeground.services.transfer import import_file
+
+    with workspace(db, user) as ws:
+        report = import_file(ws, file, layer, source_layer=source_layer, epsg=epsg, repair=repair,
+                             review_state=review_state)
+    doc = report.to_dict()
+    text = f"Imported {report.rows_stored} of {report.rows_read} rows from {file} into {layer} " \
+           f"(import run {report.import_run})."
+    if report.ignored_columns:
+        text += "\nIgnored columns: " + ", ".join(report.ignored_columns)
+    if report.repairs:
+        text += "\nRepairs:\n  " + "\n  ".join(report.repairs)
+    emit(fmt, doc, text)
+
+
+@main.command()
+@db_options
+@click.option("--layer", required=True, type=click.Choice(LAYERS), help="Layer to export.")
+@click.option("--to", "target", required=True, type=click.Path(dir_okay=False),
+              help="Output file: .geojson or .gpkg (never overwritten).")
+@click.option("--include-retired", is_flag=True, help="Also export retired records.")
+@click.option("--include-personal", is_flag=True, help="Also export personal fields (names, contacts).")
+@click.option("--published-only", is_flag=True, help="Only published records, for public release.")
+@format_option
+def export(db: str, user: str | None, layer: str, target: str, include_retired: bool, include_personal: bool,
+           published_only: bool, fmt: str) -> None:
+    """Export a layer to GeoJSON or GeoPackage (personal fields left out by default).
+
+    Example: safeground export --layer hazard_area --to hazards.geojson --db demo.gpkg
+    """
+    from safeground.services.transfer import export_layer
+
+    with workspace(db, user) as ws:
+        n = export_layer(ws, layer, target, include_retired=include_retired, include_personal=include_personal,
+                         review_states=("published",) if published_only else None)
+    emit(fmt, {"layer": layer, "file": target, "records": n}, f"Exported {n} {layer} records to {target}.")
+
+
+@main.group(cls=SafeGroundGroup, invoke_without_command=True)
+@db_options
+@click.option("--include-submitted", is_flag=True, help="Count submitted records too (default: official only).")
+@format_option
+@click.pass_context
+def stats(ctx: click.Context, db: str, user: str | None, include_submitted: bool, fmt: str) -> None:
+    """Summary of contamination, land release, devices, casualties and EORE.
+
+    Example: safeground stats --db demo.gpkg --format json
+    """
+    if ctx.invoked_subcommand is not None:
+        return
+    from safeground.services.stats import render_text, summary
+
+    with workspace(db, user) as ws:
+        doc = summary(ws, include_submitted=include_submitted)
+    emit(fmt, doc, render_text(doc))
+
+
+@main.command()
+@db_options
+@click.option("--to", "target", required=True, type=click.Path(dir_okay=False), help="Backup file (new).")
+@format_option
+def backup(db: str, user: str | None, target: str, fmt: str) -> None:
+    """Copy the whole database, consistently, with SQLite's backup API.
+
+    Example: safeground backup --db demo.gpkg --to demo-2026-11-28.gpkg
+    """
+    with workspace(db, user) as ws:
+        ws.store.backup(target)
+    size = Path(target).stat().st_size
+    emit(fmt, {"database": db, "backup": target, "bytes": size}, f"Backed up {db} to {target} ({size:,} bytes).")
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

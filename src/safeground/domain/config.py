@@ -1,0 +1,70 @@
+"""The configuration document: one YAML document stored in the database.
+
+Every key is documented here with its default; ``safeground init --config FILE.yaml`` sets it.
+Unknown keys are refused, so a typo never silently falls back to a default.
+
+>>> cfg = Config.model_validate({"country": "col", "release": {"clearance_min_depth_cm": 13}})
+>>> cfg.country, cfg.release.clearance_min_depth_cm, cfg.geometry.repair
+('COL', 13.0, False)
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from safeground.domain.errors import ConfigError
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class GeometryConfig(_Section):
+    repair: bool = Field(False, description="Repair invalid polygons on input instead of refusing them. "
+                                            "Every repair is reported.")
+    check_swapped_coordinates: bool = Field(True, description="Refuse points whose latitude and longitude look "
+                                                              "swapped against the national outline.")
+    outline_tolerance_deg: float = Field(0.5, ge=0, description="How far outside the national outline (degrees) "
+                                                                "a location may lie before the swap check applies.")
+
+
+class ReleaseConfig(_Section):
+    clearance_min_depth_cm: float = Field(10.0, ge=0, description="National clearance depth standard (cm). "
+                                                                  "Clearance to a shallower depth is refused.")
+    remaining_area_tolerance_m2: float = Field(1.0, ge=0, description="A hazard whose remaining area is at most "
+                                                                      "this is closed (m², slivers from GPS noise).")
+
+
+class Config(_Section):
+    country: str | None = Field(None, description="ISO 3166-1 alpha-3 code. Its Natural Earth outline is the "
+                                                  "national outline when no admin_area of level 0 exists.")
+    national_crs: int | None = Field(None, description="EPSG code of the projected CRS for grids and distances. "
+                                                       "Default: the UTM zone of the national outline.")
+    languages: list[str] = Field(default_factory=lambda: ["en", "es"], description="Label languages, first is "
+                                                                                     "the default.")
+    basemap_url: str | None = Field(None, description="Optional XYZ tile URL for when there is a connection; "
+                                                      "Natural Earth outlines are always available offline.")
+    geometry: GeometryConfig = Field(default_factory=GeometryConfig)
+    release: ReleaseConfig = Field(default_factory=ReleaseConfig)
+
+    @field_validator("country")
+    @classmethod
+    def _iso3(cls, v: str | None) -> str | None:
+        if v is None:
+            return v
+        if len(v) != 3 or not v.isalpha():
+            raise ValueError("country must be an ISO3 code such as COL or UKR")
+        return v.upper()
+
+
+def parse_config(data: Any) -> Config:
+    """Validate a configuration mapping, turning pydantic's errors into one :class:`ConfigError`."""
+    try:
+        return Config.model_validate(data or {})
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first["loc"]) or "(top level)"
+        raise ConfigError("config.invalid", f"Configuration key '{where}': {first['msg']}.",
+                          hint="See the configuration keys in the README; remove unknown keys.") from None

@@ -1,0 +1,1 @@
+"""Geometry and coordinates: validity, measurement in metres, CRS handling. Pure computation on shapely."""

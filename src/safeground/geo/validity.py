@@ -1,0 +1,121 @@
+"""Geometry checks: type, emptiness, validity (with the location of the fault) and opt-in repair.
+
+IMSMA's older version stores invalid polygons; SafeGround refuses them with an error that
+says where the problem is, unless a repair is asked for, and every repair is reported.
+
+>>> bowtie = shapely.Polygon([(0, 0), (1, 1), (1, 0), (0, 1), (0, 0)])
+>>> check_geometries(np.array([bowtie]), "MULTIPOLYGON")
+Traceback (most recent call last):
+...
+safeground.domain.errors.GeometryError: Feature 0: invalid polygon: Self-intersection at (0.5, 0.5).
+>>> fixed, repairs = check_geometries(np.array([bowtie]), "MULTIPOLYGON", repair=True)
+>>> fixed[0].geom_type, repairs[0].index
+('MultiPolygon', 0)
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+import numpy as np
+import shapely
+
+from safeground.domain.errors import GeometryError
+
+_ALLOWED = {
+    "POINT": {"Point"},
+    "MULTIPOLYGON": {"Polygon", "MultiPolygon"},
+    "POLYGON": {"Polygon"},
+    "LINESTRING": {"LineString"},
+    "GEOMETRY": {"Point", "MultiPoint", "LineString", "MultiLineString", "Polygon", "MultiPolygon"},
+}
+
+
+@dataclass(frozen=True)
+class Repair:
+    """What a repair changed, for the import report."""
+
+    index: int
+    problem: str
+    area_before: float
+    area_after: float
+
+    def describe(self) -> str:
+        return (f"feature {self.index}: repaired '{self.problem}' "
+                f"(area {self.area_before:.6g} -> {self.area_after:.6g} square degrees)")
+
+
+def _where(reason: str) -> str:
+    m = re.match(r"(.*)\[([-\d.eE+]+) ([-\d.eE+]+)\]", reason)
+    if not m:
+        return reason
+    return f"{m.group(1)} at ({float(m.group(2)):.7g}, {float(m.group(3)):.7g})"
+
+
+def check_geometries(
+    geoms: np.ndarray,
+    geometry_type: str,
+    *,
+    required: bool = True,
+    repair: bool = False,
+    offset: int = 0,
+) -> tuple[np.ndarray, list[Repair]]:
+    """Check an array of geometries for ``geometry_type``; return them (polygons as MultiPolygon) and repairs.
+
+    ``offset`` is added to indices in messages, so that batch positions read as source rows.
+    """
+    geoms = np.asarray(geoms, dtype=object).copy()
+    missing = shapely.is_missing(geoms)
+    empty = np.zeros(len(geoms), dtype=bool)
+    empty[~missing] = shapely.is_empty(geoms[~missing])
+    if required and (missing | empty).any():
+        i = int(np.flatnonzero(missing | empty)[0])
+        raise GeometryError("geometry.missing", f"Feature {i + offset}: the geometry is missing or empty.",
+                            hint="Every record of this layer needs a location; give its geometry.",
+                            details={"index": i + offset})
+    present = np.flatnonzero(~missing & ~empty)
+    allowed = _ALLOWED[geometry_type]
+    types = shapely.get_type_id(geoms[present])
+    names = np.array(["Point", "LineString", "LinearRing", "Polygon", "MultiPoint", "MultiLineString",
+                      "MultiPolygon", "GeometryCollection"])[types] if len(present) else np.array([])
+    bad_type = ~np.isin(names, list(allowed))
+    if bad_type.any():
+        j = int(np.flatnonzero(bad_type)[0])
+        raise GeometryError("geometry.wrong_type",
+                            f"Feature {present[j] + offset}: a {names[j]} was given where {geometry_type} is needed.",
+                            hint="Give a " + " or ".join(sorted(allowed)) + ".",
+                            details={"index": int(present[j]) + offset, "type": str(names[j])})
+    coords = shapely.get_coordinates(geoms[present])
+    if len(coords) and not np.isfinite(coords).all():
+        raise GeometryError("geometry.not_finite", "A coordinate is NaN or infinite.",
+                            hint="Check the source's coordinate columns.")
+    repairs: list[Repair] = []
+    invalid = present[~shapely.is_valid(geoms[present])]
+    for i in invalid:
+        reason = _where(shapely.is_valid_reason(geoms[i]))
+        if not repair:
+            raise GeometryError(
+                "geometry.invalid", f"Feature {i + offset}: invalid polygon: {reason}.",
+                hint="Fix the polygon in a GIS, or import again with repair turned on (--repair) to have it "
+                     "repaired and reported.", details={"index": int(i) + offset, "problem": reason})
+        before = float(shapely.area(geoms[i]))
+        fixed = shapely.make_valid(geoms[i], method="structure", keep_collapsed=False)
+        fixed = _keep_polygonal(fixed) if geometry_type in ("MULTIPOLYGON", "POLYGON") else fixed
+        if fixed is None or fixed.is_empty:
+            raise GeometryError("geometry.unrepairable", f"Feature {i + offset}: {reason}; nothing is left after "
+                                "repair.", hint="Redraw the polygon.", details={"index": int(i) + offset})
+        geoms[i] = fixed
+        repairs.append(Repair(int(i) + offset, reason, before, float(shapely.area(fixed))))
+    if geometry_type == "MULTIPOLYGON" and len(present):
+        single = present[shapely.get_type_id(geoms[present]) == 3]
+        if len(single):
+            geoms[single] = shapely.multipolygons(geoms[single], indices=np.arange(len(single)))
+    return geoms, repairs
+
+
+def _keep_polygonal(geom: shapely.Geometry) -> shapely.Geometry | None:
+    if geom.geom_type in ("Polygon", "MultiPolygon"):
+        return geom
+    parts = [g for g in getattr(geom, "geoms", []) if g.geom_type in ("Polygon", "MultiPolygon")]
+    return shapely.union_all(parts) if parts else None

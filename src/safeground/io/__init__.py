@@ -1,0 +1,1 @@
+"""Formats in and out: GeoJSON, GeoPackage (through pyogrio/GDAL) and the shipped Natural Earth data."""

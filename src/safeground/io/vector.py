@@ -1,0 +1,87 @@
+"""Read and write vector files through pyogrio (GDAL): GeoJSON, GeoPackage and whatever GDAL reads.
+
+pyogrio is the one library for file formats: it is GDAL, vectorised, with no geopandas needed.
+Columns travel as numpy arrays with null masks, so types survive the round trip.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pyogrio
+import pyogrio.raw
+import shapely
+from pyproj import CRS
+
+from safeground.domain.errors import NotFoundError, ValidationError
+
+#: File suffix → GDAL driver, for the formats SafeGround writes.
+DRIVERS = {".geojson": "GeoJSON", ".json": "GeoJSON", ".gpkg": "GPKG"}
+
+
+@dataclass
+class VectorData:
+    """What was read from a file: geometries (shapely, source CRS), columns, and the CRS."""
+
+    geometry: np.ndarray | None
+    columns: dict[str, np.ndarray]
+    epsg: int | None
+    layer: str
+
+
+def driver_for(path: Path) -> str:
+    try:
+        return DRIVERS[path.suffix.lower()]
+    except KeyError:
+        raise ValidationError("io.unsupported_format", f"Cannot tell the format of '{path.name}' from its suffix.",
+                              hint="Use one of: " + ", ".join(DRIVERS) + ".") from None
+
+
+def list_layers(path: Path) -> list[str]:
+    if not path.exists():
+        raise NotFoundError("io.file_not_found", f"File {path} does not exist.", hint="Check the path.")
+    try:
+        return [str(name) for name in pyogrio.list_layers(path)[:, 0]]
+    except pyogrio.errors.DataSourceError as exc:
+        raise ValidationError("io.unreadable", f"{path.name} cannot be read as a vector file: {exc}.",
+                              hint="Give a GeoJSON or GeoPackage file.") from None
+
+
+def read_vector(path: Path, layer: str | None = None) -> VectorData:
+    """Read one layer (the only one, or ``layer``) with its CRS as an EPSG code when it has one."""
+    layers = list_layers(path)
+    if layer is None:
+        if len(layers) != 1:
+            raise ValidationError("io.which_layer", f"{path.name} has {len(layers)} layers: {', '.join(layers)}.",
+                                  hint="Say which one with --layer.")
+        layer = layers[0]
+    elif layer not in layers:
+        raise NotFoundError("io.layer_not_found", f"{path.name} has no layer '{layer}'.",
+                            hint="Layers: " + ", ".join(layers) + ".")
+    meta, _fids, wkb, field_data = pyogrio.raw.read(path, layer=layer)
+    epsg = None
+    if meta.get("crs"):
+        epsg = CRS.from_user_input(meta["crs"]).to_epsg()
+        if epsg is None:
+            raise ValidationError("geometry.unknown_crs", f"The CRS of {path.name} has no EPSG code.",
+                                  hint="Reproject the file to a CRS with an EPSG code (e.g. EPSG:4326).")
+    geoms = shapely.from_wkb(wkb) if wkb is not None else None
+    columns = {str(name): np.asarray(values) for name, values in zip(meta["fields"], field_data, strict=True)}
+    return VectorData(geoms, columns, epsg, layer)
+
+
+def write_vector(path: Path, layer: str, *, geometry: np.ndarray | None, geometry_type: str | None,
+                 columns: dict[str, tuple[np.ndarray, np.ndarray | None]], append: bool = False) -> None:
+    """Write one layer in EPSG:4326; ``columns`` maps a name to ``(values, null_mask)``."""
+    names = list(columns)
+    wkb = shapely.to_wkb(geometry) if geometry is not None else None
+    kwargs: dict[str, Any] = {}
+    gtype = {"MULTIPOLYGON": "MultiPolygon", "POINT": "Point", "GEOMETRY": "Unknown"}.get(geometry_type or "", None)
+    pyogrio.raw.write(
+        path, wkb, [columns[n][0] for n in names], names, field_mask=[columns[n][1] for n in names],
+        layer=layer, driver=driver_for(path), geometry_type=gtype, crs="EPSG:4326" if geometry is not None else None,
+        promote_to_multi=False, append=append, **kwargs,
+    )

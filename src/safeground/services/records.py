@@ -1,0 +1,182 @@
+"""Create, update, retire and review records: the one door every write goes through.
+
+Each use case validates against the declarations, applies the IMAS rules for the layer (see
+:mod:`safeground.services.release`) and writes in one transaction, so a refusal leaves the
+database unchanged.
+"""
+
+from __future__ import annotations
+
+import uuid as uuidlib
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from safeground.domain import transitions
+from safeground.domain.errors import ValidationError
+from safeground.domain.records import RecordType, record_type
+from safeground.geo.measure import areas_m2
+from safeground.geo.validity import Repair
+from safeground.services import validation
+from safeground.services.workspace import Workspace
+from safeground.store.base import Batch, Record
+
+#: Managed fields a trusted system use case (demo generator, migration) may supply.
+SYSTEM_FIELDS = frozenset({"report_approved_on"})
+
+
+@dataclass
+class AddResult:
+    """What :func:`add_records` stored, and what it had to repair."""
+
+    layer: str
+    uuids: list[str]
+    repairs: list[Repair] = field(default_factory=list)
+
+
+@dataclass
+class Prepared:
+    """A validated batch, with derived columns, ready for the store."""
+
+    rt: RecordType
+    columns: dict[str, list[Any]]
+    geometry: np.ndarray | None
+    uuids: list[str]
+    repairs: list[Repair]
+
+
+Hook = Callable[[Workspace, Prepared], None]
+#: Layer-specific rules run on a prepared batch before it is written (they may add derived columns).
+BEFORE_INSERT: dict[str, list[Hook]] = {}
+#: Layer-specific follow-ups run after the batch is written, in the same transaction.
+AFTER_INSERT: dict[str, list[Hook]] = {}
+
+
+def prepare(ws: Workspace, layer: str, batch: Batch, *, offset: int = 0, repair: bool | None = None,
+            system: bool = False) -> Prepared:
+    """Validate ``batch`` for ``layer`` without writing; raises on the first problem."""
+    rt = record_type(layer)
+    n = len(batch)
+    allow = SYSTEM_FIELDS if system else frozenset()
+    columns = validation.check_fields(rt, Batch({k: v for k, v in batch.columns.items() if k != "uuid"}),
+                                      offset=offset, allow_managed=allow)
+    uuids = [str(u) for u in batch.columns["uuid"]] if "uuid" in batch.columns else \
+        [str(uuidlib.uuid4()) for _ in range(n)]
+    validation.check_links(ws, rt, columns, offset=offset, batch_uuids=uuids)
+    geoms, repairs = validation.check_geometry(ws, rt, batch.geometry, n, offset=offset, repair=repair)
+    if rt.is_polygonal and rt.has_field("area_m2") and geoms is not None:
+        columns["area_m2"] = areas_m2(geoms).round(2).tolist()
+    prepared = Prepared(rt, columns, geoms, uuids, repairs)
+    for hook in BEFORE_INSERT.get(layer, []):
+        hook(ws, prepared)
+    return prepared
+
+
+def add_records(ws: Workspace, layer: str, batch: Batch, *, review_state: str = "submitted",
+                import_run: str | None = None, repair: bool | None = None, offset: int = 0,
+                system: bool = False) -> AddResult:
+    """Validate and store new records of ``layer``, all or nothing.
+
+    ``review_state`` is ``submitted`` unless the source is official (``approved``). ``system``
+    lets trusted use cases (the demo generator) supply :data:`SYSTEM_FIELDS`.
+    """
+    if review_state not in ("submitted", "approved", "published"):
+        raise ValidationError("record.bad_review_state", f"Unknown review state '{review_state}'.",
+                              hint="Use submitted, approved or published.")
+    with ws.store.transaction():
+        prepared = prepare(ws, layer, batch, offset=offset, repair=repair, system=system)
+        cols: dict[str, Any] = dict(prepared.columns)
+        cols["uuid"] = prepared.uuids
+        ws.store.insert(layer, Batch(cols, prepared.geometry), user=ws.user, import_run=import_run,
+                        review_state=review_state)
+        for hook in AFTER_INSERT.get(layer, []):
+            hook(ws, prepared)
+    return AddResult(layer, prepared.uuids, prepared.repairs)
+
+
+def add_record(ws: Workspace, layer: str, values: Mapping[str, Any], **kwargs: Any) -> Record:
+    """Add one record (``values`` may hold ``geometry``) and return it as stored.
+
+    >>> import tempfile, os, shapely
+    >>> ws = Workspace.open(os.path.join(tempfile.mkdtemp(), "r.gpkg"), user="ana", create=True)
+    >>> org = add_record(ws, "organisation", {"name": "Demining NGO"})
+    >>> org["ref"], org["version"], org["review_state"], org["created_by"]
+    ('OR-000001', 1, 'submitted', 'ana')
+    >>> ws.close()
+    """
+    result = add_records(ws, layer, Batch.from_records([values]), **kwargs)
+    return ws.store.get(layer, result.uuids[0])
+
+
+def update_record(ws: Workspace, layer: str, uuid: str, changes: Mapping[str, Any], *,
+                  expected_version: int | None = None, repair: bool | None = None) -> Record:
+    """Change fields (and ``geometry``) of one record, checking transitions and rules.
+
+    A stale ``expected_version`` is refused with ``store.version_conflict``.
+    """
+    rt = record_type(layer)
+    values = {k: v for k, v in changes.items() if k != "geometry"}
+    cols = validation.check_fields(rt, Batch({k: [v] for k, v in values.items()}), partial=True)
+    clean: dict[str, Any] = {k: v[0] for k, v in cols.items()}
+    validation.check_links(ws, rt, {k: [v] for k, v in clean.items()})
+    with ws.store.transaction():
+        current = ws.store.get(layer, uuid)
+        if current.get("retired_at"):
+            raise ValidationError("record.retired", f"{current['ref']} is retired and cannot be changed.",
+                                  hint="Create a new record instead.")
+        for table_field, table in _TRANSITION_FIELDS.get(layer, {}).items():
+            if table_field in clean:
+                transitions.check_transition(table, current.get(table_field), clean[table_field])
+        if "geometry" in changes:
+            geoms, _ = validation.check_geometry(ws, rt, np.array([changes["geometry"]], dtype=object), 1,
+                                                 repair=repair)
+            assert geoms is not None
+            clean["geometry"] = geoms[0]
+            if rt.is_polygonal and rt.has_field("area_m2"):
+                clean["area_m2"] = round(float(areas_m2(geoms)[0]), 2)
+        merged = {**current, **clean}
+        for hook in BEFORE_UPDATE.get(layer, []):
+            hook(ws, current, merged, clean)
+        record = ws.store.update(layer, uuid, clean, user=ws.user, expected_version=expected_version)
+        for after in AFTER_UPDATE.get(layer, []):
+            after(ws, current, record)
+    return ws.store.get(layer, uuid)
+
+
+UpdateHook = Callable[[Workspace, Record, Record, dict[str, Any]], None]
+AfterUpdateHook = Callable[[Workspace, Record, Record], None]
+BEFORE_UPDATE: dict[str, list[UpdateHook]] = {}
+AFTER_UPDATE: dict[str, list[AfterUpdateHook]] = {}
+
+_TRANSITION_FIELDS = {
+    "hazard_area": {"status": transitions.HAZARD_STATUS, "hazard_class": transitions.HAZARD_CLASS},
+}
+
+
+def retire_record(ws: Workspace, layer: str, uuid: str, reason: str, *,
+                  expected_version: int | None = None) -> Record:
+    """Retire a record with a reason; nothing is ever hard-deleted."""
+    with ws.store.transaction():
+        record = ws.store.retire(layer, uuid, reason, user=ws.user, expected_version=expected_version)
+        for after in AFTER_UPDATE.get(layer, []):
+            after(ws, {**record, "retired_at": None}, record)
+    return record
+
+
+def set_review_state(ws: Workspace, layer: str, uuid: str, state: str, *,
+                     expected_version: int | None = None) -> Record:
+    """Move a record along submitted → approved → published, as the transition table allows."""
+    with ws.store.transaction():
+        current = ws.store.get(layer, uuid)
+        transitions.check_transition(transitions.REVIEW_STATE, current["review_state"], state)
+        record = ws.store.update(layer, uuid, {"review_state": state}, user=ws.user,
+                                 expected_version=expected_version)
+        for after in AFTER_UPDATE.get(layer, []):
+            after(ws, current, record)
+    return ws.store.get(layer, uuid)
+
+
+# The IMAS land-release rules register themselves as hooks on the use cases above.
+from safeground.services import release as _release_rules  # noqa: E402,F401

@@ -1,0 +1,96 @@
+"""A workspace: the store, the acting user and the configuration, as one object passed to use cases.
+
+>>> import tempfile, os
+>>> ws = Workspace.open(os.path.join(tempfile.mkdtemp(), "w.gpkg"), user="ana", create=True)
+>>> ws.config.geometry.repair
+False
+>>> ws.close()
+"""
+
+from __future__ import annotations
+
+import getpass
+import os
+from functools import cached_property
+from pathlib import Path
+
+import shapely
+import yaml
+
+from safeground.domain.config import Config, parse_config
+from safeground.domain.errors import ConfigError
+from safeground.geo.crs import utm_epsg
+from safeground.io.naturalearth import country_outline
+from safeground.store import Store, open_store
+
+
+def acting_user(explicit: str | None = None) -> str:
+    """``--user``, else SAFEGROUND_USER, else the operating-system login."""
+    if explicit:
+        return explicit
+    env = os.environ.get("SAFEGROUND_USER")
+    if env:
+        return env
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):
+        return "unknown"
+
+
+class Workspace:
+    """What every use case needs: where the data is, who is acting, and the configuration."""
+
+    def __init__(self, store: Store, user: str) -> None:
+        self.store = store
+        self.user = user
+
+    @classmethod
+    def open(cls, db: str | Path, *, user: str | None = None, create: bool = False) -> Workspace:
+        return cls(open_store(db, create=create), acting_user(user))
+
+    def close(self) -> None:
+        self.store.close()
+
+    def __enter__(self) -> Workspace:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    @cached_property
+    def config(self) -> Config:
+        text = self.store.read_config_text()
+        if not text:
+            return Config()
+        try:
+            data = yaml.safe_load(text)
+        except yaml.YAMLError as exc:
+            raise ConfigError("config.bad_yaml", f"The stored configuration is not valid YAML: {exc}.",
+                              hint="Set it again with 'safeground init --config FILE.yaml'.") from None
+        return parse_config(data)
+
+    def set_config(self, config: Config) -> None:
+        text = yaml.safe_dump(config.model_dump(mode="json"), sort_keys=False, allow_unicode=True)
+        self.store.write_config_text(text, self.user)
+        self.__dict__.pop("config", None)
+        self.__dict__.pop("outline", None)
+
+    @cached_property
+    def outline(self) -> shapely.Geometry | None:
+        """The national outline: the admin_area of level 0 if any, else the configured Natural Earth country."""
+        rows = self.store.query("admin_area", where={"level": 0})
+        if rows:
+            return shapely.union_all([r["geometry"] for r in rows])
+        if self.config.country:
+            return country_outline(self.config.country)
+        return None
+
+    @property
+    def national_crs(self) -> int | None:
+        """The configured projected CRS, else the UTM zone of the national outline's centroid."""
+        if self.config.national_crs:
+            return self.config.national_crs
+        if self.outline is None:
+            return None
+        c = self.outline.centroid
+        return utm_epsg(c.x, c.y)

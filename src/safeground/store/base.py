@@ -1,0 +1,169 @@
+"""The Store interface: everything above the storage layer talks to this, never to SQL.
+
+A backend (the embedded GeoPackage today, PostGIS later) implements these methods. Records
+come back as plain dicts of field name to value, with the geometry (a shapely object in
+WGS84) under ``"geometry"``. Field names in filters are checked against the record
+declarations, and values always travel as query parameters.
+
+Filters (``where``) map a field to a value (equality), a list (membership), or a pair
+``(op, value)`` with ``op`` one of ``= != < <= > >= in not_in is_null not_null``.
+"""
+
+from __future__ import annotations
+
+import abc
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import AbstractContextManager
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import shapely
+
+Record = dict[str, Any]
+Where = Mapping[str, Any]
+
+OPERATORS = frozenset({"=", "!=", "<", "<=", ">", ">=", "in", "not_in", "is_null", "not_null"})
+
+
+@dataclass(frozen=True)
+class Change:
+    """One audit row: what changed, who did it, and the values before and after."""
+
+    seq: int
+    layer: str
+    fid: int
+    uuid: str | None
+    op: str
+    actor: str | None
+    import_run: str | None
+    at: str
+    before: dict[str, Any] | None
+    after: dict[str, Any] | None
+
+
+@dataclass
+class Batch:
+    """Column-oriented rows for a bulk insert: ``columns[field][i]`` and ``geometry[i]`` (WGS84)."""
+
+    columns: dict[str, Sequence[Any]]
+    geometry: np.ndarray | None = None
+
+    def __len__(self) -> int:
+        if self.geometry is not None:
+            return len(self.geometry)
+        return len(next(iter(self.columns.values()))) if self.columns else 0
+
+    @classmethod
+    def from_records(cls, records: Sequence[Mapping[str, Any]]) -> Batch:
+        """Build a batch from dicts; the key ``geometry`` holds the shapely geometry."""
+        names = sorted({k for r in records for k in r if k != "geometry"})
+        columns = {n: [r.get(n) for r in records] for n in names}
+        geoms = None
+        if any("geometry" in r for r in records):
+            geoms = np.array([r.get("geometry") for r in records], dtype=object)
+        return cls(columns, geoms)
+
+
+class Store(abc.ABC):
+    """Abstract storage backend. Use as a context manager; ``close()`` makes the database complete."""
+
+    # --- lifecycle -------------------------------------------------------------------------------
+    @abc.abstractmethod
+    def close(self) -> None:
+        """Finish: checkpoint and release the database."""
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    @abc.abstractmethod
+    def transaction(self) -> AbstractContextManager[None]:
+        """All writes inside happen atomically; nested calls join the outer transaction."""
+
+    @property
+    @abc.abstractmethod
+    def schema_version(self) -> int: ...
+
+    @property
+    @abc.abstractmethod
+    def location(self) -> str:
+        """The path or URL of the database, for messages and sibling files."""
+
+    # --- configuration ---------------------------------------------------------------------------
+    @abc.abstractmethod
+    def read_config_text(self) -> str | None:
+        """The stored YAML configuration document, or ``None`` if never set."""
+
+    @abc.abstractmethod
+    def write_config_text(self, text: str, user: str) -> None: ...
+
+    # --- writes ----------------------------------------------------------------------------------
+    @abc.abstractmethod
+    def insert(self, layer: str, batch: Batch, *, user: str, import_run: str | None = None,
+               review_state: str = "submitted") -> list[str]:
+        """Insert validated rows; return their new uuids. Refs, versions and timestamps are set here."""
+
+    @abc.abstractmethod
+    def update(self, layer: str, uuid: str, changes: Mapping[str, Any], *, user: str,
+               expected_version: int | None = None) -> Record:
+        """Change one record; a stale ``expected_version`` raises ``store.version_conflict``.
+
+        ``changes`` may hold declared fields (managed ones included: this is the services' door)
+        and ``geometry``. Returns the updated record.
+        """
+
+    @abc.abstractmethod
+    def update_many(self, layer: str, uuids: Sequence[str], columns: Mapping[str, Sequence[Any]], *,
+                    user: str) -> int:
+        """Bulk update: set ``columns[f][i]`` on the record ``uuids[i]``; return rows changed.
+
+        No version check: for system recomputations (remaining area, release status)."""
+
+    @abc.abstractmethod
+    def write_import_run(self, run: Mapping[str, Any]) -> None:
+        """Insert or replace an import run's summary (id, layer, source, format, times, counts, report)."""
+
+    @abc.abstractmethod
+    def retire(self, layer: str, uuid: str, reason: str, *, user: str,
+               expected_version: int | None = None) -> Record:
+        """Retire a record (nothing is ever hard-deleted)."""
+
+    # --- reads -----------------------------------------------------------------------------------
+    @abc.abstractmethod
+    def get(self, layer: str, uuid: str) -> Record:
+        """One record by uuid, retired or not; ``record.not_found`` if absent."""
+
+    @abc.abstractmethod
+    def query(self, layer: str, *, where: Where | None = None, bbox: tuple[float, float, float, float] | None = None,
+              include_retired: bool = False, order_by: str | None = None, limit: int | None = None,
+              offset: int = 0, geometry: bool = True) -> list[Record]:
+        """Records matching attribute filters and a WGS84 bounding box (minx, miny, maxx, maxy)."""
+
+    @abc.abstractmethod
+    def count(self, layer: str, *, where: Where | None = None, include_retired: bool = True) -> int: ...
+
+    @abc.abstractmethod
+    def aggregate(self, layer: str, *, group_by: Sequence[str] = (), metrics: Mapping[str, tuple[str, str]] | None = None,
+                  where: Where | None = None, include_retired: bool = False) -> list[Record]:
+        """Grouped aggregates. ``metrics`` maps an output name to ``(fn, field)`` with fn in
+        count, sum, min, max; the default is ``{"count": ("count", "*")}``."""
+
+    @abc.abstractmethod
+    def within_distance(self, layer: str, geom: shapely.Geometry, metres: float, *, where: Where | None = None,
+                        include_retired: bool = False) -> list[Record]:
+        """Records within ``metres`` of ``geom`` (WGS84), nearest first, each with ``distance_m``."""
+
+    @abc.abstractmethod
+    def existing_uuids(self, layer: str, uuids: Sequence[str]) -> set[str]:
+        """Which of ``uuids`` exist in ``layer``."""
+
+    @abc.abstractmethod
+    def changes_since(self, seq: int = 0, *, limit: int | None = None) -> Iterator[Change]:
+        """Audit rows with a sequence number above ``seq``, in order."""
+
+    @abc.abstractmethod
+    def backup(self, target: str) -> None:
+        """A consistent copy of the whole database at ``target``."""

@@ -1,0 +1,458 @@
+"""The embedded store: one SQLite file that is a valid GeoPackage 1.3 (WAL mode, R-tree indexes).
+
+Uses the standard library's sqlite3. Geometry is GeoPackage binary; bounding-box search uses the
+GeoPackage R-tree; exact predicates and distances run in shapely, in metres (UTM).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import math
+import sqlite3
+import uuid as uuidlib
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import shapely
+
+from safeground.domain.errors import ConflictError, NotFoundError, StoreError, ValidationError
+from safeground.domain.fields import FieldType
+from safeground.domain.records import RecordType, record_type
+from safeground.geo.crs import WGS84, reproject, utm_epsg
+from safeground.store import gpkg_binary
+from safeground.store.base import OPERATORS, Batch, Change, Record, Store, Where
+from safeground.store.migrations import MIGRATIONS, SCHEMA_VERSION
+from safeground.store.sqlite_schema import FID, GEOM, q
+
+#: SafeGround's own updates must always change ``updated_at``, or the audit trigger takes them for
+#: external edits: use now, or 1 ms after the stored value when the clock has not moved past it.
+_LATER = ("CASE WHEN ? > updated_at THEN ? "
+          "ELSE strftime('%Y-%m-%dT%H:%M:%fZ', updated_at, '+0.001 seconds') END")
+
+APPLICATION_ID = 0x47504B47  # "GPKG"
+GPKG_USER_VERSION = 10300
+
+
+def now_iso() -> str:
+    """UTC now as GeoPackage DATETIME text: YYYY-MM-DDTHH:MM:SS.SSSZ."""
+    return dt.datetime.now(dt.UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+class GeoPackageStore(Store):
+    """A SafeGround database in one GeoPackage file."""
+
+    def __init__(self, conn: sqlite3.Connection, path: Path) -> None:
+        self._conn = conn
+        self._path = path
+        self._depth = 0
+
+    # --- lifecycle -------------------------------------------------------------------------------
+    @classmethod
+    def open(cls, path: Path, *, create: bool = False) -> GeoPackageStore:
+        """Open (and migrate) ``path``; create a new GeoPackage there only when ``create`` is true."""
+        exists = path.exists() and path.stat().st_size > 0
+        if not exists and not create:
+            raise StoreError("store.not_found", f"No SafeGround database at {path}.",
+                             hint="Create one with 'safeground init --db PATH' or 'safeground demo --db PATH'.",
+                             status=404)
+        if not exists:
+            path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            conn = sqlite3.connect(str(path), isolation_level=None, check_same_thread=False)
+            conn.execute("PRAGMA busy_timeout = 10000")
+            if exists:
+                _check_is_safeground(conn, path)
+        except sqlite3.DatabaseError as exc:
+            raise StoreError("store.not_a_database", f"{path} is not a SQLite/GeoPackage file ({exc}).",
+                             hint="Give the path of a SafeGround .gpkg file.") from None
+        gpkg_binary.register_functions(conn)
+        conn.execute("PRAGMA journal_mode = WAL")
+        conn.execute("PRAGMA synchronous = NORMAL")
+        conn.execute("PRAGMA recursive_triggers = OFF")
+        store = cls(conn, path)
+        store._migrate(new=not exists)
+        return store
+
+    def _migrate(self, *, new: bool) -> None:
+        current = 0 if new else self.schema_version
+        if current > SCHEMA_VERSION:
+            self._conn.close()
+            raise StoreError("store.schema_too_new",
+                             f"{self._path} has schema version {current}; this SafeGround knows up to {SCHEMA_VERSION}.",
+                             hint="Upgrade SafeGround to open this file.")
+        pending = [m for m in MIGRATIONS if m[0] > current]
+        if not pending:
+            return
+        with self.transaction():
+            if new:
+                self._conn.execute(f"PRAGMA application_id = {APPLICATION_ID}")
+                self._conn.execute(f"PRAGMA user_version = {GPKG_USER_VERSION}")
+            for number, _desc, fn in pending:
+                fn(self._conn)
+                self._conn.execute("INSERT OR REPLACE INTO safeground_meta VALUES ('schema_version', ?)", (str(number),))
+            if new:
+                self._conn.execute("INSERT INTO safeground_meta VALUES ('created_at', ?)", (now_iso(),))
+
+    @property
+    def schema_version(self) -> int:
+        row = self._conn.execute("SELECT value FROM safeground_meta WHERE key = 'schema_version'").fetchone()
+        return int(row[0]) if row else 0
+
+    @property
+    def location(self) -> str:
+        return str(self._path)
+
+    @property
+    def connection(self) -> sqlite3.Connection:
+        """The raw connection, for backend-specific tests and benchmarks only."""
+        return self._conn
+
+    def close(self) -> None:
+        """Checkpoint the WAL into the main file, so that the file alone is complete, then close."""
+        try:
+            self._conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        finally:
+            self._conn.close()
+
+    @contextmanager
+    def transaction(self) -> Iterator[None]:
+        if self._depth:
+            self._depth += 1
+            try:
+                yield
+            finally:
+                self._depth -= 1
+            return
+        self._conn.execute("BEGIN IMMEDIATE")
+        self._depth = 1
+        try:
+            yield
+        except BaseException:
+            self._depth = 0
+            self._conn.execute("ROLLBACK")
+            raise
+        self._depth = 0
+        self._conn.execute("COMMIT")
+
+    # --- configuration ---------------------------------------------------------------------------
+    def read_config_text(self) -> str | None:
+        row = self._conn.execute("SELECT yaml FROM safeground_config WHERE id = 1").fetchone()
+        return row[0] if row else None
+
+    def write_config_text(self, text: str, user: str) -> None:
+        with self.transaction():
+            self._conn.execute("INSERT OR REPLACE INTO safeground_config VALUES (1, ?, ?, ?)", (text, user, now_iso()))
+
+    # --- writes ----------------------------------------------------------------------------------
+    def insert(self, layer: str, batch: Batch, *, user: str, import_run: str | None = None,
+               review_state: str = "submitted") -> list[str]:
+        rt = record_type(layer)
+        n = len(batch)
+        if n == 0:
+            return []
+        stamp = now_iso()
+        given = {k: v for k, v in batch.columns.items() if k not in ("uuid", "ref")}
+        for name in given:
+            rt.field(name)
+        uuids = [str(u) for u in batch.columns["uuid"]] if "uuid" in batch.columns else \
+            [str(uuidlib.uuid4()) for _ in range(n)]
+        fixed = {"version": 1, "review_state": review_state, "import_run": import_run, "created_by": user,
+                 "created_at": stamp, "updated_by": user, "updated_at": stamp}
+        names = [FID, "uuid", "ref"] + [k for k in fixed if k not in given] + list(given)
+        columns: list[Sequence[Any]] = [[None] * n, uuids, [None] * n]
+        columns += [[fixed[k]] * n for k in fixed if k not in given]
+        columns += [_to_sql_column(rt, k, v) for k, v in given.items()]
+        if rt.is_spatial:
+            geoms = batch.geometry if batch.geometry is not None else np.full(n, None, dtype=object)
+            names.append(GEOM)
+            columns.append(gpkg_binary.encode(geoms))
+        sql = (f"INSERT INTO {q(layer)} ({', '.join(q(c) for c in names)}) "
+               f"VALUES ({', '.join('?' * len(names))})")
+        with self.transaction():
+            first = self._next_fid(layer)
+            fids = range(first, first + n)
+            columns[0] = fids
+            columns[2] = [f"{rt.prefix}-{fid:06d}" for fid in fids]
+            try:
+                self._conn.executemany(sql, zip(*columns, strict=True))
+            except sqlite3.IntegrityError as exc:
+                raise ValidationError("store.duplicate", f"Insert into {layer} refused: {exc}.",
+                                      hint="A record with this uuid or ref exists already.") from None
+        return uuids
+
+    def _next_fid(self, layer: str) -> int:
+        row = self._conn.execute(f"SELECT COALESCE(MAX({FID}), 0) FROM {q(layer)}").fetchone()
+        seq = self._conn.execute("SELECT seq FROM sqlite_sequence WHERE name = ?", (layer,)).fetchone()
+        return max(row[0], seq[0] if seq else 0) + 1
+
+    def update(self, layer: str, uuid: str, changes: Mapping[str, Any], *, user: str,
+               expected_version: int | None = None) -> Record:
+        rt = record_type(layer)
+        with self.transaction():
+            current = self._row_meta(layer, uuid)
+            if expected_version is not None and current["version"] != expected_version:
+                raise ConflictError(
+                    "store.version_conflict",
+                    f"{current['ref']} was changed by {current['updated_by']} at {current['updated_at']} "
+                    f"(version {current['version']}); your edit was based on version {expected_version}.",
+                    hint="Reload the record, reapply your change and save again.",
+                    details={"current_version": current["version"], "expected_version": expected_version})
+            sets: list[str] = []
+            params: list[Any] = []
+            for name, value in changes.items():
+                if name == "geometry":
+                    sets.append(f"{q(GEOM)} = ?")
+                    params.append(gpkg_binary.encode(np.array([value], dtype=object))[0])
+                    continue
+                if name in ("uuid", "ref", "version", "created_by", "created_at", "updated_by", "updated_at"):
+                    raise ValidationError("record.managed_field", f"Field '{name}' cannot be changed.",
+                                          hint="Leave it out of the update.")
+                rt.field(name)
+                sets.append(f"{q(name)} = ?")
+                params.append(_to_sql_value(rt, name, value))
+            sets += ["updated_by = ?", f"updated_at = {_LATER}"]
+            stamp = now_iso()
+            params += [user, stamp, stamp, current["fid"]]
+            self._conn.execute(f"UPDATE {q(layer)} SET {', '.join(sets)} WHERE {FID} = ?", params)
+        return self.get(layer, uuid)
+
+    def update_many(self, layer: str, uuids: Sequence[str], columns: Mapping[str, Sequence[Any]], *,
+                    user: str) -> int:
+        rt = record_type(layer)
+        names = list(columns)
+        for name in names:
+            if rt.field(name).name in ("uuid", "ref", "version", "created_by", "created_at", "updated_by",
+                                       "updated_at"):
+                raise ValidationError("record.managed_field", f"Field '{name}' cannot be changed.",
+                                      hint="Leave it out of the update.")
+        stamp = now_iso()
+        sets = [f"{q(n)} = ?" for n in names] + ["updated_by = ?", f"updated_at = {_LATER}"]
+        sql = f"UPDATE {q(layer)} SET {', '.join(sets)} WHERE uuid = ?"
+        cols = [_to_sql_column(rt, n, columns[n]) for n in names]
+        n = len(uuids)
+        rows = zip(*cols, [user] * n, [stamp] * n, [stamp] * n, uuids, strict=True)
+        with self.transaction():
+            cur = self._conn.executemany(sql, rows)
+        return cur.rowcount
+
+    def retire(self, layer: str, uuid: str, reason: str, *, user: str,
+               expected_version: int | None = None) -> Record:
+        if not reason or not reason.strip():
+            raise ValidationError("record.retire_needs_reason", "A record can be retired only with a reason.",
+                                  hint="Say why, e.g. 'duplicate of HA-000012'.")
+        return self.update(layer, uuid, {"retired_at": now_iso(), "retired_reason": reason}, user=user,
+                           expected_version=expected_version)
+
+    def _row_meta(self, layer: str, uuid: str) -> dict[str, Any]:
+        row = self._conn.execute(
+            f"SELECT {FID}, ref, version, updated_by, updated_at FROM {q(layer)} WHERE uuid = ?", (uuid,)).fetchone()
+        if row is None:
+            raise NotFoundError("record.not_found", f"No {layer} record with uuid {uuid}.",
+                                hint="Check the uuid; retired records are still found by uuid.")
+        return dict(zip(("fid", "ref", "version", "updated_by", "updated_at"), row, strict=True))
+
+    # --- reads -----------------------------------------------------------------------------------
+    def get(self, layer: str, uuid: str) -> Record:
+        rows = self.query(layer, where={"uuid": uuid}, include_retired=True)
+        if not rows:
+            raise NotFoundError("record.not_found", f"No {layer} record with uuid {uuid}.",
+                                hint="Check the uuid; retired records are still found by uuid.")
+        return rows[0]
+
+    def query(self, layer: str, *, where: Where | None = None, bbox: tuple[float, float, float, float] | None = None,
+              include_retired: bool = False, order_by: str | None = None, limit: int | None = None,
+              offset: int = 0, geometry: bool = True) -> list[Record]:
+        rt = record_type(layer)
+        names = [f.name for f in rt.all_fields]
+        select = [f"t.{q(n)}" for n in names]
+        if rt.is_spatial and geometry:
+            select.append(f"t.{q(GEOM)}")
+        clause, params = self._where(rt, where, include_retired, bbox)
+        sql = f"SELECT {', '.join(select)} FROM {q(layer)} t {clause}"
+        if order_by:
+            desc = order_by.startswith("-")
+            col = order_by.lstrip("-")
+            rt.field(col)
+            sql += f" ORDER BY t.{q(col)}{' DESC' if desc else ''}, t.{FID}"
+        else:
+            sql += f" ORDER BY t.{FID}"
+        if limit is not None:
+            sql += " LIMIT ? OFFSET ?"
+            params += [int(limit), int(offset)]
+        rows = self._conn.execute(sql, params).fetchall()
+        bools = [i for i, n in enumerate(names) if rt.field(n).type is FieldType.BOOLEAN]
+        out: list[Record] = []
+        geoms = gpkg_binary.decode([r[-1] for r in rows]) if rt.is_spatial and geometry else None
+        for k, row in enumerate(rows):
+            rec = dict(zip(names, row[: len(names)], strict=True))
+            for i in bools:
+                if row[i] is not None:
+                    rec[names[i]] = bool(row[i])
+            if geoms is not None:
+                rec["geometry"] = geoms[k]
+            out.append(rec)
+        return out
+
+    def _where(self, rt: RecordType, where: Where | None, include_retired: bool,
+               bbox: tuple[float, float, float, float] | None) -> tuple[str, list[Any]]:
+        conds: list[str] = []
+        params: list[Any] = []
+        if not include_retired:
+            conds.append("t.retired_at IS NULL")
+        if bbox is not None:
+            if not rt.is_spatial:
+                raise ValidationError("query.not_spatial", f"Layer '{rt.layer}' has no geometry.",
+                                      hint="Drop the bounding box for this layer.")
+            minx, miny, maxx, maxy = (float(v) for v in bbox)
+            conds.append(f"t.{FID} IN (SELECT id FROM {q('rtree_' + rt.layer + '_geom')} "
+                         "WHERE maxx >= ? AND minx <= ? AND maxy >= ? AND miny <= ?)")
+            params += [minx, maxx, miny, maxy]
+        for name, spec in (where or {}).items():
+            rt.field(name)
+            col = f"t.{q(name)}"
+            op, value = _parse_condition(spec)
+            if op in ("in", "not_in"):
+                values = [_to_sql_value(rt, name, v) for v in value]
+                if not values:
+                    conds.append("0" if op == "in" else "1")
+                    continue
+                conds.append(f"{col} {'NOT ' if op == 'not_in' else ''}IN (SELECT value FROM json_each(?))")
+                params.append(json.dumps(values))
+            elif op == "is_null":
+                conds.append(f"{col} IS NULL")
+            elif op == "not_null":
+                conds.append(f"{col} IS NOT NULL")
+            else:
+                conds.append(f"{col} {op} ?")
+                params.append(_to_sql_value(rt, name, value))
+        return ("WHERE " + " AND ".join(conds) if conds else ""), params
+
+    def count(self, layer: str, *, where: Where | None = None, include_retired: bool = True) -> int:
+        rt = record_type(layer)
+        clause, params = self._where(rt, where, include_retired, None)
+        return int(self._conn.execute(f"SELECT COUNT(*) FROM {q(layer)} t {clause}", params).fetchone()[0])
+
+    def aggregate(self, layer: str, *, group_by: Sequence[str] = (), metrics: Mapping[str, tuple[str, str]] | None = None,
+                  where: Where | None = None, include_retired: bool = False) -> list[Record]:
+        rt = record_type(layer)
+        metrics = metrics or {"count": ("count", "*")}
+        exprs: list[str] = []
+        for g in group_by:
+            rt.field(g)
+            exprs.append(f"t.{q(g)}")
+        for out_name, (fn, fld) in metrics.items():
+            if fn not in ("count", "sum", "min", "max"):
+                raise ValidationError("query.bad_metric", f"Unknown aggregate '{fn}'.", hint="Use count, sum, min, max.")
+            if fld != "*":
+                rt.field(fld)
+            arg = "*" if fld == "*" else f"t.{q(fld)}"
+            exprs.append(f"{fn.upper()}({arg}) AS {q(out_name)}")
+        clause, params = self._where(rt, where, include_retired, None)
+        sql = f"SELECT {', '.join(exprs)} FROM {q(layer)} t {clause}"
+        if group_by:
+            sql += " GROUP BY " + ", ".join(f"t.{q(g)}" for g in group_by)
+            sql += " ORDER BY " + ", ".join(f"t.{q(g)}" for g in group_by)
+        keys = list(group_by) + list(metrics)
+        return [dict(zip(keys, row, strict=True)) for row in self._conn.execute(sql, params)]
+
+    def within_distance(self, layer: str, geom: shapely.Geometry, metres: float, *, where: Where | None = None,
+                        include_retired: bool = False) -> list[Record]:
+        if metres < 0:
+            raise ValidationError("query.bad_distance", "Distance must not be negative.", hint="Give metres >= 0.")
+        c = shapely.centroid(geom)
+        zone = utm_epsg(c.x, c.y)
+        # Degrees per metre is largest near the poles; pad the search box generously, then test exactly.
+        dlat = metres / 110_000.0 + 1e-9
+        dlon = metres / (111_320.0 * max(math.cos(math.radians(min(abs(c.y) + dlat, 89.9))), 1e-6)) + 1e-9
+        minx, miny, maxx, maxy = geom.bounds
+        candidates = self.query(layer, where=where, include_retired=include_retired,
+                                bbox=(minx - dlon, miny - dlat, maxx + dlon, maxy + dlat))
+        if not candidates:
+            return []
+        target = reproject(np.array([geom], dtype=object), WGS84, zone)[0]
+        projected = reproject(np.array([r["geometry"] for r in candidates], dtype=object), WGS84, zone)
+        dist = shapely.distance(projected, target)
+        keep = [(float(d), r) for d, r in zip(dist, candidates, strict=True) if d <= metres]
+        keep.sort(key=lambda pair: pair[0])
+        for d, r in keep:
+            r["distance_m"] = d
+        return [r for _d, r in keep]
+
+    def existing_uuids(self, layer: str, uuids: Sequence[str]) -> set[str]:
+        record_type(layer)
+        wanted = json.dumps(sorted({u for u in uuids if u}))
+        sql = f"SELECT uuid FROM {q(layer)} WHERE uuid IN (SELECT value FROM json_each(?))"
+        return {r[0] for r in self._conn.execute(sql, (wanted,))}
+
+    def changes_since(self, seq: int = 0, *, limit: int | None = None) -> Iterator[Change]:
+        sql = "SELECT seq, layer, fid, uuid, op, actor, import_run, at, before, after FROM safeground_audit " \
+              "WHERE seq > ? ORDER BY seq"
+        params: list[Any] = [seq]
+        if limit is not None:
+            sql += " LIMIT ?"
+            params.append(limit)
+        for row in self._conn.execute(sql, params):
+            yield Change(*row[:8], json.loads(row[8]) if row[8] else None,  # type: ignore[misc]
+                         json.loads(row[9]) if row[9] else None)
+
+    def backup(self, target: str) -> None:
+        path = Path(target)
+        if path.exists():
+            raise StoreError("backup.target_exists", f"{path} exists already.",
+                             hint="Choose a new file name; a backup never overwrites.", status=409)
+        dest = sqlite3.connect(str(path))
+        try:
+            self._conn.backup(dest)
+            dest.execute("PRAGMA journal_mode = DELETE")
+        finally:
+            dest.close()
+
+    # --- import runs -----------------------------------------------------------------------------
+    def write_import_run(self, run: Mapping[str, Any]) -> None:
+        """Insert or replace an import run's summary row."""
+        cols = ["id", "layer", "source", "format", "started_at", "finished_at", "user", "rows_read",
+                "rows_stored", "rows_quarantined", "status", "report"]
+        values = [json.dumps(run[c]) if c == "report" and run.get(c) is not None else run.get(c) for c in cols]
+        with self.transaction():
+            self._conn.execute(f"INSERT OR REPLACE INTO safeground_import_run ({', '.join(cols)}) "
+                               f"VALUES ({', '.join('?' * len(cols))})", values)
+
+
+def _parse_condition(spec: Any) -> tuple[str, Any]:
+    if isinstance(spec, tuple) and len(spec) == 2 and isinstance(spec[0], str) and spec[0] in OPERATORS:
+        return spec
+    if isinstance(spec, (list, set, frozenset)):
+        return "in", list(spec)
+    if spec is None:
+        return "is_null", None
+    return "=", spec
+
+
+def _to_sql_value(rt: RecordType, name: str, value: Any) -> Any:
+    if value is None:
+        return None
+    if rt.field(name).type is FieldType.BOOLEAN:
+        return int(bool(value))
+    if isinstance(value, np.generic):
+        return value.item()
+    return value
+
+
+def _to_sql_column(rt: RecordType, name: str, values: Sequence[Any]) -> Sequence[Any]:
+    if isinstance(values, np.ndarray):
+        values = values.tolist()
+    if rt.field(name).type is FieldType.BOOLEAN:
+        return [None if v is None else int(bool(v)) for v in values]
+    return values
+
+
+def _check_is_safeground(conn: sqlite3.Connection, path: Path) -> None:
+    tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+    if "safeground_meta" not in tables:
+        conn.close()
+        raise StoreError("store.not_safeground", f"{path} is a database but not a SafeGround database.",
+                         hint="Import its layers into a SafeGround database with 'safeground import'.")

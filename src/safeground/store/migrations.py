@@ -1,0 +1,46 @@
+"""Numbered schema migrations for the GeoPackage store.
+
+The schema version lives in ``safeground_meta`` (``PRAGMA user_version`` belongs to GeoPackage).
+All pending migrations run in one transaction when a file is opened; a file newer than this
+code is refused with ``store.schema_too_new``.
+
+Migration 1 builds the schema from the record declarations. A later migration that adds a
+declared field calls :func:`add_missing_columns`, which is idempotent, so a new file built by
+migration 1 and an old file upgraded step by step end up with the same columns.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Callable
+
+from safeground.domain.records import RECORD_TYPES
+from safeground.store import sqlite_schema as ddl
+
+
+def _m1_initial(conn: sqlite3.Connection) -> None:
+    for stmt in ddl.GPKG_CORE + ddl.SAFEGROUND_TABLES:
+        conn.execute(stmt)
+    conn.executemany("INSERT INTO gpkg_spatial_ref_sys VALUES (?, ?, ?, ?, ?, ?)", ddl.GPKG_SRS_ROWS)
+    for rt in RECORD_TYPES.values():
+        for stmt in ddl.layer_ddl(rt):
+            conn.execute(stmt)
+        for sql, params in ddl.registration_sql(rt):
+            conn.execute(sql, params)
+
+
+def add_missing_columns(conn: sqlite3.Connection) -> None:
+    """Add any declared field that a layer's table lacks (for migrations that add fields)."""
+    for rt in RECORD_TYPES.values():
+        have = {row[1] for row in conn.execute(f"PRAGMA table_info({ddl.q(rt.layer)})")}
+        for f in rt.all_fields:
+            if f.name not in have:
+                conn.execute(f"ALTER TABLE {ddl.q(rt.layer)} ADD COLUMN {ddl.column_sql(f)}")
+
+
+#: (number, description, function). Never renumber or edit an applied migration; append a new one.
+MIGRATIONS: list[tuple[int, str, Callable[[sqlite3.Connection], None]]] = [
+    (1, "GeoPackage core, SafeGround tables and every declared layer", _m1_initial),
+]
+
+SCHEMA_VERSION = MIGRATIONS[-1][0]
