@@ -10,7 +10,7 @@ layer should answer with. The CLI prints it as one line and exits non-zero.
 "release.clearance_requires_qc: Cleared land needs a passed QC inspection. (IMAS 09.20) Hint: Record a QC inspection with result 'pass'."
 >>> err.status
 422
-"""
+"""  # noqa: E501
 
 from __future__ import annotations
 

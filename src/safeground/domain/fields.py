@@ -140,7 +140,7 @@ class Field:
                     hint="Use one of: " + ", ".join(self.vocabulary.codes) + ".",
                     details={"field": self.name, "value": bad[0]},
                 )
-        if self.minimum is not None and value < self.minimum or self.maximum is not None and value > self.maximum:
+        if (self.minimum is not None and value < self.minimum) or (self.maximum is not None and value > self.maximum):
             raise ValidationError(
                 "record.out_of_range",
                 f"Value {value!r} of field '{self.name}' is outside {self.minimum}..{self.maximum}.",

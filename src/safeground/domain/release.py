@@ -12,7 +12,7 @@ Records are plain mappings of field name to value, as the store returns them.
 Traceback (most recent call last):
 ...
 safeground.domain.errors.ReleaseRuleError: Land can be cancelled only through non-technical survey (NTS), not through 'ts'.
-"""
+"""  # noqa: E501
 
 from __future__ import annotations
 

@@ -189,7 +189,8 @@ SEX = V("sex", (
 ))
 
 AGE_GROUP = V("age_group", (
-    T("child", "Child (under 18)", "Menor de 18"), T("adult", "Adult", "Adulto"), T("unknown", "Unknown", "Desconocido"),
+    T("child", "Child (under 18)", "Menor de 18"), T("adult", "Adult", "Adulto"),
+    T("unknown", "Unknown", "Desconocido"),
 ), "Landmine Monitor")
 
 DISPLACEMENT = V("displacement", (

@@ -6,7 +6,7 @@
 Traceback (most recent call last):
 ...
 safeground.domain.errors.GeometryError: Feature 0: latitude and longitude look swapped: (4.6, -74.1) lies outside the national outline, (-74.1, 4.6) inside it.
-"""
+"""  # noqa: E501
 
 from __future__ import annotations
 

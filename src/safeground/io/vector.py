@@ -79,7 +79,7 @@ def write_vector(path: Path, layer: str, *, geometry: np.ndarray | None, geometr
     names = list(columns)
     wkb = shapely.to_wkb(geometry) if geometry is not None else None
     kwargs: dict[str, Any] = {}
-    gtype = {"MULTIPOLYGON": "MultiPolygon", "POINT": "Point", "GEOMETRY": "Unknown"}.get(geometry_type or "", None)
+    gtype = {"MULTIPOLYGON": "MultiPolygon", "POINT": "Point", "GEOMETRY": "Unknown"}.get(geometry_type or "")
     pyogrio.raw.write(
         path, wkb, [columns[n][0] for n in names], names, field_mask=[columns[n][1] for n in names],
         layer=layer, driver=driver_for(path), geometry_type=gtype, crs="EPSG:4326" if geometry is not None else None,

@@ -183,7 +183,8 @@ def _released_before_insert(ws: Workspace, p: Prepared) -> None:
     if len(outside):
         i = int(outside[0])
         raise ValidationError("release.outside_hazard",
-                              f"Row {i}: the released polygon does not overlap its hazard {hazards[cols['hazard'][i]]['ref']}.",
+                              f"Row {i}: the released polygon does not overlap its hazard "
+                              f"{hazards[cols['hazard'][i]]['ref']}.",
                               hint="Check the polygon and the hazard it is linked to.", details={"row": i})
     cols["area_m2"] = areas_m2(inside).round(2).tolist()
     cols["release_status"] = statuses

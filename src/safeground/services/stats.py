@@ -51,7 +51,8 @@ def summary(ws: Workspace, *, include_submitted: bool = False) -> dict[str, Any]
 
     layers: dict[str, dict[str, int]] = {}
     for layer in LAYERS:
-        counts = {"records": store.count(layer), "retired": store.count(layer, where={"retired_at": ("not_null", None)})}
+        retired = store.count(layer, where={"retired_at": ("not_null", None)})
+        counts = {"records": store.count(layer), "retired": retired}
         by_state = {r["review_state"]: r["count"] for r in store.aggregate(layer, group_by=["review_state"])}
         counts.update({s: int(by_state.get(s, 0)) for s in ("submitted", "approved", "published")})
         layers[layer] = counts
@@ -127,7 +128,8 @@ def render_text(doc: dict[str, Any]) -> str:
         f"SafeGround summary of {doc['database']} ({scope})",
         "",
         "Contamination",
-        f"  hazard areas        {c['hazards']:>10}   {c['area_km2']:>12.3f} km²   remaining {c['remaining_km2']:.3f} km²",
+        f"  hazard areas        {c['hazards']:>10}   {c['area_km2']:>12.3f} km²   "
+        f"remaining {c['remaining_km2']:.3f} km²",
     ]
     for cls, v in sorted(c["by_class"].items()):
         lines.append(f"    {cls:<17} {int(v['hazards']):>10}   {v['area_km2']:>12.3f} km²   remaining "

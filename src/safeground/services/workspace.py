@@ -61,7 +61,7 @@ class Workspace:
     def config(self) -> Config:
         text = self.store.read_config_text()
         if not text:
-            return Config()
+            return parse_config({})
         try:
             data = yaml.safe_load(text)
         except yaml.YAMLError as exc:

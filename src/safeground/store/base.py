@@ -46,7 +46,7 @@ class Change:
 class Batch:
     """Column-oriented rows for a bulk insert: ``columns[field][i]`` and ``geometry[i]`` (WGS84)."""
 
-    columns: dict[str, Sequence[Any]]
+    columns: Mapping[str, Sequence[Any]]
     geometry: np.ndarray | None = None
 
     def __len__(self) -> int:
@@ -146,7 +146,8 @@ class Store(abc.ABC):
     def count(self, layer: str, *, where: Where | None = None, include_retired: bool = True) -> int: ...
 
     @abc.abstractmethod
-    def aggregate(self, layer: str, *, group_by: Sequence[str] = (), metrics: Mapping[str, tuple[str, str]] | None = None,
+    def aggregate(self, layer: str, *, group_by: Sequence[str] = (),
+                  metrics: Mapping[str, tuple[str, str]] | None = None,
                   where: Where | None = None, include_retired: bool = False) -> list[Record]:
         """Grouped aggregates. ``metrics`` maps an output name to ``(fn, field)`` with fn in
         count, sum, min, max; the default is ``{"count": ("count", "*")}``."""

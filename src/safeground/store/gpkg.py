@@ -49,6 +49,7 @@ class GeoPackageStore(Store):
         self._conn = conn
         self._path = path
         self._depth = 0
+        self._closed = False
 
     # --- lifecycle -------------------------------------------------------------------------------
     @classmethod
@@ -70,6 +71,10 @@ class GeoPackageStore(Store):
             raise StoreError("store.not_a_database", f"{path} is not a SQLite/GeoPackage file ({exc}).",
                              hint="Give the path of a SafeGround .gpkg file.") from None
         gpkg_binary.register_functions(conn)
+        if not exists:
+            # Written straight into the file header before WAL mode, so that GDAL sees them at once.
+            conn.execute(f"PRAGMA application_id = {APPLICATION_ID}")
+            conn.execute(f"PRAGMA user_version = {GPKG_USER_VERSION}")
         conn.execute("PRAGMA journal_mode = WAL")
         conn.execute("PRAGMA synchronous = NORMAL")
         conn.execute("PRAGMA recursive_triggers = OFF")
@@ -82,18 +87,17 @@ class GeoPackageStore(Store):
         if current > SCHEMA_VERSION:
             self._conn.close()
             raise StoreError("store.schema_too_new",
-                             f"{self._path} has schema version {current}; this SafeGround knows up to {SCHEMA_VERSION}.",
+                             f"{self._path} has schema version {current}; "
+                             f"this SafeGround knows up to {SCHEMA_VERSION}.",
                              hint="Upgrade SafeGround to open this file.")
         pending = [m for m in MIGRATIONS if m[0] > current]
         if not pending:
             return
         with self.transaction():
-            if new:
-                self._conn.execute(f"PRAGMA application_id = {APPLICATION_ID}")
-                self._conn.execute(f"PRAGMA user_version = {GPKG_USER_VERSION}")
             for number, _desc, fn in pending:
                 fn(self._conn)
-                self._conn.execute("INSERT OR REPLACE INTO safeground_meta VALUES ('schema_version', ?)", (str(number),))
+                self._conn.execute("INSERT OR REPLACE INTO safeground_meta VALUES ('schema_version', ?)",
+                                   (str(number),))
             if new:
                 self._conn.execute("INSERT INTO safeground_meta VALUES ('created_at', ?)", (now_iso(),))
 
@@ -112,7 +116,12 @@ class GeoPackageStore(Store):
         return self._conn
 
     def close(self) -> None:
-        """Checkpoint the WAL into the main file, so that the file alone is complete, then close."""
+        """Checkpoint the WAL into the main file, so that the file alone is complete, then close.
+
+        Closing twice is harmless."""
+        if self._closed:
+            return
+        self._closed = True
         try:
             self._conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
         finally:
@@ -336,7 +345,8 @@ class GeoPackageStore(Store):
         clause, params = self._where(rt, where, include_retired, None)
         return int(self._conn.execute(f"SELECT COUNT(*) FROM {q(layer)} t {clause}", params).fetchone()[0])
 
-    def aggregate(self, layer: str, *, group_by: Sequence[str] = (), metrics: Mapping[str, tuple[str, str]] | None = None,
+    def aggregate(self, layer: str, *, group_by: Sequence[str] = (),
+                  metrics: Mapping[str, tuple[str, str]] | None = None,
                   where: Where | None = None, include_retired: bool = False) -> list[Record]:
         rt = record_type(layer)
         metrics = metrics or {"count": ("count", "*")}
@@ -346,7 +356,8 @@ class GeoPackageStore(Store):
             exprs.append(f"t.{q(g)}")
         for out_name, (fn, fld) in metrics.items():
             if fn not in ("count", "sum", "min", "max"):
-                raise ValidationError("query.bad_metric", f"Unknown aggregate '{fn}'.", hint="Use count, sum, min, max.")
+                raise ValidationError("query.bad_metric", f"Unknown aggregate '{fn}'.",
+                                      hint="Use count, sum, min, max.")
             if fld != "*":
                 rt.field(fld)
             arg = "*" if fld == "*" else f"t.{q(fld)}"
@@ -396,8 +407,8 @@ class GeoPackageStore(Store):
             sql += " LIMIT ?"
             params.append(limit)
         for row in self._conn.execute(sql, params):
-            yield Change(*row[:8], json.loads(row[8]) if row[8] else None,  # type: ignore[misc]
-                         json.loads(row[9]) if row[9] else None)
+            yield Change(row[0], row[1], row[2], row[3], row[4], row[5], row[6], row[7],
+                         json.loads(row[8]) if row[8] else None, json.loads(row[9]) if row[9] else None)
 
     def backup(self, target: str) -> None:
         path = Path(target)

@@ -51,12 +51,17 @@ def _header_size(blob: bytes) -> int:
     return 8 + _ENVELOPE_BYTES.get((blob[3] >> 1) & 0b111, 0)
 
 
+def _body(blob: bytes | None) -> bytes:
+    assert blob is not None
+    return bytes(blob[_header_size(blob):])
+
+
 def decode(blobs: Sequence[bytes | None]) -> np.ndarray:
     """Decode GeoPackage blobs into an array of shapely geometries (``None`` for NULL)."""
     out = np.empty(len(blobs), dtype=object)
     present = [i for i, b in enumerate(blobs) if b is not None]
     if present:
-        wkb = [bytes(blobs[i][_header_size(blobs[i]):]) for i in present]  # type: ignore[index]
+        wkb = [_body(blobs[i]) for i in present]
         out[present] = shapely.from_wkb(wkb)
     return out
 

@@ -30,7 +30,7 @@ SQL_TYPES = {
 }
 
 _DEFAULTS = {
-    "uuid": f"NOT NULL UNIQUE DEFAULT {UUID4}",
+    "uuid": "UNIQUE",  # filled by the insert trigger when a GIS leaves it empty
     "ref": "UNIQUE",
     "version": "NOT NULL DEFAULT 1",
     "review_state": "NOT NULL DEFAULT 'submitted'",
@@ -104,7 +104,9 @@ def _row_json(rt: RecordType, alias: str) -> str:
 
 
 def audit_triggers(rt: RecordType) -> list[str]:
-    """Triggers that set the readable ref, bump the version, write the audit log and forbid deletes.
+    """Triggers that fill uuid and ref, bump the version, write the audit log and forbid deletes.
+
+    A GIS that inserts a row without uuid or ref gets them filled in (``<prefix>-<fid>``).
 
     An update that leaves ``updated_at`` unchanged came from outside SafeGround (QGIS, plain SQL):
     it is audited as ``external`` and its ``updated_at`` is set to now.
@@ -112,13 +114,15 @@ def audit_triggers(rt: RecordType) -> list[str]:
     t = q(rt.layer)
     external = "NEW.updated_at IS OLD.updated_at"
     return [
-        f"CREATE TRIGGER {q('sg_' + rt.layer + '_ref')} AFTER INSERT ON {t} WHEN NEW.ref IS NULL "
-        f"BEGIN UPDATE {t} SET ref = '{rt.prefix}-' || printf('%06d', NEW.fid) WHERE fid = NEW.fid; END",
-        f"CREATE TRIGGER {q('sg_' + rt.layer + '_audit_insert')} AFTER INSERT ON {t} "
-        f"BEGIN INSERT INTO safeground_audit (layer, fid, uuid, op, actor, import_run, at) VALUES "
-        f"('{rt.layer}', NEW.fid, NEW.uuid, 'insert', NEW.created_by, NEW.import_run, {NOW}); END",
+        f"CREATE TRIGGER {q('sg_' + rt.layer + '_insert')} AFTER INSERT ON {t} BEGIN "
+        f"UPDATE {t} SET uuid = COALESCE(NEW.uuid, {UUID4}), "
+        f"ref = COALESCE(NEW.ref, '{rt.prefix}-' || printf('%06d', NEW.fid)) "
+        f"WHERE fid = NEW.fid AND (NEW.uuid IS NULL OR NEW.ref IS NULL); "
+        f"INSERT INTO safeground_audit (layer, fid, uuid, op, actor, import_run, at) VALUES "
+        f"('{rt.layer}', NEW.fid, COALESCE(NEW.uuid, (SELECT uuid FROM {t} WHERE fid = NEW.fid)), 'insert', "
+        f"NEW.created_by, NEW.import_run, {NOW}); END",
         f"CREATE TRIGGER {q('sg_' + rt.layer + '_audit_update')} AFTER UPDATE ON {t} "
-        f"WHEN NOT (OLD.ref IS NULL AND NEW.ref IS NOT NULL) BEGIN "
+        f"WHEN NOT ((OLD.ref IS NULL AND NEW.ref IS NOT NULL) OR (OLD.uuid IS NULL AND NEW.uuid IS NOT NULL)) BEGIN "
         f"UPDATE {t} SET version = OLD.version + 1, "
         f"updated_at = CASE WHEN {external} THEN {NOW} ELSE NEW.updated_at END WHERE fid = NEW.fid; "
         f"INSERT INTO safeground_audit (layer, fid, uuid, op, actor, import_run, at, before, after) VALUES "
@@ -184,7 +188,8 @@ GPKG_CORE = [
     """CREATE TABLE gpkg_tile_matrix (
   table_name TEXT NOT NULL, zoom_level INTEGER NOT NULL, matrix_width INTEGER NOT NULL,
   matrix_height INTEGER NOT NULL, tile_width INTEGER NOT NULL, tile_height INTEGER NOT NULL,
-  pixel_x_size DOUBLE NOT NULL, pixel_y_size DOUBLE NOT NULL, CONSTRAINT pk_ttm PRIMARY KEY (table_name, zoom_level))""",
+  pixel_x_size DOUBLE NOT NULL, pixel_y_size DOUBLE NOT NULL,
+  CONSTRAINT pk_ttm PRIMARY KEY (table_name, zoom_level))""",
     """CREATE TABLE gpkg_extensions (
   table_name TEXT, column_name TEXT, extension_name TEXT NOT NULL, definition TEXT NOT NULL, scope TEXT NOT NULL,
   CONSTRAINT ge_tce UNIQUE (table_name, column_name, extension_name))""",

@@ -1,0 +1,85 @@
+"""Shared fixtures: a fresh workspace configured for Colombia, and builders for land-release chains."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import shapely
+
+from safeground.domain.config import Config
+from safeground.services.records import add_record
+from safeground.services.workspace import Workspace
+
+REPO = Path(__file__).resolve().parents[1]
+DATA = REPO / "data"
+
+# A 1 km x ~1.1 km hazard in eastern Colombia, and pieces of it.
+HAZARD_BOX = shapely.box(-72.50, 5.00, -72.49, 5.01)
+WEST_HALF = shapely.box(-72.50, 5.00, -72.495, 5.01)
+EAST_HALF = shapely.box(-72.495, 5.00, -72.49, 5.01)
+
+
+@pytest.fixture
+def db_path(tmp_path: Path) -> Path:
+    return tmp_path / "test.gpkg"
+
+
+@pytest.fixture
+def ws(db_path: Path) -> Iterator[Workspace]:
+    workspace = Workspace.open(db_path, user="ana", create=True)
+    workspace.set_config(Config(country="COL"))
+    yield workspace
+    workspace.close()
+
+
+class Builder:
+    """Makes the records a land-release test needs, with sensible defaults that obey the rules."""
+
+    def __init__(self, ws: Workspace) -> None:
+        self.ws = ws
+
+    def organisation(self, **kw: Any) -> dict[str, Any]:
+        values = {"name": "Demining NGO", "accredited_from": "2020-01-01", "accredited_until": "2030-12-31", **kw}
+        return add_record(self.ws, "organisation", values)
+
+    def hazard(self, hazard_class: str = "cha", geometry: shapely.Geometry = HAZARD_BOX, **kw: Any) -> dict[str, Any]:
+        values = {"name": "La Esperanza", "hazard_class": hazard_class, "status": "open", "geometry": geometry, **kw}
+        return add_record(self.ws, "hazard_area", values)
+
+    def evidence(self, hazard: dict[str, Any], kind: str = "direct") -> dict[str, Any]:
+        c = hazard["geometry"].centroid
+        return add_record(self.ws, "evidence", {"hazard": hazard["uuid"], "kind": kind,
+                                                "evidence_source": "observed", "geometry": c})
+
+    def activity(self, hazard: dict[str, Any], activity_type: str, **kw: Any) -> dict[str, Any]:
+        return add_record(self.ws, "activity", {"activity_type": activity_type, "hazard": hazard["uuid"], **kw})
+
+    def clearance(self, hazard: dict[str, Any], org: dict[str, Any], *, devices: int = 1, **kw: Any) -> dict[str, Any]:
+        values = {"organisation": org["uuid"], "start_date": "2024-03-01", "end_date": "2024-04-01",
+                  "depth_cm": 13, "assets": "manual mdd", "devices_found": devices, **kw}
+        act = self.activity(hazard, "clearance", **values)
+        self.devices(act, hazard, devices)
+        return act
+
+    def devices(self, act: dict[str, Any], hazard: dict[str, Any], n: int) -> None:
+        c = hazard["geometry"].centroid
+        for _ in range(n):
+            add_record(self.ws, "device", {"category": "ap_mine", "activity": act["uuid"], "hazard": hazard["uuid"],
+                                           "disposal": "destroyed_in_situ", "geometry": c})
+
+    def release(self, act: dict[str, Any], hazard: dict[str, Any], kind: str,
+                geometry: shapely.Geometry = WEST_HALF, **kw: Any) -> dict[str, Any]:
+        return add_record(self.ws, "released_area", {"activity": act["uuid"], "hazard": hazard["uuid"],
+                                                     "kind": kind, "geometry": geometry}, **kw)
+
+    def qc(self, act: dict[str, Any], result: str = "pass", day: str = "2024-04-15") -> dict[str, Any]:
+        return add_record(self.ws, "qm_inspection", {"kind": "qc", "activity": act["uuid"], "result": result,
+                                                     "inspection_date": day, "geometry": None})
+
+
+@pytest.fixture
+def build(ws: Workspace) -> Builder:
+    return Builder(ws)
