@@ -33,8 +33,14 @@ def db_options(fn: F) -> F:
                         help=DB_HELP)(fn)
 
 
+def _remember_format(ctx: click.Context, _param: click.Parameter, value: str) -> str:
+    ctx.meta["safeground.format"] = value  # shared with the group, which renders errors
+    return value
+
+
 def format_option(fn: F) -> F:
     return click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True,
+                        callback=_remember_format, is_eager=True,
                         help="Output format; the JSON is documented in the README.")(fn)
 
 
@@ -84,16 +90,11 @@ class SafeGroundGroup(click.Group):
         try:
             return super().invoke(ctx)
         except SafeGroundError as err:
-            if ctx.params.get("fmt") == "json" or "--format=json" in sys.argv or _json_requested():
+            if ctx.meta.get("safeground.format") == "json":
                 click.echo(json.dumps(err.to_problem(), ensure_ascii=False), err=True)
             else:
                 click.echo(f"Error: {err.one_line()}", err=True)
             ctx.exit(1)
-
-
-def _json_requested() -> bool:
-    args = sys.argv
-    return any(a == "--format" and i + 1 < len(args) and args[i + 1] == "json" for i, a in enumerate(args))
 
 
 @click.group(cls=SafeGroundGroup, context_settings={"help_option_names": ["-h", "--help"]})

@@ -253,3 +253,20 @@ def test_rule_refusal_leaves_nothing_written(ws, build: Builder) -> None:
     with pytest.raises(ReleaseRuleError):
         build.release(nts, hz, "cancelled")
     assert (ws.store.count("released_area"), list(ws.store.changes_since(0))) == before
+
+
+def test_hazard_cannot_be_closed_while_cleared_land_awaits_qc(ws, build: Builder) -> None:
+    org, hz = build.organisation(), build.hazard("cha")
+    build.evidence(hz)
+    act = build.clearance(hz, org)
+    build.release(act, hz, "cleared", HAZARD_BOX)
+    with refused("release.clearance_requires_qc"):
+        update_record(ws, "hazard_area", hz["uuid"], {"status": "closed"})
+    build.qc(act)
+    assert ws.store.get("hazard_area", hz["uuid"])["status"] == "closed"
+
+
+def test_hazard_cannot_be_closed_with_land_left(ws, build: Builder) -> None:
+    hz = build.hazard("sha")
+    with refused("release.remaining_area_not_released"):
+        update_record(ws, "hazard_area", hz["uuid"], {"status": "closed"})

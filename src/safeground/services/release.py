@@ -95,6 +95,22 @@ def recompute_hazards(ws: Workspace, hazard_uuids: Iterable[str]) -> int:
     return len(changed)
 
 
+def _hazard_before_update(ws: Workspace, current: Record, merged: Record, changes: dict[str, Any]) -> None:
+    """A hazard is closed or handed over only when all its land is released, none of it awaiting QC."""
+    new = changes.get("status")
+    if new not in ("closed", "handed_over") or new == current["status"]:
+        return
+    waiting = ws.store.count("released_area", where={"hazard": current["uuid"], "release_status": "awaiting_qc"},
+                             include_retired=False)
+    if waiting:
+        rules.require_qc_passed("awaiting_qc")
+    if (merged.get("remaining_area_m2") or 0.0) > ws.config.release.remaining_area_tolerance_m2:
+        raise ReleaseRuleError(
+            "release.remaining_area_not_released",
+            f"{current['ref']} still has {merged['remaining_area_m2']:,.0f} m² not released; it cannot be {new}.",
+            hint="Release the remaining area (cancel, reduce or clear it) first.", imas="IMAS 07.11")
+
+
 def _hazard_after_update(ws: Workspace, before: Record, after: Record) -> None:
     if before.get("geometry") is not None and not shapely.equals(before["geometry"], after["geometry"]):
         ws.store.update_many("hazard_area", [after["uuid"]],
@@ -249,6 +265,7 @@ def register() -> None:
         (records.AFTER_INSERT, "released_area", _released_after_insert),
         (records.AFTER_INSERT, "qm_inspection", _inspection_after_insert),
         (records.AFTER_UPDATE, "activity", _activity_after_update),
+        (records.BEFORE_UPDATE, "hazard_area", _hazard_before_update),
         (records.AFTER_UPDATE, "hazard_area", _hazard_after_update),
         (records.AFTER_UPDATE, "released_area", _released_after_update),
     ]

@@ -41,7 +41,31 @@ def _plain(v: Any) -> Any:
 
 
 def check_column(f: Field, values: Sequence[Any], *, offset: int = 0) -> list[Any]:
-    """Normalise one column through ``f.check``; blanks become ``None``."""
+    """Normalise one column through ``f.check``; blanks become ``None``.
+
+    Each distinct value is checked once; a million-row column of a few codes costs a set and a lookup.
+    """
+    if isinstance(values, np.ndarray):
+        values = values.tolist()
+    try:
+        distinct = set(values)
+    except TypeError:  # unhashable values (lists for CHOICES): check one by one
+        return _check_each(f, values, offset)
+    mapping: dict[Any, Any] = {}
+    for v in distinct:
+        if _blank(v):
+            mapping[v] = None
+            continue
+        try:
+            mapping[v] = f.check(_plain(v))
+        except SafeGroundError:
+            return _check_each(f, values, offset)  # to name the first bad row
+    if all(k is v or k == v for k, v in mapping.items() if v is not None) and None not in mapping.values():
+        return list(values)
+    return [mapping[v] for v in values]
+
+
+def _check_each(f: Field, values: Sequence[Any], offset: int) -> list[Any]:
     out: list[Any] = [None] * len(values)
     cache: dict[Any, Any] = {}
     for i, v in enumerate(values):

@@ -26,7 +26,11 @@ from safeground.geo.crs import WGS84, reproject, utm_epsg
 from safeground.store import gpkg_binary
 from safeground.store.base import OPERATORS, Batch, Change, Record, Store, Where
 from safeground.store.migrations import MIGRATIONS, SCHEMA_VERSION
-from safeground.store.sqlite_schema import FID, GEOM, q
+from safeground.store.sqlite_schema import FID, GEOM, index_sql, q, rtree_insert_trigger
+
+#: Above this many rows, an insert fills the R-tree in one pass from envelopes computed in numpy,
+#: instead of calling the ST_ functions row by row from the trigger (same result, ~5x faster).
+BULK_ROWS = 2000
 
 #: SafeGround's own updates must always change ``updated_at``, or the audit trigger takes them for
 #: external edits: use now, or 1 ms after the stored value when the clock has not moved past it.
@@ -77,6 +81,7 @@ class GeoPackageStore(Store):
             conn.execute(f"PRAGMA user_version = {GPKG_USER_VERSION}")
         conn.execute("PRAGMA journal_mode = WAL")
         conn.execute("PRAGMA synchronous = NORMAL")
+        conn.execute("PRAGMA cache_size = -65536")  # 64 MiB: random uuid keys thrash the default 2 MiB
         conn.execute("PRAGMA recursive_triggers = OFF")
         store = cls(conn, path)
         store._migrate(new=not exists)
@@ -175,10 +180,12 @@ class GeoPackageStore(Store):
         columns: list[Sequence[Any]] = [[None] * n, uuids, [None] * n]
         columns += [[fixed[k]] * n for k in fixed if k not in given]
         columns += [_to_sql_column(rt, k, v) for k, v in given.items()]
+        geoms = None
         if rt.is_spatial:
             geoms = batch.geometry if batch.geometry is not None else np.full(n, None, dtype=object)
             names.append(GEOM)
             columns.append(gpkg_binary.encode(geoms))
+        bulk = geoms is not None and n >= BULK_ROWS
         sql = (f"INSERT INTO {q(layer)} ({', '.join(q(c) for c in names)}) "
                f"VALUES ({', '.join('?' * len(names))})")
         with self.transaction():
@@ -186,12 +193,39 @@ class GeoPackageStore(Store):
             fids = range(first, first + n)
             columns[0] = fids
             columns[2] = [f"{rt.prefix}-{fid:06d}" for fid in fids]
+            trigger, trigger_sql = rtree_insert_trigger(layer) if rt.is_spatial else ("", "")
+            reindex = n >= BULK_ROWS and first == 1  # loading an empty table: build its indexes afterwards
+            if bulk:
+                self._conn.execute(f"DROP TRIGGER {q(trigger)}")
+            if reindex:
+                for stmt in index_sql(rt):
+                    self._conn.execute(f"DROP INDEX IF EXISTS {stmt.split()[2]}")
             try:
                 self._conn.executemany(sql, zip(*columns, strict=True))
             except sqlite3.IntegrityError as exc:
                 raise ValidationError("store.duplicate", f"Insert into {layer} refused: {exc}.",
                                       hint="A record with this uuid or ref exists already.") from None
+            if bulk:
+                assert geoms is not None
+                self._fill_rtree(layer, np.asarray(fids), geoms)
+                self._conn.execute(trigger_sql)
+            if reindex:
+                for stmt in index_sql(rt):
+                    self._conn.execute(stmt)
         return uuids
+
+    def _fill_rtree(self, layer: str, fids: np.ndarray, geoms: np.ndarray) -> None:
+        keep = ~shapely.is_missing(geoms)
+        keep[keep] = ~shapely.is_empty(geoms[keep])
+        b = shapely.bounds(geoms[keep])
+        # Insert in Morton (Z-order) of the box centres: the R*Tree builds several times faster from
+        # spatially sorted input than from random order.
+        cx, cy = (b[:, 0] + b[:, 2]) / 2, (b[:, 1] + b[:, 3]) / 2
+        order = np.argsort(_morton(cx, cy), kind="stable")
+        b, ids = b[order], fids[keep][order]
+        rows = zip(ids.tolist(), b[:, 0].tolist(), b[:, 2].tolist(), b[:, 1].tolist(), b[:, 3].tolist(),
+                   strict=True)
+        self._conn.executemany(f"INSERT INTO {q('rtree_' + layer + '_' + GEOM)} VALUES (?, ?, ?, ?, ?)", rows)
 
     def _next_fid(self, layer: str) -> int:
         row = self._conn.execute(f"SELECT COALESCE(MAX({FID}), 0) FROM {q(layer)}").fetchone()
@@ -431,6 +465,21 @@ class GeoPackageStore(Store):
         with self.transaction():
             self._conn.execute(f"INSERT OR REPLACE INTO safeground_import_run ({', '.join(cols)}) "
                                f"VALUES ({', '.join('?' * len(cols))})", values)
+
+
+def _morton(x: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """Z-order codes of points, 16 bits per axis over their own extent."""
+    def scale(v: np.ndarray) -> np.ndarray:
+        lo, hi = float(v.min()), float(v.max())
+        return ((v - lo) / ((hi - lo) or 1.0) * 65535).astype(np.uint64)
+
+    def spread(v: np.ndarray) -> np.ndarray:
+        v = (v | (v << np.uint64(8))) & np.uint64(0x00FF00FF)
+        v = (v | (v << np.uint64(4))) & np.uint64(0x0F0F0F0F)
+        v = (v | (v << np.uint64(2))) & np.uint64(0x33333333)
+        return (v | (v << np.uint64(1))) & np.uint64(0x55555555)
+
+    return spread(scale(x)) | (spread(scale(y)) << np.uint64(1))
 
 
 def _parse_condition(spec: Any) -> tuple[str, Any]:

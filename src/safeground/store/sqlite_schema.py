@@ -91,6 +91,12 @@ def rtree_sql(table: str) -> list[str]:
     ]
 
 
+def rtree_insert_trigger(table: str) -> tuple[str, str]:
+    """Name and SQL of the R-tree insert trigger; bulk inserts drop it and fill the index in one pass."""
+    stmt = next(s for s in rtree_sql(table) if "_insert" in s.split(" AFTER ")[0])
+    return f"rtree_{table}_{GEOM}_insert", stmt
+
+
 def _row_json(rt: RecordType, alias: str) -> str:
     parts = []
     if rt.is_spatial:
@@ -114,12 +120,16 @@ def audit_triggers(rt: RecordType) -> list[str]:
     t = q(rt.layer)
     external = "NEW.updated_at IS OLD.updated_at"
     return [
-        f"CREATE TRIGGER {q('sg_' + rt.layer + '_insert')} AFTER INSERT ON {t} BEGIN "
-        f"UPDATE {t} SET uuid = COALESCE(NEW.uuid, {UUID4}), "
-        f"ref = COALESCE(NEW.ref, '{rt.prefix}-' || printf('%06d', NEW.fid)) "
-        f"WHERE fid = NEW.fid AND (NEW.uuid IS NULL OR NEW.ref IS NULL); "
+        f"CREATE TRIGGER {q('sg_' + rt.layer + '_insert')} AFTER INSERT ON {t} "
+        f"WHEN NEW.uuid IS NOT NULL AND NEW.ref IS NOT NULL BEGIN "
         f"INSERT INTO safeground_audit (layer, fid, uuid, op, actor, import_run, at) VALUES "
-        f"('{rt.layer}', NEW.fid, COALESCE(NEW.uuid, (SELECT uuid FROM {t} WHERE fid = NEW.fid)), 'insert', "
+        f"('{rt.layer}', NEW.fid, NEW.uuid, 'insert', NEW.created_by, NEW.import_run, {NOW}); END",
+        f"CREATE TRIGGER {q('sg_' + rt.layer + '_insert_fill')} AFTER INSERT ON {t} "
+        f"WHEN NEW.uuid IS NULL OR NEW.ref IS NULL BEGIN "
+        f"UPDATE {t} SET uuid = COALESCE(NEW.uuid, {UUID4}), "
+        f"ref = COALESCE(NEW.ref, '{rt.prefix}-' || printf('%06d', NEW.fid)) WHERE fid = NEW.fid; "
+        f"INSERT INTO safeground_audit (layer, fid, uuid, op, actor, import_run, at) VALUES "
+        f"('{rt.layer}', NEW.fid, (SELECT uuid FROM {t} WHERE fid = NEW.fid), 'insert', "
         f"NEW.created_by, NEW.import_run, {NOW}); END",
         f"CREATE TRIGGER {q('sg_' + rt.layer + '_audit_update')} AFTER UPDATE ON {t} "
         f"WHEN NOT ((OLD.ref IS NULL AND NEW.ref IS NOT NULL) OR (OLD.uuid IS NULL AND NEW.uuid IS NOT NULL)) BEGIN "
@@ -138,9 +148,8 @@ def audit_triggers(rt: RecordType) -> list[str]:
 
 
 def index_sql(rt: RecordType) -> list[str]:
-    """Indexes on links, review state and the event date."""
+    """Indexes on links and the event date."""
     cols = [f.name for f in rt.fields if f.type is FieldType.LINK]
-    cols.append("review_state")
     if rt.event_date:
         cols.append(rt.event_date)
     return [f"CREATE INDEX {q('idx_' + rt.layer + '_' + c)} ON {q(rt.layer)} ({q(c)})" for c in cols]

@@ -1,0 +1,146 @@
+"""The command line as a user meets it: two-command quick start, JSON output, one-line errors."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import geopandas as gpd
+import pyogrio
+import pytest
+import shapely
+from click.testing import CliRunner
+
+from safeground.cli import main
+from safeground.domain.records import LAYERS
+from tests.conftest import HAZARD_BOX
+
+
+def run(*args: str, env: dict[str, str] | None = None, ok: bool = True):  # noqa: ANN201
+    result = CliRunner().invoke(main, list(args), env=env, catch_exceptions=False)
+    if ok:
+        assert result.exit_code == 0, result.output + result.stderr
+    return result
+
+
+@pytest.fixture(scope="module")
+def demo_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    db = tmp_path_factory.mktemp("demo") / "demo.gpkg"
+    run("demo", "--db", str(db), "--seed", "3")
+    return db
+
+
+def test_demo_counts_match_what_gdal_reads_and_truth_is_separate(demo_db: Path) -> None:
+    doc = json.loads(run("stats", "--db", str(demo_db), "--format", "json").stdout)
+    assert set(doc["layers"]) == set(LAYERS)
+    for layer in LAYERS:
+        assert len(pyogrio.read_dataframe(demo_db, layer=layer)) == doc["layers"][layer]["records"], layer
+    assert doc["layers"]["hazard_area"]["records"] > 0 and doc["contamination"]["hazards"] > 0
+    assert doc["casualties"]["total"] > 0 and doc["land_release"]["released_km2"] > 0
+    truth = demo_db.with_name("demo.truth.gpkg")
+    assert truth.exists()
+    truth_layers = {str(name) for name in pyogrio.list_layers(truth)[:, 0]}
+    assert not truth_layers & set(LAYERS), "ground truth never sits in a record layer"
+    main_tables = {str(name) for name in pyogrio.list_layers(demo_db)[:, 0]}
+    assert not main_tables & truth_layers
+
+
+def test_stats_text_is_readable(demo_db: Path) -> None:
+    out = run("stats", "--db", str(demo_db)).stdout
+    for heading in ("Contamination", "Land release", "Devices", "Accidents and casualties",
+                    "Explosive ordnance risk education"):
+        assert heading in out
+
+
+def test_demo_refuses_to_build_over_existing_data(demo_db: Path) -> None:
+    before = demo_db.read_bytes()
+    result = run("demo", "--db", str(demo_db), ok=False)
+    assert result.exit_code == 1
+    assert result.stderr.startswith("Error: demo.not_empty:") and result.stderr.count("\n") == 1
+    assert demo_db.read_bytes() == before
+
+
+def test_backup_reopens_with_identical_counts(demo_db: Path, tmp_path: Path) -> None:
+    target = tmp_path / "backup.gpkg"
+    run("backup", "--db", str(demo_db), "--to", str(target))
+    a = json.loads(run("stats", "--db", str(demo_db), "--format", "json").stdout)
+    b = json.loads(run("stats", "--db", str(target), "--format", "json").stdout)
+    for key in ("layers", "contamination", "land_release", "devices", "casualties", "eore", "accidents"):
+        assert a[key] == b[key], key
+
+
+def test_init_sets_and_keeps_configuration(tmp_path: Path) -> None:
+    db = str(tmp_path / "n.gpkg")
+    cfg = tmp_path / "c.yaml"
+    cfg.write_text("release:\n  clearance_min_depth_cm: 13\n")
+    doc = json.loads(run("init", "--db", db, "--country", "ukr", "--config", str(cfg), "--format", "json").stdout)
+    assert doc["config"]["country"] == "UKR" and doc["config"]["release"]["clearance_min_depth_cm"] == 13
+    doc = json.loads(run("init", "--db", db, "--country", "COL", "--format", "json").stdout)
+    assert doc["config"]["country"] == "COL" and doc["config"]["release"]["clearance_min_depth_cm"] == 13
+
+
+def test_bad_configuration_key_is_one_line_error_and_changes_nothing(tmp_path: Path) -> None:
+    db = tmp_path / "n.gpkg"
+    run("init", "--db", str(db), "--country", "COL")
+    before = db.read_bytes()
+    cfg = tmp_path / "bad.yaml"
+    cfg.write_text("relase:\n  clearance_min_depth_cm: 13\n")
+    result = run("init", "--db", str(db), "--config", str(cfg), ok=False)
+    assert result.exit_code == 1
+    assert result.stderr.startswith("Error: config.invalid: ") and "relase" in result.stderr
+    assert result.stderr.count("\n") == 1
+    assert db.read_bytes() == before
+
+
+def test_import_export_and_who_is_acting(tmp_path: Path) -> None:
+    db = str(tmp_path / "i.gpkg")
+    run("init", "--db", db, "--country", "COL")
+    src = tmp_path / "h.geojson"
+    gpd.GeoDataFrame({"name": ["Vereda 1"], "hazard_class": ["sha"], "status": ["open"]}, geometry=[HAZARD_BOX],
+                     crs=4326).to_file(src)
+    doc = json.loads(run("import", str(src), "--as", "hazard_area", "--db", db, "--format", "json",
+                         env={"SAFEGROUND_USER": "field-officer"}).stdout)
+    assert doc["rows_stored"] == 1
+    run("import", str(src), "--as", "hazard_area", "--db", db, "--user", "qa-lead")
+    out = tmp_path / "out.gpkg"
+    assert "Exported 2 hazard_area records" in run("export", "--layer", "hazard_area", "--to", str(out),
+                                                   "--db", db).stdout
+    df = pyogrio.read_dataframe(out)
+    assert sorted(df["created_by"]) == ["field-officer", "qa-lead"]
+
+
+def test_failed_import_prints_code_and_hint_and_leaves_db_unchanged(tmp_path: Path) -> None:
+    db = tmp_path / "i.gpkg"
+    run("init", "--db", str(db), "--country", "COL")
+    before = db.read_bytes()
+    bowtie = shapely.Polygon([(-72.5, 5.0), (-72.49, 5.01), (-72.49, 5.0), (-72.5, 5.01)])
+    src = tmp_path / "b.geojson"
+    gpd.GeoDataFrame({"name": ["x"], "hazard_class": ["sha"], "status": ["open"]}, geometry=[bowtie],
+                     crs=4326).to_file(src)
+    result = run("import", str(src), "--as", "hazard_area", "--db", str(db), ok=False)
+    assert result.exit_code == 1
+    assert result.stderr.startswith("Error: geometry.invalid: Feature 0: invalid polygon: Self-intersection at (")
+    assert "Hint:" in result.stderr and result.stderr.count("\n") == 1
+    assert db.read_bytes() == before
+    problem = json.loads(run("import", str(src), "--as", "hazard_area", "--db", str(db), "--format", "json",
+                             ok=False).stderr)
+    assert problem["code"] == "geometry.invalid" and problem["status"] == 422
+
+
+def test_missing_database_says_how_to_create_one(tmp_path: Path) -> None:
+    result = run("stats", "--db", str(tmp_path / "none.gpkg"), ok=False)
+    assert result.exit_code == 1 and "store.not_found" in result.stderr and "safeground init" in result.stderr
+    assert not (tmp_path / "none.gpkg").exists()
+
+
+def test_console_script_is_installed_and_quiet_on_stderr_without_a_terminal(tmp_path: Path) -> None:
+    exe = Path(sys.executable).with_name("safeground")
+    db = tmp_path / "p.gpkg"
+    env = {**os.environ, "SAFEGROUND_DB": str(db)}
+    proc = subprocess.run([str(exe), "init", "--country", "COL"], capture_output=True, text=True, env=env,
+                          check=False)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stderr == "" and db.exists()
