@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import re
 
-from safeground.docs import render
 from tests.conftest import REPO
+
+from safeground.docs import render
 
 DESIGN = REPO / "docs" / "design.md"
 

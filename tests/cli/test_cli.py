@@ -13,13 +13,13 @@ import pyogrio
 import pytest
 import shapely
 from click.testing import CliRunner
+from tests.conftest import HAZARD_BOX
 
 from safeground.cli import main
 from safeground.domain.records import LAYERS
-from tests.conftest import HAZARD_BOX
 
 
-def run(*args: str, env: dict[str, str] | None = None, ok: bool = True):  # noqa: ANN201
+def run(*args: str, env: dict[str, str] | None = None, ok: bool = True):
     result = CliRunner().invoke(main, list(args), env=env, catch_exceptions=False)
     if ok:
         assert result.exit_code == 0, result.output + result.stderr
