@@ -157,3 +157,20 @@ def test_import_run_is_recorded(ws: Workspace, tmp_path: Path) -> None:
     assert run == ("event", len(rows), len(rows), "complete", "ana")
     assert len(pyogrio.read_dataframe(ws.store.location, layer="event")) == len(rows)
     assert np.all(pyogrio.read_dataframe(ws.store.location, layer="event")["review_state"] == "submitted")
+
+
+def test_info_date_defaults_to_the_event_date_never_the_import_date(ws: Workspace) -> None:
+    acc = add_record(ws, "accident", {"accident_type": "mine_erw", "accident_date": "2003-12-31",
+                                      "date_precision": "year", "geometry": shapely.Point(-72.5, 5.0)})
+    assert acc["info_date"] == "2003-12-31"
+    later = add_record(ws, "accident", {"accident_type": "mine_erw", "accident_date": "2003-12-31",
+                                        "info_date": "2005-02-01", "geometry": shapely.Point(-72.5, 5.0)})
+    assert later["info_date"] == "2005-02-01"
+
+
+def test_national_crs_defaults_to_the_utm_zone_of_the_outline(ws: Workspace) -> None:
+    from safeground.domain.config import Config
+
+    assert ws.national_crs == 32618  # Colombia's centroid lies in UTM zone 18N
+    ws.set_config(Config(country="COL", national_crs=3116))
+    assert ws.national_crs == 3116

@@ -10,6 +10,8 @@ import numpy as np
 import pyogrio
 import pytest
 import shapely
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from safeground.domain.errors import ConflictError, StoreError
 from safeground.domain.records import LAYERS, RECORD_TYPES
@@ -258,3 +260,23 @@ def test_backup_is_a_complete_copy(store, tmp_path: Path) -> None:
     with pytest.raises(StoreError) as info:
         store.backup(str(target))
     assert info.value.code == "backup.target_exists"
+
+
+coords = st.floats(-179.0, 179.0, allow_nan=False)
+lats = st.floats(-85.0, 85.0, allow_nan=False)
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.lists(st.tuples(coords, lats, st.floats(1e-6, 1.0), st.floats(1e-6, 1.0), st.booleans()),
+                min_size=1, max_size=20))
+def test_geopackage_binary_round_trips_and_envelopes_match(boxes: list) -> None:
+    from safeground.store.gpkg_binary import decode, encode, envelope
+
+    geoms = np.array([shapely.Point(x, y) if point else shapely.box(x, y, x + w, y + h)
+                      for x, y, w, h, point in boxes], dtype=object)
+    blobs = encode(geoms)
+    back = decode(blobs)
+    for g, b, blob in zip(geoms, back, blobs, strict=True):
+        assert shapely.equals_exact(g, b, tolerance=0)
+        minx, miny, maxx, maxy = g.bounds
+        assert envelope(blob) == (minx, maxx, miny, maxy)

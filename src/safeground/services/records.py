@@ -65,6 +65,10 @@ def prepare(ws: Workspace, layer: str, batch: Batch, *, offset: int = 0, repair:
     uuids = [str(u) for u in batch.columns["uuid"]] if "uuid" in batch.columns else \
         [str(uuidlib.uuid4()) for _ in range(n)]
     validation.check_links(ws, rt, columns, offset=offset, batch_uuids=uuids)
+    if rt.event_date and rt.event_date in columns:
+        # The information became known no earlier than the event: never default it to the import date.
+        info = columns.get("info_date", [None] * n)
+        columns["info_date"] = [i if i is not None else e for i, e in zip(info, columns[rt.event_date], strict=True)]
     geoms, repairs = validation.check_geometry(ws, rt, batch.geometry, n, offset=offset, repair=repair)
     if rt.is_polygonal and rt.has_field("area_m2") and geoms is not None:
         columns["area_m2"] = areas_m2(geoms).round(2).tolist()
