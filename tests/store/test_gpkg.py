@@ -280,3 +280,16 @@ def test_geopackage_binary_round_trips_and_envelopes_match(boxes: list) -> None:
         assert shapely.equals_exact(g, b, tolerance=0)
         minx, miny, maxx, maxy = g.bounds
         assert envelope(blob) == (minx, maxx, miny, maxy)
+
+
+def test_audit_keeps_geometry_only_when_it_changed(store) -> None:
+    from safeground.store.gpkg_binary import decode
+
+    [uuid] = store.insert("hazard_area", hazards(1), user="ana")
+    store.update("hazard_area", uuid, {"name": "Renamed"}, user="ana")
+    moved = shapely.MultiPolygon([shapely.box(-72.40, 5.00, -72.39, 5.01)])
+    store.update("hazard_area", uuid, {"geometry": moved}, user="ana")
+    rename, move = list(store.changes_since(0))[1:]
+    assert rename.before["geom"] is None and rename.after["geom"] is None
+    before, after = decode([bytes.fromhex(move.before["geom"]), bytes.fromhex(move.after["geom"])])
+    assert shapely.equals(before, hazards(1).geometry[0]) and shapely.equals(after, moved)

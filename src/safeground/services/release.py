@@ -72,13 +72,17 @@ def recompute_hazards(ws: Workspace, hazard_uuids: Iterable[str]) -> int:
     hazards = _by_uuid(ws, "hazard_area", hazard_uuids, geometry=True)
     if not hazards:
         return 0
-    released = defaultdict(list)
+    released: dict[str, list[shapely.Geometry]] = defaultdict(list)
     for r in ws.store.query("released_area", where={"hazard": sorted(hazards), "release_status": "released"}):
         released[r["hazard"]].append(r["geometry"])
     tol = ws.config.release.remaining_area_tolerance_m2
     order = sorted(hazards)
-    remaining = np.array([shapely.difference(hazards[u]["geometry"], shapely.union_all(released[u]))
-                          if released[u] else hazards[u]["geometry"] for u in order], dtype=object)
+    remaining = np.array([hazards[u]["geometry"] for u in order], dtype=object)
+    # Subtract the k-th released polygon of every hazard at once, round after round (vectorised GEOS).
+    for k in range(max((len(v) for v in released.values()), default=0)):
+        sel = np.array([i for i, u in enumerate(order) if len(released[u]) > k], dtype=np.intp)
+        cut = np.array([released[order[i]][k] for i in sel], dtype=object)
+        remaining[sel] = shapely.difference(remaining[sel], cut)
     rem_m2 = areas_m2(remaining).round(2)
     changed, new_rem, new_status = [], [], []
     for u, m2 in zip(order, rem_m2, strict=True):

@@ -81,7 +81,7 @@ class GeoPackageStore(Store):
             conn.execute(f"PRAGMA user_version = {GPKG_USER_VERSION}")
         conn.execute("PRAGMA journal_mode = WAL")
         conn.execute("PRAGMA synchronous = NORMAL")
-        conn.execute("PRAGMA cache_size = -65536")  # 64 MiB: random uuid keys thrash the default 2 MiB
+        conn.execute("PRAGMA cache_size = -262144")  # 256 MiB at most: uuid indexes thrash the default 2 MiB
         conn.execute("PRAGMA recursive_triggers = OFF")
         store = cls(conn, path)
         store._migrate(new=not exists)

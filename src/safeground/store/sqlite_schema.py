@@ -99,8 +99,8 @@ def rtree_insert_trigger(table: str) -> tuple[str, str]:
 
 def _row_json(rt: RecordType, alias: str) -> str:
     parts = []
-    if rt.is_spatial:
-        parts.append(f"'geom', hex({alias}.{q(GEOM)})")
+    if rt.is_spatial:  # the geometry only when it changed: attribute edits stay small
+        parts.append(f"'geom', CASE WHEN OLD.{q(GEOM)} IS NEW.{q(GEOM)} THEN NULL ELSE hex({alias}.{q(GEOM)}) END")
     for f in rt.all_fields:
         value = f"{alias}.{q(f.name)}"
         if f.name == "version" and alias == "NEW":
