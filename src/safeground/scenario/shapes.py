@@ -9,53 +9,49 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 import shapely
 
 from safeground.geo.crs import WGS84, reproject
 
 
-def sample_in(rng: np.random.Generator, region: shapely.Geometry, n: int) -> tuple[np.ndarray, np.ndarray]:
-    """``n`` points uniform inside ``region`` (rejection sampling in its bounding box)."""
+def _rejection(region: shapely.Geometry, n: int,
+               propose: Callable[[int], tuple[np.ndarray, np.ndarray]]) -> tuple[np.ndarray, np.ndarray]:
+    """``n`` points from ``propose(m)`` (m candidates at a time) that fall inside ``region``."""
     if n <= 0:
         return np.zeros(0), np.zeros(0)
-    minx, miny, maxx, maxy = region.bounds
     shapely.prepare(region)
     xs: list[np.ndarray] = []
     ys: list[np.ndarray] = []
     got = 0
     while got < n:
-        m = max(2 * (n - got), 16)
-        x = rng.uniform(minx, maxx, m)
-        y = rng.uniform(miny, maxy, m)
+        x, y = propose(max(2 * (n - got), 16))
         keep = shapely.contains_xy(region, x, y)
         xs.append(x[keep])
         ys.append(y[keep])
         got += int(keep.sum())
     return np.concatenate(xs)[:n], np.concatenate(ys)[:n]
+
+
+def sample_in(rng: np.random.Generator, region: shapely.Geometry, n: int) -> tuple[np.ndarray, np.ndarray]:
+    """``n`` points uniform inside ``region`` (rejection sampling in its bounding box)."""
+    minx, miny, maxx, maxy = region.bounds
+    return _rejection(region, n, lambda m: (rng.uniform(minx, maxx, m), rng.uniform(miny, maxy, m)))
 
 
 def near_points(rng: np.random.Generator, px: np.ndarray, py: np.ndarray, n: int, scale_m: float,
                 region: shapely.Geometry) -> tuple[np.ndarray, np.ndarray]:
     """``n`` points at an exponential distance (mean ``scale_m``) from random anchor points, inside ``region``."""
-    if n <= 0:
-        return np.zeros(0), np.zeros(0)
-    shapely.prepare(region)
-    xs: list[np.ndarray] = []
-    ys: list[np.ndarray] = []
-    got = 0
-    while got < n:
-        m = max(2 * (n - got), 16)
+
+    def propose(m: int) -> tuple[np.ndarray, np.ndarray]:
         k = rng.integers(0, len(px), m)
         dist = rng.exponential(scale_m, m)
         ang = rng.uniform(0, 2 * np.pi, m)
-        x = px[k] + dist * np.cos(ang)
-        y = py[k] + dist * np.sin(ang)
-        keep = shapely.contains_xy(region, x, y)
-        xs.append(x[keep])
-        ys.append(y[keep])
-        got += int(keep.sum())
-    return np.concatenate(xs)[:n], np.concatenate(ys)[:n]
+        return px[k] + dist * np.cos(ang), py[k] + dist * np.sin(ang)
+
+    return _rejection(region, n, propose)
 
 
 def segments(lines: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
