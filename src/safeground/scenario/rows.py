@@ -87,15 +87,16 @@ class Rows:
             self.geometry = to_wgs84(self.geometry, crs, polygonal=polygonal)
         self.wgs84 = True
 
-    def batches(self, chunk: int = 200_000) -> Iterator[tuple[str, int, Batch]]:
-        """``(review_state, offset, batch)`` per review state, in chunks of at most ``chunk`` rows."""
-        for state in STATES:
-            idx = np.flatnonzero(self.review_state == state)
-            for start in range(0, len(idx), chunk):
-                sel = idx[start:start + chunk]
-                cols: dict[str, Sequence[Any]] = {k: v[sel].tolist() for k, v in self.columns.items()}
-                geom = None if self.geometry is None else self.geometry[sel]
-                yield state, int(sel[0]), Batch(cols, geom)
+    def batches(self, chunk: int = 2_000_000) -> Iterator[tuple[int, Batch]]:
+        """``(offset, batch)`` in chunks of at most ``chunk`` rows, each row with its ``review_state``.
+
+        One batch per layer at every scale up to national, so the store loads an empty table in bulk."""
+        for start in range(0, len(self), chunk):
+            sel = slice(start, start + chunk)
+            cols: dict[str, Sequence[Any]] = {k: v[sel].tolist() for k, v in self.columns.items()}
+            cols["review_state"] = self.review_state[sel].tolist()
+            geom = None if self.geometry is None else self.geometry[sel]
+            yield start, Batch(cols, geom)
 
     def digest(self) -> str:
         """A SHA-256 of every value, geometry and review state, for reproducibility checks."""

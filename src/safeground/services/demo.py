@@ -45,7 +45,7 @@ class DemoSummary:
 
 
 def build_demo(ws: Workspace, *, scale: str = "small", seed: int = 1, progress: Progress | None = None,
-               chunk: int = 200_000) -> DemoSummary:
+               chunk: int = 2_000_000) -> DemoSummary:
     """Generate the ``scale`` scenario for ``seed`` and write it into ``ws``, its truth and context beside it.
 
     Refuses (``demo.not_empty``) a database that already holds hazard areas, and (``demo.wrong_country``)
@@ -89,8 +89,8 @@ def build_demo(ws: Workspace, *, scale: str = "small", seed: int = 1, progress: 
             if not country:
                 ws.set_config(ws.config.model_copy(update={"country": COUNTRY}))
             for rows in iter_record_steps(world):  # one step in memory at a time
-                for state, offset, batch in rows.batches(chunk):
-                    add_records(ws, rows.layer, batch, review_state=state, system=True, offset=offset)
+                for offset, batch in rows.batches(chunk):
+                    add_records(ws, rows.layer, batch, system=True, offset=offset)
                 counts[rows.layer] = counts.get(rows.layer, 0) + len(rows)
                 advance(rows.layer)
                 del rows

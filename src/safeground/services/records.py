@@ -59,7 +59,7 @@ def prepare(ws: Workspace, layer: str, batch: Batch, *, offset: int = 0, repair:
     """Validate ``batch`` for ``layer`` without writing; raises on the first problem."""
     rt = record_type(layer)
     n = len(batch)
-    allow = SYSTEM_FIELDS if system else frozenset()
+    allow = SYSTEM_FIELDS | {"review_state"} if system else frozenset()
     columns = validation.check_fields(rt, Batch({k: v for k, v in batch.columns.items() if k != "uuid"}),
                                       offset=offset, allow_managed=allow)
     uuids = [str(u) for u in batch.columns["uuid"]] if "uuid" in batch.columns else \
@@ -84,7 +84,8 @@ def add_records(ws: Workspace, layer: str, batch: Batch, *, review_state: str = 
     """Validate and store new records of ``layer``, all or nothing.
 
     ``review_state`` is ``submitted`` unless the source is official (``approved``). ``system``
-    lets trusted use cases (the demo generator) supply :data:`SYSTEM_FIELDS`.
+    lets trusted use cases (the demo generator) supply :data:`SYSTEM_FIELDS` and a ``review_state``
+    column (one state per row), so that a whole layer goes to the store in one bulk insert.
     """
     if review_state not in ("submitted", "approved", "published"):
         raise ValidationError("record.bad_review_state", f"Unknown review state '{review_state}'.",

@@ -47,25 +47,57 @@ def check_column(f: Field, values: Sequence[Any], *, offset: int = 0) -> list[An
     """
     if isinstance(values, np.ndarray):
         values = values.tolist()
-    try:
-        distinct = set(values)
+    fast = _fast_path(f, values)
+    if fast is not None:
+        return fast
+    try:  # keyed by type too: 0 and 0.0 (and True and 1) are equal but may check differently
+        distinct = set(zip(map(type, values), values, strict=True))
     except TypeError:  # unhashable values (lists for CHOICES): check one by one
         return _check_each(f, values, offset)
-    mapping: dict[Any, Any] = {}
-    for v in distinct:
+    mapping: dict[tuple[type, Any], Any] = {}
+    unchanged = True
+    for key in distinct:
+        v = key[1]
         if _blank(v):
-            mapping[v] = None
+            mapping[key] = None
+            unchanged = False
             continue
         try:
-            mapping[v] = f.check(_plain(v))
+            mapping[key] = result = f.check(_plain(v))
         except SafeGroundError:
             return _check_each(f, values, offset)  # to name the first bad row
-    if all(k is v or k == v for k, v in mapping.items() if v is not None) and None not in mapping.values():
+        unchanged = unchanged and type(result) is key[0] and result == v
+    if unchanged:
         return list(values)
-    return [mapping[v] for v in values]
+    return [mapping[(type(v), v)] for v in values]
 
 
-def _check_each(f: Field, values: Sequence[Any], offset: int) -> list[Any]:
+def _fast_path(f: Field, values: Sequence[Any]) -> list[Any] | None:
+    """Columns of plain Python strings or numbers, checked in bulk; ``None`` when the slow path must decide."""
+    types = set(map(type, values))
+    if f.vocabulary is None and f.type in (FieldType.TEXT, FieldType.LINK) and types <= {str, type(None)}:
+        if any(not v.strip() for v in set(values) if v is not None):
+            return None  # blank strings become None on the slow path
+        return list(values)
+    if f.type in (FieldType.REAL, FieldType.INTEGER) and types <= {float, int, type(None)}:
+        arr = np.array([math.nan if v is None else v for v in values], dtype=float)
+        nan = np.isnan(arr)
+        real = arr[~nan]
+        if f.type is FieldType.INTEGER and (float in types and not np.all(real == np.round(real))):
+            return None
+        if (f.minimum is not None and (real < f.minimum).any()) or (f.maximum is not None and (real > f.maximum).any()):
+            return None
+        if not np.isfinite(real).all():
+            return None
+        out: list[Any] = arr.tolist() if f.type is FieldType.REAL else \
+            [None if v is None or (isinstance(v, float) and math.isnan(v)) else int(v) for v in values]
+        for i in np.flatnonzero(nan).tolist():
+            out[i] = None
+        return out
+    return None
+
+
+def _check_each(f: Field, values: Sequence[Any], offset: int = 0) -> list[Any]:
     out: list[Any] = [None] * len(values)
     cache: dict[Any, Any] = {}
     for i, v in enumerate(values):
