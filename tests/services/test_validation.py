@@ -22,14 +22,14 @@ values = st.one_of(st.none(), st.integers(-5, 10**6), st.floats(allow_nan=True, 
                    st.sampled_from(["", "  ", "ap_mine", "av_mine", "Vereda 3", "3", "2.5"]), st.text(max_size=8))
 
 
-def outcome(fn, f, column):  # noqa: ANN001, ANN201
+def outcome(fn, f, column):
     try:
         return ("ok", fn(f, column))
     except SafeGroundError as err:
         return ("error", err.code, err.details.get("row"))
 
 
-def same(a, b) -> bool:  # noqa: ANN001
+def same(a, b) -> bool:
     if a[0] != b[0]:
         return False
     if a[0] == "error":
@@ -41,7 +41,7 @@ def same(a, b) -> bool:  # noqa: ANN001
 
 @settings(max_examples=300, deadline=None)
 @given(field=st.sampled_from(FIELDS), column=st.lists(values, max_size=30))
-def test_bulk_check_equals_value_by_value(field, column) -> None:  # noqa: ANN001
+def test_bulk_check_equals_value_by_value(field, column) -> None:
     assert same(outcome(check_column, field, column), outcome(_check_each, field, column))
 
 
