@@ -270,3 +270,14 @@ def test_hazard_cannot_be_closed_with_land_left(ws, build: Builder) -> None:
     hz = build.hazard("sha")
     with refused("release.remaining_area_not_released"):
         update_record(ws, "hazard_area", hz["uuid"], {"status": "closed"})
+
+
+def test_released_area_counts_only_the_part_inside_the_hazard(ws, build: Builder) -> None:
+    org, hz = build.organisation(), build.hazard("cha")
+    build.evidence(hz)
+    act = build.clearance(hz, org)
+    spilling = shapely.box(-72.495, 4.995, -72.485, 5.015)  # the east half of the hazard and land beyond it
+    area = build.release(act, hz, "cleared", spilling)
+    assert area["area_m2"] == pytest.approx(area_m2(EAST_HALF), rel=1e-3)
+    inside = build.release(act, hz, "cleared", WEST_HALF)
+    assert inside["area_m2"] == pytest.approx(area_m2(WEST_HALF), rel=1e-6)
