@@ -6,6 +6,7 @@ the same validation and IMAS land-release rules as real data.
 
 from __future__ import annotations
 
+import multiprocessing
 import os
 import time
 from collections.abc import Callable
@@ -13,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from safeground.domain.errors import ConfigError, ConflictError
+from safeground.domain.errors import ConfigError, ConflictError, StoreError
 from safeground.scenario.generate import context_layers, iter_record_steps, simulate, truth_layers
 from safeground.scenario.geography import COUNTRY
 from safeground.scenario.params import params_for
@@ -42,6 +43,42 @@ class DemoSummary:
                 "truth_path": None if self.truth_path is None else str(self.truth_path),
                 "context_path": None if self.context_path is None else str(self.context_path),
                 "seconds": self.seconds}
+
+
+class _SideFiles:
+    """Writes the truth and context files while the records are stored.
+
+    Where the platform can fork, a child process writes them (GDAL holds the GIL, so a thread would not
+    help), sharing the simulated world copy-on-write; elsewhere they are written here, first.
+    """
+
+    def __init__(self, world: Any, truth: Path, context: Path) -> None:
+        self._proc: multiprocessing.process.BaseProcess | None = None
+        if "fork" in multiprocessing.get_all_start_methods():
+            self._proc = multiprocessing.get_context("fork").Process(
+                target=_write_side_files, args=(world, truth, context), name="safeground-demo-truth")
+            self._proc.start()
+        else:
+            _write_side_files(world, truth, context)
+
+    def cancel(self) -> None:
+        if self._proc is not None and self._proc.is_alive():
+            self._proc.terminate()
+            self._proc.join()
+
+    def wait(self) -> None:
+        if self._proc is None:
+            return
+        self._proc.join()
+        if self._proc.exitcode != 0:
+            raise StoreError("demo.side_files_failed",
+                             f"Writing the truth and context files failed (exit code {self._proc.exitcode}).",
+                             hint="Check there is free disk space beside the database, then build again.")
+
+
+def _write_side_files(world: Any, truth: Path, context: Path) -> None:
+    write_layers(truth, truth_layers(world))
+    write_layers(context, context_layers(world))
 
 
 def build_demo(ws: Workspace, *, scale: str = "small", seed: int = 1, progress: Progress | None = None,
@@ -79,12 +116,9 @@ def build_demo(ws: Workspace, *, scale: str = "small", seed: int = 1, progress: 
 
     advance("generate")
     counts: dict[str, int] = {}
+    writer = None
     try:
-        # The side files first, so that the truth is freed before the records are built.
-        write_layers(partial_truth, truth_layers(world))
-        advance("truth")
-        write_layers(partial_context, context_layers(world))
-        advance("context")
+        writer = _SideFiles(world, partial_truth, partial_context)
         with ws.store.transaction():  # all records or none
             if not country:
                 ws.set_config(ws.config.model_copy(update={"country": COUNTRY}))
@@ -94,7 +128,12 @@ def build_demo(ws: Workspace, *, scale: str = "small", seed: int = 1, progress: 
                 counts[rows.layer] = counts.get(rows.layer, 0) + len(rows)
                 advance(rows.layer)
                 del rows
+            writer.wait()  # inside the transaction: a failed side file leaves no records behind
+            advance("truth")
+            advance("context")
     except BaseException:
+        if writer is not None:
+            writer.cancel()
         partial_truth.unlink(missing_ok=True)
         partial_context.unlink(missing_ok=True)
         raise
