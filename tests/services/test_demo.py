@@ -181,3 +181,27 @@ def test_same_seed_builds_an_identical_database(tmp_path: Path, demo: Built) -> 
                 assert {k: v for k, v in x.items() if k not in TIMESTAMPS} == \
                        {k: v for k, v in y.items() if k not in TIMESTAMPS}
                 assert (gx is None and gy is None) or shapely.equals_exact(gx, gy, 0.0)
+
+
+def test_a_failed_build_leaves_no_records_and_no_side_files(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from safeground.services import demo as demo_module
+
+    real = demo_module.add_records
+
+    def fail_on_devices(ws: Workspace, layer: str, *args: object, **kwargs: object) -> object:
+        if layer == "device":
+            raise SafeGroundError("test.injected", "disk full", hint="free some space")
+        return real(ws, layer, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(demo_module, "add_records", fail_on_devices)
+    db = tmp_path / "broken.gpkg"
+    ws = Workspace.open(db, user="demo", create=True)
+    try:
+        with pytest.raises(SafeGroundError, match="disk full"):
+            build_demo(ws, scale="small", seed=2)
+        assert {layer: ws.store.count(layer) for layer in LAYERS} == dict.fromkeys(LAYERS, 0)
+        assert list(ws.store.changes_since(0)) == []
+        assert ws.store.read_config_text() is None
+    finally:
+        ws.close()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["broken.gpkg"]
