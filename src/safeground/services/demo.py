@@ -134,8 +134,9 @@ def build_demo(ws: Workspace, *, scale: str = "small", seed: int = 1, progress: 
     except BaseException:
         if writer is not None:
             writer.cancel()
-        partial_truth.unlink(missing_ok=True)
-        partial_context.unlink(missing_ok=True)
+        for partial in (partial_truth, partial_context):
+            for suffix in ("", "-journal", "-wal", "-shm"):
+                Path(str(partial) + suffix).unlink(missing_ok=True)
         raise
     os.replace(partial_truth, truth)
     os.replace(partial_context, context)
