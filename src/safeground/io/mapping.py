@@ -1,0 +1,276 @@
+"""Declarative import mappings: column to field, value maps, source CRS, source id, routing and dates.
+
+A mapping is a YAML document (see ``data/mappings/`` for the shipped ones). Applying it to a
+table of source columns gives, per target layer, the source row numbers and the record columns.
+Rows whose values a mapping cannot translate are returned as faults with a reason, so that the
+importer can quarantine them; nothing is silently dropped.
+
+>>> m = load_mapping("colombia_aicma")
+>>> m.review_state, m.route.default
+('approved', 'event')
+>>> out = apply_mapping(m, {"year": ["2004"], "tipo_evento": ["Accidente por MAP"], "departamento": ["META"],
+...                          "municipio": ["URIBE"], "tipo_area": ["Rural"], "lat": ["3.2"], "lon": ["-74.3"]})
+>>> rows = out.layers["accident"]
+>>> rows.rows, rows.columns["accident_date"], rows.columns["date_precision"], rows.columns["info_date"]
+([0], ['2004-12-31'], ['year'], ['2004-12-31'])
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping as MappingABC
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+from typing import Any, Literal
+
+import shapely
+import yaml
+from pydantic import BaseModel, ConfigDict, ValidationError, model_validator
+
+from safeground.domain.errors import ConfigError, NotFoundError
+from safeground.domain.records import LAYERS, record_type
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class Route(_Strict):
+    """Send each row to a layer by the value of one column; unlisted values go to ``default``."""
+
+    column: str
+    cases: dict[str, list[str]] = {}
+    default: str | None = None
+
+
+class Derived(_Strict):
+    """A field whose value is looked up from another column's value."""
+
+    column: str
+    values: dict[str, Any]
+
+
+class DateSpec(_Strict):
+    """The event's own date: ``column`` holds a date, or only a year (then 31 December, precision year)."""
+
+    field: str
+    column: str
+    precision: Literal["day", "month", "year"] = "day"
+
+
+class LayerSpec(_Strict):
+    fields: dict[str, str] = {}
+    values: dict[str, dict[str, Any]] = {}
+    constants: dict[str, Any] = {}
+    derived: dict[str, Derived] = {}
+    date: DateSpec | None = None
+    info_date: str | None = None
+
+
+class Geometry(_Strict):
+    x: str | None = None
+    y: str | None = None
+    wkt: str | None = None
+
+    @model_validator(mode="after")
+    def _one_kind(self) -> Geometry:
+        if (self.wkt is None) == (self.x is None or self.y is None):
+            raise ValueError("give either x and y columns, or a wkt column")
+        return self
+
+
+class ImportMapping(_Strict):
+    """A whole mapping document."""
+
+    name: str
+    description: str = ""
+    review_state: Literal["submitted", "approved"] = "submitted"
+    crs: int = 4326
+    geometry: Geometry | None = None
+    source_id: str | None = None
+    route: Route
+    layers: dict[str, LayerSpec]
+
+    @model_validator(mode="after")
+    def _layers_known(self) -> ImportMapping:
+        targets = set(self.route.cases) | ({self.route.default} if self.route.default else set())
+        for layer in targets | set(self.layers):
+            if layer not in LAYERS:
+                raise ValueError(f"unknown layer '{layer}'")
+        for layer in targets - set(self.layers):
+            raise ValueError(f"rows are routed to '{layer}' but it has no entry under 'layers'")
+        for layer, spec in self.layers.items():
+            rt = record_type(layer)
+            names = list(spec.fields) + list(spec.values) + list(spec.constants) + list(spec.derived)
+            if spec.date:
+                names.append(spec.date.field)
+            for name in names:
+                if not rt.has_field(name):
+                    raise ValueError(f"layer '{layer}' has no field '{name}'")
+        return self
+
+    def columns_used(self) -> set[str]:
+        used = {self.route.column}
+        if self.source_id:
+            used.add(self.source_id)
+        if self.geometry:
+            used |= {c for c in (self.geometry.x, self.geometry.y, self.geometry.wkt) if c}
+        for spec in self.layers.values():
+            used |= set(spec.fields.values()) | {d.column for d in spec.derived.values()}
+            if spec.date:
+                used.add(spec.date.column)
+            if spec.info_date:
+                used.add(spec.info_date)
+        return used
+
+
+def load_mapping(name_or_path: str | Path) -> ImportMapping:
+    """A shipped mapping by name (``colombia_aicma``) or a YAML file, validated."""
+    path = Path(name_or_path)
+    if path.suffix.lower() in (".yaml", ".yml") or path.exists():
+        if not path.exists():
+            raise NotFoundError("mapping.not_found", f"Mapping file {path} does not exist.", hint="Check the path.")
+        text = path.read_text(encoding="utf-8")
+    else:
+        ref = resources.files("safeground").joinpath(f"data/mappings/{name_or_path}.yaml")
+        if not ref.is_file():
+            raise NotFoundError("mapping.not_found", f"No shipped mapping named '{name_or_path}'.",
+                                hint="Give the path of a mapping YAML file, or a shipped name such as "
+                                     "colombia_aicma.")
+        text = ref.read_text(encoding="utf-8")
+    try:
+        return ImportMapping.model_validate(yaml.safe_load(text))
+    except (ValidationError, yaml.YAMLError) as exc:
+        raise ConfigError("mapping.invalid", f"The mapping {name_or_path} is not valid: "
+                          f"{str(exc).splitlines()[0] if not isinstance(exc, ValidationError) else _first(exc)}.",
+                          hint="Compare it with the shipped mappings in safeground/data/mappings/.") from None
+
+
+def _first(exc: ValidationError) -> str:
+    err = exc.errors()[0]
+    where = ".".join(str(p) for p in err["loc"])
+    return f"{where}: {err['msg']}" if where else err["msg"]
+
+
+@dataclass
+class LayerRows:
+    """Rows routed to one layer: their source row numbers and their record columns."""
+
+    rows: list[int] = field(default_factory=list)
+    columns: dict[str, list[Any]] = field(default_factory=dict)
+    geometry: list[shapely.Geometry | None] = field(default_factory=list)
+
+
+@dataclass
+class Mapped:
+    """The result of applying a mapping: rows per layer, and rows that could not be mapped, with why."""
+
+    layers: dict[str, LayerRows]
+    faults: dict[int, str]
+
+
+def check_columns(mapping: ImportMapping, available: Sequence[str]) -> None:
+    """Refuse a mapping that names columns the source does not have (a file fault: nothing is imported)."""
+    missing = sorted(mapping.columns_used() - set(available))
+    if missing:
+        raise ConfigError("mapping.absent_column",
+                          f"The mapping '{mapping.name}' names columns the file does not have: {', '.join(missing)}.",
+                          hint="Columns in the file: " + ", ".join(available) + ". Fix the mapping or the file.",
+                          details={"missing": missing})
+
+
+def apply_mapping(mapping: ImportMapping, source: MappingABC[str, Sequence[Any]]) -> Mapped:
+    """Route and translate source rows; untranslatable rows become faults (row number → reason)."""
+    check_columns(mapping, list(source))
+    n = len(next(iter(source.values()), []))
+    route: dict[str | None, str | None] = {v: layer for layer, values in mapping.route.cases.items() for v in values}
+    out: dict[str, LayerRows] = {}
+    faults: dict[int, str] = {}
+    key = source[mapping.route.column]
+    for i in range(n):
+        layer = route.get(_text(key[i]), mapping.route.default)
+        if layer is None:
+            faults[i] = f"'{mapping.route.column}' value {key[i]!r} is not routed to any layer"
+            continue
+        spec = mapping.layers[layer]
+        try:
+            values = _row(spec, source, i)
+            geom = _geometry(mapping.geometry, source, i)
+        except _RowFault as fault:
+            faults[i] = str(fault)
+            continue
+        target = out.setdefault(layer, LayerRows())
+        target.rows.append(i)
+        target.geometry.append(geom)
+        for name, value in values.items():
+            target.columns.setdefault(name, [None] * (len(target.rows) - 1)).append(value)
+        for col in target.columns.values():
+            if len(col) < len(target.rows):
+                col.append(None)
+    return Mapped(out, faults)
+
+
+class _RowFault(Exception):
+    pass
+
+
+def _text(v: Any) -> str | None:
+    if v is None:
+        return None
+    s = str(v).strip()
+    return s or None
+
+
+def _geometry(spec: Geometry | None, source: MappingABC[str, Sequence[Any]], i: int) -> shapely.Geometry | None:
+    """The row's geometry in the source CRS: a point from x/y columns, or parsed WKT. Never invented."""
+    if spec is None:
+        return None
+    if spec.wkt:
+        raw = _text(source[spec.wkt][i])
+        if raw is None:
+            return None
+        try:
+            return shapely.from_wkt(raw)
+        except shapely.errors.GEOSException:
+            raise _RowFault(f"'{spec.wkt}' is not valid WKT: {raw[:40]!r}") from None
+    assert spec.x is not None and spec.y is not None
+    x, y = _text(source[spec.x][i]), _text(source[spec.y][i])
+    if x is None and y is None:
+        return None
+    try:
+        return shapely.Point(float(x), float(y))  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        raise _RowFault(f"coordinates ({x!r}, {y!r}) in '{spec.x}'/'{spec.y}' are not numbers") from None
+
+
+def _row(spec: LayerSpec, source: MappingABC[str, Sequence[Any]], i: int) -> dict[str, Any]:
+    values: dict[str, Any] = dict(spec.constants)
+    for name, column in spec.fields.items():
+        raw = _text(source[column][i])
+        if name in spec.values and raw is not None:
+            if raw not in spec.values[name]:
+                raise _RowFault(f"'{column}' value {raw!r} has no translation for field '{name}'")
+            values[name] = spec.values[name][raw]
+        else:
+            values[name] = raw
+    for name, d in spec.derived.items():
+        raw = _text(source[d.column][i])
+        if raw not in d.values:
+            raise _RowFault(f"'{d.column}' value {raw!r} has no translation for field '{name}'")
+        values[name] = d.values[raw]
+    if spec.date:
+        raw = _text(source[spec.date.column][i])
+        if raw is None:
+            values[spec.date.field] = None
+        elif spec.date.precision == "year":
+            if not (raw.isdigit() and len(raw) == 4):
+                raise _RowFault(f"'{spec.date.column}' value {raw!r} is not a year")
+            values[spec.date.field] = f"{raw}-12-31"
+        else:
+            values[spec.date.field] = raw
+        values["date_precision"] = spec.date.precision if raw is not None else None
+    info = _text(source[spec.info_date][i]) if spec.info_date else None
+    # Where there is no information date, it is the event date, never the import date.
+    values["info_date"] = info or (values.get(spec.date.field) if spec.date else None)
+    return values
