@@ -148,3 +148,16 @@ def test_remaining_plus_released_equals_hazard(cuts: list[tuple[float, float, fl
     taken = shapely.intersection(hazard, shapely.union_all(released)) if released else shapely.Polygon()
     assert rest.area + taken.area == pytest.approx(hazard.area, abs=1e-9)
     assert rest.area <= hazard.area + 1e-12
+
+
+def test_points_far_outside_the_country_are_refused_with_the_distance() -> None:
+    from safeground.geo.placement import check_outside
+
+    outline = country_outline("COL")
+    coast = np.array([shapely.Point(-78.767, 1.822)], dtype=object)  # Tumaco, ~9 km off the coarse outline
+    check_outside(coast, outline, tolerance_km=10, crs=32618)
+    flipped = np.array([shapely.Point(-74.1, 4.6), shapely.Point(74.23, 4.20)], dtype=object)  # sign flipped
+    with pytest.raises(GeometryError) as info:
+        check_outside(flipped, outline, tolerance_km=10, crs=32618)
+    assert info.value.code == "geometry.outside_country" and info.value.details["index"] == 1
+    assert "km outside" in info.value.message

@@ -28,6 +28,9 @@ class GeometryConfig(_Section):
                                                               "swapped against the national outline.")
     outline_tolerance_deg: float = Field(0.5, ge=0, description="How far outside the national outline (degrees) "
                                                                 "a location may lie before the swap check applies.")
+    outside_tolerance_km: float | None = Field(10.0, ge=0, description="Refuse locations farther than this outside "
+                                                                       "the national outline (km); null turns the "
+                                                                       "check off. Natural Earth 1:110m is coarse.")
 
 
 class ReleaseConfig(_Section):

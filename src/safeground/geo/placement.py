@@ -16,6 +16,38 @@ import shapely
 from safeground.domain.errors import GeometryError
 
 
+def check_outside(geoms: np.ndarray, outline: shapely.Geometry, *, tolerance_km: float, crs: int,
+                  offset: int = 0) -> None:
+    """Refuse geometries whose centroid lies more than ``tolerance_km`` outside the outline.
+
+    Distances are measured in the projected ``crs`` (the national CRS). Natural Earth 1:110m is coarse,
+    so the tolerance is generous by default (10 km).
+    """
+    geoms = np.asarray(geoms, dtype=object)
+    ok = np.flatnonzero(~shapely.is_missing(geoms) & ~shapely.is_empty(geoms))
+    if not len(ok):
+        return
+    pts = shapely.centroid(geoms[ok])
+    shapely.prepare(outline)
+    outside = ok[~shapely.contains_xy(outline, shapely.get_x(pts), shapely.get_y(pts))]
+    if not len(outside):
+        return
+    from safeground.geo.crs import WGS84, reproject
+
+    far_outline = reproject(np.array([outline], dtype=object), WGS84, crs)[0]
+    dist_km = shapely.distance(far_outline, reproject(shapely.centroid(geoms[outside]), WGS84, crs)) / 1000
+    far = np.flatnonzero(dist_km > tolerance_km)
+    if len(far):
+        j = int(far[0])
+        c = shapely.centroid(geoms[outside[j]])
+        raise GeometryError("geometry.outside_country",
+                            f"Feature {outside[j] + offset}: ({c.x:.6g}, {c.y:.6g}) lies {dist_km[j]:,.1f} km outside "
+                            f"the national outline (tolerance {tolerance_km:g} km).",
+                            hint="Check the coordinates: a flipped sign or a typing error is common. Raise "
+                                 "'geometry.outside_tolerance_km' if the place is real.",
+                            details={"index": int(outside[j]) + offset, "distance_km": float(dist_km[j])})
+
+
 def check_placement(geoms: np.ndarray, outline: shapely.Geometry | None, *, offset: int = 0,
                     tolerance_deg: float = 0.5) -> None:
     """Refuse geometries whose coordinates are out of range, or whose lat/lon are swapped.

@@ -16,7 +16,7 @@ import shapely
 from safeground.domain.errors import SafeGroundError, ValidationError
 from safeground.domain.fields import Field, FieldType
 from safeground.domain.records import RecordType
-from safeground.geo.placement import check_placement
+from safeground.geo.placement import check_outside, check_placement
 from safeground.geo.validity import Repair, check_geometries
 from safeground.services.workspace import Workspace
 from safeground.store.base import Batch
@@ -187,7 +187,10 @@ def check_geometry(ws: Workspace, rt: RecordType, geoms: np.ndarray | None, n: i
     do_repair = ws.config.geometry.repair if repair is None else repair
     geoms, repairs = check_geometries(geoms, rt.geometry_type, required=rt.geometry_required, repair=do_repair,
                                       offset=offset)
-    if ws.config.geometry.check_swapped_coordinates:
-        check_placement(geoms, ws.outline, offset=offset, tolerance_deg=ws.config.geometry.outline_tolerance_deg)
+    cfg = ws.config.geometry
+    if cfg.check_swapped_coordinates:
+        check_placement(geoms, ws.outline, offset=offset, tolerance_deg=cfg.outline_tolerance_deg)
+    if cfg.outside_tolerance_km is not None and ws.outline is not None and ws.national_crs is not None:
+        check_outside(geoms, ws.outline, tolerance_km=cfg.outside_tolerance_km, crs=ws.national_crs, offset=offset)
     return geoms, repairs
 
