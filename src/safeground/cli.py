@@ -148,7 +148,9 @@ def demo(db: str, user: str | None, scale: str, seed: int, fmt: str) -> None:
 
 @main.command(name="import")
 @click.argument("file", type=click.Path(dir_okay=False))
-@click.option("--as", "layer", required=True, type=click.Choice(LAYERS), help="SafeGround layer to import into.")
+@click.option("--as", "layer", type=click.Choice(LAYERS), help="SafeGround layer to import into.")
+@click.option("--mapping", help="Mapping (a shipped name such as colombia_aicma, or a YAML file) for a CSV file; "
+                                "it routes rows to layers and quarantines rows it cannot store.")
 @db_options
 @click.option("--layer", "source_layer", help="Layer of FILE to read, when it has several.")
 @click.option("--crs", "epsg", type=int, help="EPSG code of FILE's coordinates, when the file does not say.")
@@ -156,12 +158,27 @@ def demo(db: str, user: str | None, scale: str, seed: int, fmt: str) -> None:
 @click.option("--review-state", type=click.Choice(["submitted", "approved"]), default="submitted",
               show_default=True, help="'approved' only for official sources.")
 @format_option
-def import_(file: str, layer: str, db: str, user: str | None, source_layer: str | None, epsg: int | None,
-            repair: bool | None, review_state: str, fmt: str) -> None:
-    """Import a GeoJSON or GeoPackage file into a layer, all rows or none.
+def import_(file: str, layer: str | None, mapping: str | None, db: str, user: str | None, source_layer: str | None,
+            epsg: int | None, repair: bool | None, review_state: str, fmt: str) -> None:
+    """Import a GeoJSON or GeoPackage file into a layer (all rows or none), or a CSV file through a mapping.
 
-    Example: safeground import hazards.geojson --as hazard_area --db demo.gpkg
+    Examples: safeground import hazards.geojson --as hazard_area --db demo.gpkg;
+    safeground import events_1990_2014.csv --mapping colombia_aicma --db colombia.gpkg
     """
+    if mapping:
+        from safeground.services.mapped_import import import_csv
+
+        with workspace(db, user) as ws:
+            result = import_csv(ws, file, mapping, progress=progress_bar())
+        doc = result.to_dict()
+        lines = [f"Read {result.rows_read} rows from {file}: stored {result.rows_stored}, quarantined "
+                 f"{result.rows_quarantined} (import run {result.import_run})."]
+        lines += [f"  {k:<20} {v:>9}" for k, v in result.stored_by_layer.items()]
+        lines += [f"  quarantined: {k:<12} {v:>9}" for k, v in result.quarantine_reasons.items()]
+        emit(fmt, doc, "\n".join(lines))
+        return
+    if layer is None:
+        raise click.UsageError("Say which layer to import into with --as LAYER, or give --mapping for a CSV file.")
     from safeground.services.transfer import import_file
 
     with workspace(db, user) as ws:

@@ -144,3 +144,18 @@ def test_console_script_is_installed_and_quiet_on_stderr_without_a_terminal(tmp_
                           check=False)
     assert proc.returncode == 0, proc.stderr
     assert proc.stderr == "" and db.exists()
+
+
+def test_import_through_a_mapping_reports_what_was_quarantined(tmp_path: Path) -> None:
+    from tests.conftest import DATA
+
+    db = str(tmp_path / "c.gpkg")
+    run("init", "--db", db, "--country", "COL")
+    lines = (DATA / "colombia_aicma" / "events_1990_2014.csv").read_text(encoding="utf-8").splitlines()
+    sample = tmp_path / "sample.csv"
+    sample.write_text("\n".join([lines[0], *lines[5770:5790]]) + "\n", encoding="utf-8")  # holds the +74.23 row
+    doc = json.loads(run("import", str(sample), "--mapping", "colombia_aicma", "--db", db, "--format", "json").stdout)
+    assert (doc["rows_read"], doc["rows_stored"], doc["rows_quarantined"]) == (20, 19, 1)
+    assert doc["quarantine_reasons"] == {"geometry.outside_country": 1}
+    result = run("import", str(sample), "--db", db, ok=False)
+    assert result.exit_code == 2 and "--as LAYER" in result.stderr

@@ -192,21 +192,35 @@ def test_schema_version_lives_in_safeground_meta_and_newer_files_are_refused(db_
 
 
 def test_older_file_upgrades_in_place(db_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # A file made by a SafeGround that knew only migration 1 ...
+    monkeypatch.setattr("safeground.store.gpkg.MIGRATIONS", migrations.MIGRATIONS[:1])
+    monkeypatch.setattr("safeground.store.gpkg.SCHEMA_VERSION", 1)
     s = open_store(db_path, create=True)
     s.insert("organisation", Batch({"name": ["Old NGO"]}), user="ana")
+    assert s.schema_version == 1
     s.close()
+    monkeypatch.undo()
+    # ... is upgraded when today's SafeGround opens it, and keeps its data.
+    s = open_store(db_path)
+    try:
+        assert s.schema_version == migrations.SCHEMA_VERSION >= 2
+        assert s.quarantined() == []
+        assert [r["name"] for r in s.query("organisation")] == ["Old NGO"]
+    finally:
+        s.close()
+    next_number = migrations.SCHEMA_VERSION + 1
 
-    def m2(conn: sqlite3.Connection) -> None:
+    def add_website(conn: sqlite3.Connection) -> None:
         conn.execute("ALTER TABLE organisation ADD COLUMN website TEXT")
         conn.execute("UPDATE organisation SET website = 'https://example.org'")
 
-    monkeypatch.setattr("safeground.store.gpkg.MIGRATIONS", [*migrations.MIGRATIONS, (2, "website", m2)])
-    monkeypatch.setattr("safeground.store.gpkg.SCHEMA_VERSION", 2)
+    monkeypatch.setattr("safeground.store.gpkg.MIGRATIONS", [*migrations.MIGRATIONS, (next_number, "web", add_website)])
+    monkeypatch.setattr("safeground.store.gpkg.SCHEMA_VERSION", next_number)
     s = open_store(db_path)
     try:
-        assert s.schema_version == 2
-        row = s.connection.execute("SELECT name, website FROM organisation").fetchone()
-        assert row == ("Old NGO", "https://example.org")
+        assert s.schema_version == next_number
+        assert s.connection.execute("SELECT name, website FROM organisation").fetchone() == ("Old NGO",
+                                                                                             "https://example.org")
     finally:
         s.close()
 
@@ -214,18 +228,19 @@ def test_older_file_upgrades_in_place(db_path: Path, monkeypatch: pytest.MonkeyP
 def test_failed_migration_leaves_the_file_as_it_was(db_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     open_store(db_path, create=True).close()
     before = db_path.read_bytes()
+    next_number = migrations.SCHEMA_VERSION + 1
 
     def broken(conn: sqlite3.Connection) -> None:
         conn.execute("CREATE TABLE x (a)")
         raise sqlite3.OperationalError("disk full")
 
-    monkeypatch.setattr("safeground.store.gpkg.MIGRATIONS", [*migrations.MIGRATIONS, (2, "broken", broken)])
-    monkeypatch.setattr("safeground.store.gpkg.SCHEMA_VERSION", 2)
+    monkeypatch.setattr("safeground.store.gpkg.MIGRATIONS", [*migrations.MIGRATIONS, (next_number, "broken", broken)])
+    monkeypatch.setattr("safeground.store.gpkg.SCHEMA_VERSION", next_number)
     with pytest.raises(sqlite3.OperationalError):
         open_store(db_path)
     monkeypatch.undo()
     s = open_store(db_path)
-    assert s.schema_version == 1
+    assert s.schema_version == migrations.SCHEMA_VERSION
     s.close()
     assert db_path.read_bytes() == before
 

@@ -92,13 +92,20 @@ def add_records(ws: Workspace, layer: str, batch: Batch, *, review_state: str = 
                               hint="Use submitted, approved or published.")
     with ws.store.transaction():
         prepared = prepare(ws, layer, batch, offset=offset, repair=repair, system=system)
+        write_prepared(ws, prepared, review_state=review_state, import_run=import_run)
+    return AddResult(layer, prepared.uuids, prepared.repairs)
+
+
+def write_prepared(ws: Workspace, prepared: Prepared, *, review_state: str = "submitted",
+                   import_run: str | None = None) -> None:
+    """Store a batch that :func:`prepare` accepted, and run the layer's follow-up rules."""
+    with ws.store.transaction():
         cols: dict[str, Any] = dict(prepared.columns)
         cols["uuid"] = prepared.uuids
-        ws.store.insert(layer, Batch(cols, prepared.geometry), user=ws.user, import_run=import_run,
+        ws.store.insert(prepared.rt.layer, Batch(cols, prepared.geometry), user=ws.user, import_run=import_run,
                         review_state=review_state)
-        for hook in AFTER_INSERT.get(layer, []):
+        for hook in AFTER_INSERT.get(prepared.rt.layer, []):
             hook(ws, prepared)
-    return AddResult(layer, prepared.uuids, prepared.repairs)
 
 
 def add_record(ws: Workspace, layer: str, values: Mapping[str, Any], **kwargs: Any) -> Record:

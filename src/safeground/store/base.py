@@ -127,6 +127,14 @@ class Store(abc.ABC):
         """Insert or replace an import run's summary (id, layer, source, format, times, counts, report)."""
 
     @abc.abstractmethod
+    def write_quarantine(self, rows: Sequence[Mapping[str, Any]]) -> None:
+        """Keep rows that failed validation: import_run, layer, source, source_row, code, reason, hint, raw."""
+
+    @abc.abstractmethod
+    def quarantined(self, *, import_run: str | None = None) -> list[Record]:
+        """Quarantined rows not yet resolved, oldest first (``raw`` decoded from JSON)."""
+
+    @abc.abstractmethod
     def retire(self, layer: str, uuid: str, reason: str, *, user: str,
                expected_version: int | None = None) -> Record:
         """Retire a record (nothing is ever hard-deleted)."""

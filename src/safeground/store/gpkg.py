@@ -452,6 +452,31 @@ class GeoPackageStore(Store):
         finally:
             dest.close()
 
+    # --- quarantine -----------------------------------------------------------------------------------
+    _QUARANTINE = ("import_run", "layer", "source", "source_row", "code", "reason", "hint", "raw", "created_at")
+
+    def write_quarantine(self, rows: Sequence[Mapping[str, Any]]) -> None:
+        stamp = now_iso()
+        values = [tuple(json.dumps(r["raw"], ensure_ascii=False, default=str) if c == "raw" else
+                        r.get(c, stamp if c == "created_at" else None) for c in self._QUARANTINE) for r in rows]
+        with self.transaction():
+            self._conn.executemany(f"INSERT INTO safeground_quarantine ({', '.join(self._QUARANTINE)}) "
+                                   f"VALUES ({', '.join('?' * len(self._QUARANTINE))})", values)
+
+    def quarantined(self, *, import_run: str | None = None) -> list[Record]:
+        cols = ("id", *self._QUARANTINE)
+        sql = f"SELECT {', '.join(cols)} FROM safeground_quarantine WHERE resolved_at IS NULL"
+        params: list[Any] = []
+        if import_run is not None:
+            sql += " AND import_run = ?"
+            params.append(import_run)
+        out = []
+        for row in self._conn.execute(sql + " ORDER BY id", params):
+            rec = dict(zip(cols, row, strict=True))
+            rec["raw"] = json.loads(rec["raw"])
+            out.append(rec)
+        return out
+
     # --- import runs -----------------------------------------------------------------------------
     def write_import_run(self, run: Mapping[str, Any]) -> None:
         """Insert or replace an import run's summary row."""

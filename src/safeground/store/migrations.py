@@ -38,9 +38,18 @@ def add_missing_columns(conn: sqlite3.Connection) -> None:
                 conn.execute(f"ALTER TABLE {ddl.q(rt.layer)} ADD COLUMN {ddl.column_sql(f)}")
 
 
+def _m2_quarantine(conn: sqlite3.Connection) -> None:
+    conn.execute("""CREATE TABLE safeground_quarantine (
+  id INTEGER PRIMARY KEY AUTOINCREMENT, import_run TEXT NOT NULL, layer TEXT, source TEXT, source_row INTEGER,
+  code TEXT NOT NULL, reason TEXT NOT NULL, hint TEXT, raw TEXT NOT NULL, created_at DATETIME NOT NULL,
+  resolved_at DATETIME)""")
+    conn.execute("CREATE INDEX idx_safeground_quarantine_run ON safeground_quarantine (import_run)")
+
+
 #: (number, description, function). Never renumber or edit an applied migration; append a new one.
 MIGRATIONS: list[tuple[int, str, Callable[[sqlite3.Connection], None]]] = [
     (1, "GeoPackage core, SafeGround tables and every declared layer", _m1_initial),
+    (2, "Quarantine of imported rows that failed validation", _m2_quarantine),
 ]
 
 SCHEMA_VERSION = MIGRATIONS[-1][0]

@@ -1,0 +1,96 @@
+"""CSV import through a mapping: the whole Colombia register, quarantine, and broken files that change nothing."""
+
+from __future__ import annotations
+
+from collections import Counter
+from pathlib import Path
+
+import pytest
+from tests.conftest import DATA
+
+from safeground.domain.errors import SafeGroundError
+from safeground.services.mapped_import import import_csv
+from safeground.services.workspace import Workspace
+
+REGISTER = DATA / "colombia_aicma" / "events_1990_2014.csv"
+
+
+@pytest.fixture(scope="module")
+def imported(tmp_path_factory: pytest.TempPathFactory):
+    from safeground.domain.config import Config
+
+    ws = Workspace.open(tmp_path_factory.mktemp("col") / "col.gpkg", user="im-officer", create=True)
+    ws.set_config(Config(country="COL"))
+    report = import_csv(ws, REGISTER, "colombia_aicma", chunk=7_000)  # several chunks, one transaction
+    yield ws, report
+    ws.close()
+
+
+def test_the_whole_register_is_read_stored_or_quarantined(imported) -> None:
+    ws, report = imported
+    lines = REGISTER.read_text(encoding="utf-8").splitlines()
+    assert report.rows_read == len(lines) - 1 == 30_866
+    assert report.rows_read == report.rows_stored + report.rows_quarantined
+    assert sum(ws.store.count(layer) for layer in ("accident", "device", "event")) == report.rows_stored
+    types = Counter(line.split(",")[2] for line in lines[1:])
+    assert report.stored_by_layer["accident"] == types["Accidente por MAP"] + types["Accidente por MUSE"]
+    assert ws.store.count("accident", where={"review_state": "approved"}) == report.stored_by_layer["accident"]
+
+
+def test_the_two_rows_far_outside_colombia_are_quarantined_with_reasons(imported) -> None:
+    ws, report = imported
+    rows = ws.store.quarantined(import_run=report.import_run)
+    assert report.rows_quarantined == len(rows) == 2
+    bogota, guapi = sorted(rows, key=lambda r: r["source_row"])
+    assert bogota["raw"]["lon"] == "74.23416667" and bogota["raw"]["year"] == "2004"
+    assert guapi["raw"]["municipio"] == "GUAPI" and guapi["raw"]["year"] == "2014"
+    assert guapi["raw"]["tipo_evento"] == "Incautaciones"
+    for r in rows:
+        assert r["code"] == "geometry.outside_country" and "km outside" in r["reason"] and r["hint"]
+
+
+def test_provenance_is_kept(imported) -> None:
+    ws, report = imported
+    [first] = ws.store.query("accident", where={"source_id": "1"}, geometry=False)
+    assert first["source"] == REGISTER.name and first["import_run"] == report.import_run
+    assert first["accident_date"] == "1990-12-31" and first["date_precision"] == "year"
+    assert first["admin2"] == "NECHÍ" and first["created_by"] == "im-officer"
+
+
+def _broken(tmp_path: Path, name: str, data: bytes) -> Path:
+    path = tmp_path / name
+    path.write_bytes(data)
+    return path
+
+
+HEAD = REGISTER.read_bytes()[:20_000]
+
+
+@pytest.mark.parametrize(("name", "data", "code"), [
+    ("truncated.csv", HEAD[: HEAD.rfind(b",")], "io.malformed_row"),
+    ("latin1.csv", REGISTER.read_text(encoding="utf-8")[:20_000].encode("latin-1", "replace"), "io.bad_encoding"),
+    ("columns.csv", HEAD.replace(b"municipio", b"municipality", 1), "mapping.absent_column"),
+])
+def test_broken_files_fail_clearly_and_change_nothing(ws: Workspace, db_path: Path, tmp_path: Path, name: str,
+                                                       data: bytes, code: str) -> None:
+    path = _broken(tmp_path, name, data)
+    ws.close()
+    before = db_path.read_bytes()
+    again = Workspace.open(db_path, user="ana")
+    try:
+        with pytest.raises(SafeGroundError) as info:
+            import_csv(again, path, "colombia_aicma", chunk=50)
+        assert info.value.code == code and info.value.hint
+    finally:
+        again.close()
+    assert db_path.read_bytes() == before
+
+
+def test_rows_a_mapping_cannot_translate_are_quarantined(ws: Workspace, tmp_path: Path) -> None:
+    text = REGISTER.read_text(encoding="utf-8").splitlines()[:4]
+    text[2] = text[2].replace(",Rural,", ",Selva,")
+    path = _broken(tmp_path, "odd.csv", "\n".join(text).encode())
+    report = import_csv(ws, path, "colombia_aicma")
+    assert (report.rows_read, report.rows_stored, report.rows_quarantined) == (3, 2, 1)
+    [q] = ws.store.quarantined()
+    assert q["source_row"] == 2 and "Selva" in q["reason"]
