@@ -172,7 +172,8 @@ def import_(file: str, layer: str | None, mapping: str | None, db: str, user: st
             result = import_csv(ws, file, mapping, progress=progress_bar())
         doc = result.to_dict()
         lines = [f"Read {result.rows_read} rows from {file}: stored {result.rows_stored}, quarantined "
-                 f"{result.rows_quarantined} (import run {result.import_run})."]
+                 f"{result.rows_quarantined} (import run {result.import_run}); "
+                 f"{result.exact_duplicates} exact duplicate rows kept and flagged."]
         lines += [f"  {k:<20} {v:>9}" for k, v in result.stored_by_layer.items()]
         lines += [f"  quarantined: {k:<12} {v:>9}" for k, v in result.quarantine_reasons.items()]
         emit(fmt, doc, "\n".join(lines))

@@ -94,3 +94,15 @@ def test_rows_a_mapping_cannot_translate_are_quarantined(ws: Workspace, tmp_path
     assert (report.rows_read, report.rows_stored, report.rows_quarantined) == (3, 2, 1)
     [q] = ws.store.quarantined()
     assert q["source_row"] == 2 and "Selva" in q["reason"]
+
+
+def test_exact_duplicate_rows_are_kept_and_flagged_not_merged(imported) -> None:  # noqa: ANN001
+    ws, report = imported
+    links = ws.store.duplicate_links()
+    assert report.exact_duplicates == len(links) == 4_789  # as the data's README says
+    assert {(link["kind"], link["status"]) for link in links} == {("exact_source_row", "proposed")}
+    a = ws.store.get(links[0]["layer"], links[0]["uuid"])
+    b = ws.store.get(links[0]["layer"], links[0]["duplicate_of"])
+    assert a["uuid"] != b["uuid"] and int(a["source_id"]) > int(b["source_id"])
+    assert {k: v for k, v in a.items() if k not in ("uuid", "ref", "source_id", "created_at", "updated_at")} == \
+        {k: v for k, v in b.items() if k not in ("uuid", "ref", "source_id", "created_at", "updated_at")}

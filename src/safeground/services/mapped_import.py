@@ -41,6 +41,7 @@ class MappedImportReport:
     rows_read: int = 0
     rows_stored: int = 0
     rows_quarantined: int = 0
+    exact_duplicates: int = 0
     stored_by_layer: dict[str, int] = field(default_factory=dict)
     quarantine_reasons: dict[str, int] = field(default_factory=dict)
 
@@ -57,6 +58,7 @@ def import_csv(ws: Workspace, path: str | Path, mapping: str | Path | ImportMapp
     run = str(uuidlib.uuid4())
     report = MappedImportReport(run, str(path), m.name)
     started = _now()
+    first_seen: dict[tuple[str, ...], tuple[str, str]] = {}  # raw row -> (layer, uuid) of its first copy
     with ws.store.transaction():
         for first_row, columns in _chunks(path, m, chunk):
             n = len(next(iter(columns.values()), []))
@@ -69,8 +71,12 @@ def import_csv(ws: Workspace, path: str | Path, mapping: str | Path | ImportMapp
                 if src_epsg != WGS84:
                     rows.geometry = list(reproject(np.array(rows.geometry, dtype=object), src_epsg, WGS84))
                 stored, bad = _store(ws, layer, rows, run, m.review_state)
-                report.stored_by_layer[layer] = report.stored_by_layer.get(layer, 0) + stored
-                report.rows_stored += stored
+                report.stored_by_layer[layer] = report.stored_by_layer.get(layer, 0) + len(stored)
+                report.rows_stored += len(stored)
+                links = _flag_duplicates(layer, stored, columns, first_seen, run)
+                if links:
+                    ws.store.write_duplicate_links(links)
+                    report.exact_duplicates += len(links)
                 quarantine += [_q(run, layer, path, first_row + rows.rows[i], err.code, err.message, err.hint,
                                   columns, rows.rows[i]) for i, err in bad]
             if quarantine:
@@ -135,9 +141,23 @@ def _provenance(m: ImportMapping, rows: LayerRows, columns: dict[str, list[str]]
         rows.columns["source_id"] = [str(first + i) for i in rows.rows]
 
 
+def _flag_duplicates(layer: str, stored: dict[int, str], columns: dict[str, list[str]],
+                     first_seen: dict[tuple[str, ...], tuple[str, str]], run: str) -> list[dict[str, Any]]:
+    """Exact copies of an earlier source row are kept and flagged for a person to confirm, never merged."""
+    names = sorted(columns)
+    links = []
+    for i, uuid in stored.items():
+        key = tuple(columns[c][i] for c in names)
+        seen = first_seen.setdefault(key, (layer, uuid))
+        if seen[1] != uuid and seen[0] == layer:
+            links.append({"layer": layer, "uuid": uuid, "duplicate_of": seen[1], "kind": "exact_source_row",
+                          "reason": "every column equals an earlier row of the same file", "import_run": run})
+    return links
+
+
 def _store(ws: Workspace, layer: str, rows: LayerRows, run: str,
-           review_state: str) -> tuple[int, list[tuple[int, SafeGroundError]]]:
-    """Store the rows the rules accept; return how many, and (position, error) for each refused row."""
+           review_state: str) -> tuple[dict[int, str], list[tuple[int, SafeGroundError]]]:
+    """Store the rows the rules accept; return {source row index: uuid} and (position, error) per refused row."""
     keep = list(range(len(rows.rows)))
     refused: list[tuple[int, SafeGroundError]] = []
     geoms = np.array(rows.geometry, dtype=object)
@@ -152,8 +172,8 @@ def _store(ws: Workspace, layer: str, rows: LayerRows, run: str,
             refused.append((keep.pop(int(at)), err))
             continue
         records.write_prepared(ws, prepared, review_state=review_state, import_run=run)
-        break
-    return len(keep), refused
+        return {rows.rows[k]: u for k, u in zip(keep, prepared.uuids, strict=True)}, refused
+    return {}, refused
 
 
 def _q(run: str, layer: str | None, path: Path, source_row: int, code: str, reason: str, hint: str,

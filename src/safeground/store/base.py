@@ -135,6 +135,14 @@ class Store(abc.ABC):
         """Quarantined rows not yet resolved, oldest first (``raw`` decoded from JSON)."""
 
     @abc.abstractmethod
+    def write_duplicate_links(self, links: Sequence[Mapping[str, Any]]) -> None:
+        """Record that ``uuid`` may duplicate ``duplicate_of`` (layer, kind, reason, import_run; status proposed)."""
+
+    @abc.abstractmethod
+    def duplicate_links(self, *, layer: str | None = None, status: str | None = None) -> list[Record]:
+        """Duplicate links, oldest first."""
+
+    @abc.abstractmethod
     def retire(self, layer: str, uuid: str, reason: str, *, user: str,
                expected_version: int | None = None) -> Record:
         """Retire a record (nothing is ever hard-deleted)."""

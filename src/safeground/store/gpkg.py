@@ -477,6 +477,27 @@ class GeoPackageStore(Store):
             out.append(rec)
         return out
 
+    # --- duplicate links -----------------------------------------------------------------------------
+    _LINK = ("layer", "uuid", "duplicate_of", "kind", "status", "reason", "import_run", "created_at")
+
+    def write_duplicate_links(self, links: Sequence[Mapping[str, Any]]) -> None:
+        stamp = now_iso()
+        defaults = {"status": "proposed", "created_at": stamp}
+        values = [tuple(link.get(c, defaults.get(c)) for c in self._LINK) for link in links]
+        with self.transaction():
+            self._conn.executemany(f"INSERT INTO safeground_duplicate_link ({', '.join(self._LINK)}) "
+                                   f"VALUES ({', '.join('?' * len(self._LINK))})", values)
+
+    def duplicate_links(self, *, layer: str | None = None, status: str | None = None) -> list[Record]:
+        cols = ("id", *self._LINK)
+        sql = f"SELECT {', '.join(cols)} FROM safeground_duplicate_link WHERE 1 = 1"
+        params: list[Any] = []
+        for name, value in (("layer", layer), ("status", status)):
+            if value is not None:
+                sql += f" AND {name} = ?"
+                params.append(value)
+        return [dict(zip(cols, row, strict=True)) for row in self._conn.execute(sql + " ORDER BY id", params)]
+
     # --- import runs -----------------------------------------------------------------------------
     def write_import_run(self, run: Mapping[str, Any]) -> None:
         """Insert or replace an import run's summary row."""

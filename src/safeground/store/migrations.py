@@ -46,10 +46,19 @@ def _m2_quarantine(conn: sqlite3.Connection) -> None:
     conn.execute("CREATE INDEX idx_safeground_quarantine_run ON safeground_quarantine (import_run)")
 
 
+def _m3_duplicate_links(conn: sqlite3.Connection) -> None:
+    conn.execute("""CREATE TABLE safeground_duplicate_link (
+  id INTEGER PRIMARY KEY AUTOINCREMENT, layer TEXT NOT NULL, uuid TEXT NOT NULL, duplicate_of TEXT NOT NULL,
+  kind TEXT NOT NULL, status TEXT NOT NULL DEFAULT 'proposed', reason TEXT, import_run TEXT,
+  created_at DATETIME NOT NULL, decided_by TEXT, decided_at DATETIME)""")
+    conn.execute("CREATE INDEX idx_safeground_duplicate_link_uuid ON safeground_duplicate_link (uuid)")
+
+
 #: (number, description, function). Never renumber or edit an applied migration; append a new one.
 MIGRATIONS: list[tuple[int, str, Callable[[sqlite3.Connection], None]]] = [
     (1, "GeoPackage core, SafeGround tables and every declared layer", _m1_initial),
     (2, "Quarantine of imported rows that failed validation", _m2_quarantine),
+    (3, "Duplicate links, proposed by imports and checks, confirmed by a person", _m3_duplicate_links),
 ]
 
 SCHEMA_VERSION = MIGRATIONS[-1][0]
