@@ -96,7 +96,7 @@ def test_rows_a_mapping_cannot_translate_are_quarantined(ws: Workspace, tmp_path
     assert q["source_row"] == 2 and "Selva" in q["reason"]
 
 
-def test_exact_duplicate_rows_are_kept_and_flagged_not_merged(imported) -> None:  # noqa: ANN001
+def test_exact_duplicate_rows_are_kept_and_flagged_not_merged(imported) -> None:
     ws, report = imported
     links = ws.store.duplicate_links()
     assert report.exact_duplicates == len(links) == 4_789  # as the data's README says
