@@ -106,3 +106,21 @@ def test_exact_duplicate_rows_are_kept_and_flagged_not_merged(imported) -> None:
     assert a["uuid"] != b["uuid"] and int(a["source_id"]) > int(b["source_id"])
     assert {k: v for k, v in a.items() if k not in ("uuid", "ref", "source_id", "created_at", "updated_at")} == \
         {k: v for k, v in b.items() if k not in ("uuid", "ref", "source_id", "created_at", "updated_at")}
+
+
+def test_reimport_is_idempotent_and_updates_changed_rows(ws: Workspace, tmp_path: Path) -> None:
+    lines = REGISTER.read_text(encoding="utf-8").splitlines()
+    sample = _broken(tmp_path, "s.csv", "\n".join(lines[:41]).encode())
+    first = import_csv(ws, sample, "colombia_aicma")
+    counts = {layer: ws.store.count(layer) for layer in ("accident", "device", "event")}
+    again = import_csv(ws, sample, "colombia_aicma")
+    assert {layer: ws.store.count(layer) for layer in counts} == counts, "no record is added twice"
+    assert (again.rows_read, again.rows_stored, again.rows_unchanged, again.rows_updated) == (40, 40, 40, 0)
+    assert first.rows_stored == 40 and first.rows_updated == 0
+    assert lines[3].startswith("1990,1,Accidente por MAP,ANTIOQUIA,ANZÁ,")  # data row 3
+    lines[3] = lines[3].replace(",ANZÁ,", ",ANZÁ (corrected),")
+    sample.write_bytes("\n".join(lines[:41]).encode())
+    third = import_csv(ws, sample, "colombia_aicma")
+    assert (third.rows_updated, third.rows_unchanged) == (1, 39)
+    [rec] = ws.store.query("accident", where={"source": "s.csv", "source_id": "3"}, geometry=False)
+    assert rec["version"] == 2 and rec["admin2"] == "ANZÁ (corrected)"

@@ -14,7 +14,7 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import uuid as uuidlib
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Collection, Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -41,6 +41,8 @@ class MappedImportReport:
     rows_read: int = 0
     rows_stored: int = 0
     rows_quarantined: int = 0
+    rows_updated: int = 0
+    rows_unchanged: int = 0
     exact_duplicates: int = 0
     stored_by_layer: dict[str, int] = field(default_factory=dict)
     quarantine_reasons: dict[str, int] = field(default_factory=dict)
@@ -70,7 +72,9 @@ def import_csv(ws: Workspace, path: str | Path, mapping: str | Path | ImportMapp
                 _provenance(m, rows, columns, path, first_row)
                 if src_epsg != WGS84:
                     rows.geometry = list(reproject(np.array(rows.geometry, dtype=object), src_epsg, WGS84))
-                stored, bad = _store(ws, layer, rows, run, m.review_state)
+                again, bad_again = _reimport(ws, layer, rows, report)
+                stored, bad = _store(ws, layer, rows, run, m.review_state, skip=again)
+                bad += bad_again
                 report.stored_by_layer[layer] = report.stored_by_layer.get(layer, 0) + len(stored)
                 report.rows_stored += len(stored)
                 links = _flag_duplicates(layer, stored, columns, first_seen, run)
@@ -155,10 +159,44 @@ def _flag_duplicates(layer: str, stored: dict[int, str], columns: dict[str, list
     return links
 
 
-def _store(ws: Workspace, layer: str, rows: LayerRows, run: str,
-           review_state: str) -> tuple[dict[int, str], list[tuple[int, SafeGroundError]]]:
-    """Store the rows the rules accept; return {source row index: uuid} and (position, error) per refused row."""
-    keep = list(range(len(rows.rows)))
+def _reimport(ws: Workspace, layer: str, rows: LayerRows,
+              report: MappedImportReport) -> tuple[set[int], list[tuple[int, SafeGroundError]]]:
+    """Rows already imported (same source and source id) update their record instead of adding one.
+
+    Returns the positions handled here, and (position, error) for updates the rules refuse."""
+    ids = rows.columns["source_id"]
+    found = ws.store.query(layer, where={"source": rows.columns["source"][0] if ids else "", "source_id": ids},
+                           include_retired=True)
+    existing = {r["source_id"]: r for r in found}
+    handled: set[int] = set()
+    refused: list[tuple[int, SafeGroundError]] = []
+    for k, sid in enumerate(ids):
+        record = existing.get(sid)
+        if record is None:
+            continue
+        handled.add(k)
+        changes = {name: col[k] for name, col in rows.columns.items() if record.get(name) != col[k]}
+        geom = rows.geometry[k]
+        if geom is not None and (record.get("geometry") is None or not record["geometry"].equals(geom)):
+            changes["geometry"] = geom
+        if not changes:
+            report.rows_unchanged += 1
+            report.rows_stored += 1
+            continue
+        try:
+            records.update_record(ws, layer, record["uuid"], changes)
+        except SafeGroundError as err:
+            refused.append((k, err))
+            continue
+        report.rows_updated += 1
+        report.rows_stored += 1
+    return handled, refused
+
+
+def _store(ws: Workspace, layer: str, rows: LayerRows, run: str, review_state: str,
+           skip: Collection[int] = ()) -> tuple[dict[int, str], list[tuple[int, SafeGroundError]]]:
+    """Store the new rows the rules accept; return {source row index: uuid} and (position, error) per refusal."""
+    keep = [k for k in range(len(rows.rows)) if k not in skip]
     refused: list[tuple[int, SafeGroundError]] = []
     geoms = np.array(rows.geometry, dtype=object)
     while keep:
