@@ -239,6 +239,26 @@ def stats(ctx: click.Context, db: str, user: str | None, include_submitted: bool
 
 @main.command()
 @db_options
+@click.option("--overlap", type=click.FloatRange(0, 1), default=0.5, show_default=True,
+              help="Flag hazard areas overlapping by more than this share of the smaller one.")
+@format_option
+def check(db: str, user: str | None, overlap: float, fmt: str) -> None:
+    """Data-quality checks: quarantined rows, dates, duplicate hazards, devices outside any work area.
+
+    Example: safeground check --db demo.gpkg --format json
+    """
+    from safeground.services.quality import run_checks
+
+    with workspace(db, user) as ws:
+        findings = run_checks(ws, overlap=overlap)
+    docs = [f.to_dict() for f in findings]
+    lines = [f"{len(findings)} findings."]
+    lines += [f"{f.check:<20} {f.ref or f.layer or '':<12} {f.problem} {f.action}" for f in findings]
+    emit(fmt, {"findings": docs, "count": len(docs)}, "\n".join(lines))
+
+
+@main.command()
+@db_options
 @click.option("--to", "target", required=True, type=click.Path(dir_okay=False), help="Backup file (new).")
 @format_option
 def backup(db: str, user: str | None, target: str, fmt: str) -> None:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import re
 import uuid as uuidlib
 from collections.abc import Callable, Collection, Iterator
 from dataclasses import asdict, dataclass, field
@@ -216,6 +217,7 @@ def _store(ws: Workspace, layer: str, rows: LayerRows, run: str, review_state: s
 
 def _q(run: str, layer: str | None, path: Path, source_row: int, code: str, reason: str, hint: str,
        columns: dict[str, list[str]], i: int) -> dict[str, Any]:
+    reason = re.sub(r"^(Feature|Row) \d+: ", "", reason)  # batch positions mean nothing here; source_row does
     return {"import_run": run, "layer": layer, "source": path.name, "source_row": source_row, "code": code,
             "reason": reason, "hint": hint, "raw": {k: v[i] for k, v in columns.items()}}
 
