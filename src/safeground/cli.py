@@ -160,7 +160,8 @@ def demo(db: str, user: str | None, scale: str, seed: int, fmt: str) -> None:
 @format_option
 def import_(file: str, layer: str | None, mapping: str | None, db: str, user: str | None, source_layer: str | None,
             epsg: int | None, repair: bool | None, review_state: str, fmt: str) -> None:
-    """Import a GeoJSON or GeoPackage file into a layer (all rows or none), or a CSV file through a mapping.
+    """Import a GeoJSON, GeoPackage, FlatGeobuf or CSV file into a layer (all rows or none), or a CSV file
+    through a mapping (bad rows quarantined).
 
     Examples: safeground import hazards.geojson --as hazard_area --db demo.gpkg;
     safeground import events_1990_2014.csv --mapping colombia_aicma --db colombia.gpkg
@@ -199,14 +200,14 @@ def import_(file: str, layer: str | None, mapping: str | None, db: str, user: st
 @db_options
 @click.option("--layer", required=True, type=click.Choice(LAYERS), help="Layer to export.")
 @click.option("--to", "target", required=True, type=click.Path(dir_okay=False),
-              help="Output file: .geojson or .gpkg (never overwritten).")
+              help="Output file: .geojson, .gpkg, .fgb or .csv (WKT column); never overwritten.")
 @click.option("--include-retired", is_flag=True, help="Also export retired records.")
 @click.option("--include-personal", is_flag=True, help="Also export personal fields (names, contacts).")
 @click.option("--published-only", is_flag=True, help="Only published records, for public release.")
 @format_option
 def export(db: str, user: str | None, layer: str, target: str, include_retired: bool, include_personal: bool,
            published_only: bool, fmt: str) -> None:
-    """Export a layer to GeoJSON or GeoPackage (personal fields left out by default).
+    """Export a layer to GeoJSON, GeoPackage, FlatGeobuf or CSV (personal fields left out by default).
 
     Example: safeground export --layer hazard_area --to hazards.geojson --db demo.gpkg
     """

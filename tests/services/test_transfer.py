@@ -88,7 +88,7 @@ def test_import_in_any_epsg_is_stored_in_wgs84(ws: Workspace, tmp_path: Path, ep
     assert shapely.equals_exact(h["geometry"], shapely.MultiPolygon([HAZARD_BOX]), tolerance=1e-7)
 
 
-@pytest.mark.parametrize("suffix", [".geojson", ".gpkg"])
+@pytest.mark.parametrize("suffix", [".geojson", ".gpkg", ".fgb", ".csv"])
 def test_export_import_round_trip_keeps_values_and_links(ws: Workspace, build: Builder, tmp_path: Path,
                                                          suffix: str) -> None:
     org = build.organisation(kind="ngo")
@@ -174,3 +174,14 @@ def test_national_crs_defaults_to_the_utm_zone_of_the_outline(ws: Workspace) -> 
     assert ws.national_crs == 32618  # Colombia's centroid lies in UTM zone 18N
     ws.set_config(Config(country="COL", national_crs=3116))
     assert ws.national_crs == 3116
+
+
+def test_csv_with_longitude_latitude_columns_imports_points(ws: Workspace, tmp_path: Path) -> None:
+    path = tmp_path / "finds.csv"
+    path.write_text("category,found_date,lat,lon\nap_mine,2021/06/30,5.0012,-72.4987\nav_mine,2021-07-01,5.002,-72.497\n",
+                    encoding="utf-8")
+    report = import_file(ws, path, "device")
+    assert report.rows_stored == 2
+    rows = ws.store.query("device")
+    assert [(r["category"], r["found_date"]) for r in rows] == [("ap_mine", "2021-06-30"), ("av_mine", "2021-07-01")]
+    assert shapely.equals_exact(rows[0]["geometry"], shapely.Point(-72.4987, 5.0012), tolerance=1e-12)

@@ -175,4 +175,6 @@ def _to_date(value: Any) -> str:
     if isinstance(value, dt.date):
         return value.isoformat()
     text = str(value).strip()
+    if len(text) >= 10 and text[4] == "/" and text[7] == "/":  # GDAL's CSV and some GIS write 2024/03/05
+        text = text[:10].replace("/", "-")
     return dt.date.fromisoformat(text[:10]).isoformat()

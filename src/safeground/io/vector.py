@@ -19,7 +19,11 @@ from pyproj import CRS
 from safeground.domain.errors import NotFoundError, ValidationError
 
 #: File suffix → GDAL driver, for the formats SafeGround writes.
-DRIVERS = {".geojson": "GeoJSON", ".json": "GeoJSON", ".gpkg": "GPKG"}
+DRIVERS = {".geojson": "GeoJSON", ".json": "GeoJSON", ".gpkg": "GPKG", ".fgb": "FlatGeobuf", ".csv": "CSV"}
+
+#: How GDAL finds the geometry of a CSV file: a WKT column, or longitude/latitude columns.
+CSV_OPEN = {"GEOM_POSSIBLE_NAMES": "wkt,geometry,WKT", "X_POSSIBLE_NAMES": "lon,longitude,x,long,lng",
+            "Y_POSSIBLE_NAMES": "lat,latitude,y", "KEEP_GEOM_COLUMNS": "NO"}
 
 
 @dataclass
@@ -61,7 +65,8 @@ def read_vector(path: Path, layer: str | None = None) -> VectorData:
     elif layer not in layers:
         raise NotFoundError("io.layer_not_found", f"{path.name} has no layer '{layer}'.",
                             hint="Layers: " + ", ".join(layers) + ".")
-    meta, _fids, wkb, field_data = pyogrio.raw.read(path, layer=layer)
+    options = CSV_OPEN if path.suffix.lower() == ".csv" else {}
+    meta, _fids, wkb, field_data = pyogrio.raw.read(path, layer=layer, **options)
     epsg = None
     if meta.get("crs"):
         epsg = CRS.from_user_input(meta["crs"]).to_epsg()
@@ -79,6 +84,10 @@ def write_vector(path: Path, layer: str, *, geometry: np.ndarray | None, geometr
     names = list(columns)
     wkb = shapely.to_wkb(geometry) if geometry is not None else None
     kwargs: dict[str, Any] = {}
+    if path.suffix.lower() == ".csv" and geometry is not None:
+        kwargs["layer_options"] = {"GEOMETRY": "AS_WKT"}  # a WKT column, read back by read_vector
+    if path.suffix.lower() == ".fgb" and geometry is None:
+        kwargs["layer_options"] = {"SPATIAL_INDEX": "NO"}  # FlatGeobuf indexes only features with geometry
     gtype = {"MULTIPOLYGON": "MultiPolygon", "POINT": "Point", "GEOMETRY": "Unknown"}.get(geometry_type or "")
     pyogrio.raw.write(
         path, wkb, [columns[n][0] for n in names], names, field_mask=[columns[n][1] for n in names],

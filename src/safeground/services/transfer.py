@@ -104,7 +104,7 @@ def _map_columns(rt: RecordType, source: dict[str, np.ndarray]) -> tuple[dict[st
 
 def export_layer(ws: Workspace, layer: str, path: str | Path, *, include_retired: bool = False,
                  include_personal: bool = False, review_states: tuple[str, ...] | None = None) -> int:
-    """Write ``layer`` to a GeoJSON or GeoPackage file; return the number of records written.
+    """Write ``layer`` to a GeoJSON, GeoPackage, FlatGeobuf or CSV file; return the number of records written.
 
     Personal fields are left out unless ``include_personal`` is true. An existing file is
     never overwritten.
