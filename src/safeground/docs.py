@@ -51,7 +51,14 @@ def transitions_markdown() -> str:
     return "\n".join(out).rstrip() + "\n"
 
 
-SECTIONS = {"fields": fields_markdown, "vocabularies": vocabularies_markdown, "transitions": transitions_markdown}
+def shapefile_markdown() -> str:
+    from safeground.io.shapefile_names import markdown
+
+    return markdown()
+
+
+SECTIONS = {"fields": fields_markdown, "vocabularies": vocabularies_markdown, "transitions": transitions_markdown,
+            "shapefile": shapefile_markdown}
 
 
 def render(text: str) -> str:

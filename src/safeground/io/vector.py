@@ -19,7 +19,8 @@ from pyproj import CRS
 from safeground.domain.errors import NotFoundError, ValidationError
 
 #: File suffix → GDAL driver, for the formats SafeGround writes.
-DRIVERS = {".geojson": "GeoJSON", ".json": "GeoJSON", ".gpkg": "GPKG", ".fgb": "FlatGeobuf", ".csv": "CSV"}
+DRIVERS = {".geojson": "GeoJSON", ".json": "GeoJSON", ".gpkg": "GPKG", ".fgb": "FlatGeobuf", ".csv": "CSV",
+           ".shp.zip": "ESRI Shapefile", ".shp": "ESRI Shapefile"}
 
 #: How GDAL finds the geometry of a CSV file: a WKT column, or longitude/latitude columns.
 CSV_OPEN = {"GEOM_POSSIBLE_NAMES": "wkt,geometry,WKT", "X_POSSIBLE_NAMES": "lon,longitude,x,long,lng",
@@ -36,9 +37,15 @@ class VectorData:
     layer: str
 
 
+def suffix(path: Path) -> str:
+    """The format suffix, ``.shp.zip`` included."""
+    name = path.name.lower()
+    return ".shp.zip" if name.endswith(".shp.zip") else path.suffix.lower()
+
+
 def driver_for(path: Path) -> str:
     try:
-        return DRIVERS[path.suffix.lower()]
+        return DRIVERS[suffix(path)]
     except KeyError:
         raise ValidationError("io.unsupported_format", f"Cannot tell the format of '{path.name}' from its suffix.",
                               hint="Use one of: " + ", ".join(DRIVERS) + ".") from None
@@ -65,7 +72,7 @@ def read_vector(path: Path, layer: str | None = None) -> VectorData:
     elif layer not in layers:
         raise NotFoundError("io.layer_not_found", f"{path.name} has no layer '{layer}'.",
                             hint="Layers: " + ", ".join(layers) + ".")
-    options = CSV_OPEN if path.suffix.lower() == ".csv" else {}
+    options = CSV_OPEN if suffix(path) == ".csv" else {}
     meta, _fids, wkb, field_data = pyogrio.raw.read(path, layer=layer, **options)
     epsg = None
     if meta.get("crs"):
@@ -84,9 +91,9 @@ def write_vector(path: Path, layer: str, *, geometry: np.ndarray | None, geometr
     names = list(columns)
     wkb = shapely.to_wkb(geometry) if geometry is not None else None
     kwargs: dict[str, Any] = {}
-    if path.suffix.lower() == ".csv" and geometry is not None:
+    if suffix(path) == ".csv" and geometry is not None:
         kwargs["layer_options"] = {"GEOMETRY": "AS_WKT"}  # a WKT column, read back by read_vector
-    if path.suffix.lower() == ".fgb" and geometry is None:
+    if suffix(path) == ".fgb" and geometry is None:
         kwargs["layer_options"] = {"SPATIAL_INDEX": "NO"}  # FlatGeobuf indexes only features with geometry
     gtype = {"MULTIPOLYGON": "MultiPolygon", "POINT": "Point", "GEOMETRY": "Unknown"}.get(geometry_type or "")
     pyogrio.raw.write(

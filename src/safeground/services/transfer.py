@@ -19,7 +19,8 @@ from safeground.domain.errors import SafeGroundError, ValidationError
 from safeground.domain.fields import FieldType
 from safeground.domain.records import RecordType, record_type
 from safeground.geo.crs import WGS84, check_epsg, reproject
-from safeground.io.vector import read_vector, write_vector
+from safeground.io.shapefile_names import field_map, reverse_map
+from safeground.io.vector import read_vector, suffix, write_vector
 from safeground.services.records import add_records
 from safeground.services.workspace import Workspace
 from safeground.store.base import Batch
@@ -54,6 +55,9 @@ def import_file(ws: Workspace, path: str | Path, layer: str, *, source_layer: st
     rt = record_type(layer)
     path = Path(path)
     data = read_vector(path, source_layer)
+    if suffix(path) in (".shp.zip", ".shp"):  # 10-character DBF names back to field names
+        names = reverse_map(layer)
+        data.columns = {names.get(k, k): v for k, v in data.columns.items()}
     src_epsg = check_epsg(epsg) if epsg else (data.epsg or WGS84)
     n = len(data.geometry) if data.geometry is not None else len(next(iter(data.columns.values()), []))
     geoms = reproject(data.geometry, src_epsg, WGS84) if data.geometry is not None else None
@@ -117,7 +121,12 @@ def export_layer(ws: Workspace, layer: str, path: str | Path, *, include_retired
     where = {"review_state": list(review_states)} if review_states else None
     rows = ws.store.query(layer, where=where, include_retired=include_retired)
     fields = [f for f in rt.all_fields if include_personal or not f.personal]
-    columns = {f.name: _typed_column(f.type, [r[f.name] for r in rows]) for f in fields}
+    shapefile = suffix(path) in (".shp.zip", ".shp")
+    columns = {f.name: _typed_column(FieldType.TEXT if shapefile and f.type is FieldType.DATETIME else f.type,
+                                     [r[f.name] for r in rows]) for f in fields}
+    if shapefile:  # DBF: 10-character names (documented map), no date-time type (ISO text instead)
+        names = field_map(layer)
+        columns = {names[k]: v for k, v in columns.items()}
     geoms = np.array([r["geometry"] for r in rows], dtype=object) if rt.is_spatial else None
     try:
         write_vector(path, layer, geometry=geoms, geometry_type=rt.geometry_type, columns=columns)
