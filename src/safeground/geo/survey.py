@@ -1,0 +1,96 @@
+"""Coordinates as deminers record them: degrees-minutes-seconds, and perimeters walked from a benchmark.
+
+IMAS survey forms give a benchmark (a fixed, findable point), a reference point measured from it, and
+turning points each as a bearing and distance from the previous one. :func:`perimeter` rebuilds the
+polygon in the UTM zone of the benchmark and reports how far the walk misses closing.
+
+>>> parse_dms("4°35'46.3\\"N")
+4.596194...
+>>> parse_dms("W 74 04 36.5")
+-74.076805...
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass
+
+import numpy as np
+import shapely
+
+from safeground.domain.errors import GeometryError, ValidationError
+from safeground.geo.crs import WGS84, reproject, utm_epsg
+
+_NUMBER = re.compile(r"-?\d+(?:[.,]\d+)?")
+_SEPARATORS = set(" \t°º'’′\"”″:")
+
+
+def parse_dms(text: str) -> float:
+    """Decimal degrees from ``4°35'46.3"N``, ``N 4 35 46.3``, ``4:35:46,3 S``, ``4°35.5'N`` or ``-74.0768``."""
+    raw = str(text)
+    numbers = _NUMBER.findall(raw)
+    rest = _NUMBER.sub(" ", raw)
+    hemis = [c.upper() for c in rest if c.upper() in "NSEW"]
+    others = {c for c in rest if c.upper() not in "NSEW"} - _SEPARATORS
+    if not 1 <= len(numbers) <= 3 or len(hemis) > 1 or others:
+        raise ValidationError("geometry.bad_dms", f"{text!r} is not a coordinate in degrees, minutes and seconds.",
+                              hint='Write it like 4°35\'46.3"N, N 4 35 46.3 or -74.0768.')
+    deg, minutes, seconds = (float(n.replace(",", ".")) for n in [*numbers, "0", "0"][:3])
+    if minutes >= 60 or seconds >= 60 or (len(numbers) > 1 and deg != int(deg)):
+        raise ValidationError("geometry.bad_dms", f"{text!r}: minutes and seconds must be below 60, and only the "
+                              "last part may have decimals.", hint="Check the value (4°35.77'N is fine).")
+    value = abs(deg) + minutes / 60 + seconds / 3600
+    negative = deg < 0 or bool(hemis and hemis[0] in "SW")
+    return -value if negative else value
+
+
+@dataclass(frozen=True)
+class Perimeter:
+    """A polygon rebuilt from bearings and distances, with its closing error."""
+
+    polygon: shapely.Polygon
+    benchmark: shapely.Point
+    reference: shapely.Point
+    misclosure_m: float
+    length_m: float
+
+
+def perimeter(benchmark: tuple[float, float], to_reference: tuple[float, float],
+              legs: list[tuple[float, float]], *, tolerance_m: float = 5.0) -> Perimeter:
+    """Walk from ``benchmark`` (lon, lat) by (bearing°, metres) to the reference point, then round the legs.
+
+    The first turning point is the reference point; each leg goes from the previous turning point.
+    Bearings are clockwise from grid north of the benchmark's UTM zone. A walk that ends more than
+    ``tolerance_m`` from its start is refused (``geometry.perimeter_not_closed``) with the misclosure.
+    """
+    if len(legs) < 3:
+        raise GeometryError("geometry.perimeter_too_short", f"A perimeter needs at least 3 legs; {len(legs)} given.",
+                            hint="Give every turning point as a bearing and distance from the previous one.")
+    crs = utm_epsg(*benchmark)
+    bx, by = reproject(np.array([shapely.Point(benchmark)], dtype=object), WGS84, crs)[0].coords[0]
+
+    def step(x: float, y: float, bearing: float, dist: float) -> tuple[float, float]:
+        a = math.radians(bearing)
+        return x + dist * math.sin(a), y + dist * math.cos(a)
+
+    x, y = step(bx, by, *to_reference)
+    points = [(x, y)]
+    for bearing, dist in legs:
+        if dist < 0 or not 0 <= bearing <= 360:
+            raise GeometryError("geometry.bad_leg", f"Leg ({bearing}°, {dist} m) is not a bearing and a distance.",
+                                hint="Bearings run 0-360° clockwise from north; distances are metres, not negative.")
+        x, y = step(x, y, bearing, dist)
+        points.append((x, y))
+    miss = math.dist(points[0], points[-1])
+    length = sum(d for _b, d in legs)
+    if miss > tolerance_m:
+        raise GeometryError("geometry.perimeter_not_closed",
+                            f"The perimeter misses closing by {miss:.1f} m over {length:.0f} m of legs "
+                            f"(tolerance {tolerance_m:g} m).",
+                            hint="Check the bearings and distances against the survey form; a swapped digit or a "
+                                 "back-bearing is common.", details={"misclosure_m": miss})
+    ring = [*points[:-1], points[0]]
+    poly = shapely.Polygon(ring)
+    wgs = reproject(np.array([poly, shapely.Point(points[0])], dtype=object), crs, WGS84)
+    return Perimeter(wgs[0], shapely.Point(benchmark), wgs[1], miss, length)

@@ -1,0 +1,48 @@
+"""Coordinates as deminers write them: DMS, and perimeters walked by bearing and distance."""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from safeground.domain.errors import GeometryError, ValidationError
+from safeground.geo.measure import area_m2
+from safeground.geo.survey import parse_dms, perimeter
+
+
+@pytest.mark.parametrize(("text", "value"), [
+    ("4°35'46.3\"N", 4 + 35 / 60 + 46.3 / 3600), ("N 4 35 46.3", 4 + 35 / 60 + 46.3 / 3600),
+    ("74°04'36.5\"W", -(74 + 4 / 60 + 36.5 / 3600)), ("W 74 04 36.5", -(74 + 4 / 60 + 36.5 / 3600)),
+    ("4:35:46,3 S", -(4 + 35 / 60 + 46.3 / 3600)), ("-74.0768", -74.0768), ("4°35.5'N", 4 + 35.5 / 60),
+])
+def test_dms_forms(text: str, value: float) -> None:
+    assert parse_dms(text) == pytest.approx(value, abs=1e-9)
+
+
+@pytest.mark.parametrize("text", ["4°75'N", "N 4 35 46 S", "north-ish", ""])
+def test_bad_dms_refused(text: str) -> None:
+    with pytest.raises(ValidationError) as info:
+        parse_dms(text)
+    assert info.value.code == "geometry.bad_dms"
+
+
+@given(st.integers(0, 89), st.integers(0, 59), st.floats(0, 59.999), st.sampled_from("NSEW"))
+def test_dms_round_trip(d: int, m: int, s: float, h: str) -> None:
+    value = parse_dms(f"{d}°{m}'{s:.4f}\"{h}")
+    assert abs(value) == pytest.approx(d + m / 60 + round(s, 4) / 3600, abs=1e-9)
+    assert (value < 0) == (h in "SW" and value != 0)
+
+
+def test_square_perimeter_closes_and_has_its_area() -> None:
+    p = perimeter((-72.5, 5.0), (45, 50), [(90, 100), (180, 100), (270, 100), (0, 100)])
+    assert p.misclosure_m == pytest.approx(0, abs=1e-6)
+    assert area_m2(p.polygon) == pytest.approx(10_000, rel=2e-3)
+    assert p.polygon.is_valid and p.length_m == 400
+
+
+def test_perimeter_that_fails_to_close_is_refused_with_the_misclosure() -> None:
+    with pytest.raises(GeometryError) as info:
+        perimeter((-72.5, 5.0), (45, 50), [(90, 100), (180, 100), (270, 100), (0, 88)])
+    assert info.value.code == "geometry.perimeter_not_closed" and "12.0 m" in info.value.message
+    assert info.value.details["misclosure_m"] == pytest.approx(12.0, abs=1e-6)
