@@ -204,15 +204,24 @@ def import_(file: str, layer: str | None, mapping: str | None, db: str, user: st
 @click.option("--include-retired", is_flag=True, help="Also export retired records.")
 @click.option("--include-personal", is_flag=True, help="Also export personal fields (names, contacts).")
 @click.option("--published-only", is_flag=True, help="Only published records, for public release.")
+@click.option("--hxl", is_flag=True, help="CSV with HXL hashtags for HDX: published records only, no personal "
+                                          "fields, casualties as counts by admin area, month, outcome and status.")
 @format_option
 def export(db: str, user: str | None, layer: str, target: str, include_retired: bool, include_personal: bool,
-           published_only: bool, fmt: str) -> None:
+           published_only: bool, hxl: bool, fmt: str) -> None:
     """Export a layer to GeoJSON, GeoPackage, FlatGeobuf or CSV (personal fields left out by default).
 
     Example: safeground export --layer hazard_area --to hazards.geojson --db demo.gpkg
     """
     from safeground.services.transfer import export_layer
 
+    if hxl:
+        from safeground.services.hxl import export_hxl
+
+        with workspace(db, user) as ws:
+            n = export_hxl(ws, layer, target)
+        emit(fmt, {"layer": layer, "file": target, "records": n}, f"Exported {n} HXL rows of {layer} to {target}.")
+        return
     with workspace(db, user) as ws:
         n = export_layer(ws, layer, target, include_retired=include_retired, include_personal=include_personal,
                          review_states=("published",) if published_only else None)
