@@ -155,11 +155,13 @@ def demo(db: str, user: str | None, scale: str, seed: int, fmt: str) -> None:
 @click.option("--layer", "source_layer", help="Layer of FILE to read, when it has several.")
 @click.option("--crs", "epsg", type=int, help="EPSG code of FILE's coordinates, when the file does not say.")
 @click.option("--repair", is_flag=True, default=None, help="Repair invalid polygons (each repair is reported).")
+@click.option("--admin-level", type=click.IntRange(0, 5), help="With --as admin_area: the COD-AB level of FILE "
+              "(ADM<n>_PCODE columns). After level 2, every record is placed in its areas.")
 @click.option("--review-state", type=click.Choice(["submitted", "approved"]), default="submitted",
               show_default=True, help="'approved' only for official sources.")
 @format_option
 def import_(file: str, layer: str | None, mapping: str | None, db: str, user: str | None, source_layer: str | None,
-            epsg: int | None, repair: bool | None, review_state: str, fmt: str) -> None:
+            epsg: int | None, repair: bool | None, admin_level: int | None, review_state: str, fmt: str) -> None:
     """Import a GeoJSON, GeoPackage, FlatGeobuf or CSV file into a layer (all rows or none), or a CSV file
     through a mapping (bad rows quarantined).
 
@@ -178,6 +180,18 @@ def import_(file: str, layer: str | None, mapping: str | None, db: str, user: st
         lines += [f"  {k:<20} {v:>9}" for k, v in result.stored_by_layer.items()]
         lines += [f"  quarantined: {k:<12} {v:>9}" for k, v in result.quarantine_reasons.items()]
         emit(fmt, doc, "\n".join(lines))
+        return
+    if admin_level is not None:
+        if layer != "admin_area":
+            raise click.UsageError("--admin-level goes with --as admin_area.")
+        from safeground.services.admin import assign_admin_areas, import_cod
+
+        with workspace(db, user) as ws:
+            n = import_cod(ws, file, admin_level, source_layer=source_layer, epsg=epsg)
+            placed = assign_admin_areas(ws) if admin_level >= 2 else {}
+        emit(fmt, {"admin_areas": n, "level": admin_level, "records_placed": placed},
+             f"Imported {n} admin areas of level {admin_level}."
+             + "".join(f"\n  placed {v} {k} records" for k, v in placed.items()))
         return
     if layer is None:
         raise click.UsageError("Say which layer to import into with --as LAYER, or give --mapping for a CSV file.")
