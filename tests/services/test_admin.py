@@ -31,13 +31,14 @@ def test_cod_levels_import_with_pcodes_and_records_are_placed(ws: Workspace, tmp
     codes = {a["code"]: a for a in ws.store.query("admin_area")}
     assert codes["CO85010"]["parent_code"] == "CO85" and codes["CO85010"]["name"] == "Aguazul"
     dev = add_record(ws, "device", {"category": "ap_mine", "geometry": shapely.Point(-72.2, 5.0)})
-    acc = add_record(ws, "accident", {"accident_type": "mine_erw", "geometry": shapely.Point(-72.8, 5.0)})
+    acc = add_record(ws, "accident", {"accident_type": "mine_erw", "admin2": "YOPAL (as given)",
+                                      "geometry": shapely.Point(-72.8, 5.0)})
     kept = add_record(ws, "event", {"event_type": "Incautaciones", "admin2_code": "CO99999",
                                     "geometry": shapely.Point(-72.8, 5.1)})
     assert assign_admin_areas(ws) == {"device": 1, "accident": 1}
     d, a = ws.store.get("device", dev["uuid"]), ws.store.get("accident", acc["uuid"])
     assert (d["admin2_code"], d["admin2"], d["admin1"]) == ("CO85010", "Aguazul", "Casanare")
-    assert (a["admin2_code"], a["admin2"]) == ("CO85001", "Yopal")
+    assert (a["admin2_code"], a["admin2"], a["admin1"]) == ("CO85001", "YOPAL (as given)", "Casanare")
     assert ws.store.get("event", kept["uuid"])["admin2_code"] == "CO99999"
     assert ws.store.get("device", dev["uuid"])["version"] == 2  # audited as an update
 

@@ -46,9 +46,10 @@ def import_cod(ws: Workspace, path: str | Path, level: int, *, source_layer: str
 
 
 def assign_admin_areas(ws: Workspace, *, overwrite: bool = False) -> dict[str, int]:
-    """Fill ``admin1``, ``admin2`` and ``admin2_code`` of spatial records from the areas holding their centroid.
+    """Set ``admin2_code`` of spatial records from the level-2 area holding their centroid.
 
-    Records that already have an ``admin2_code`` keep it unless ``overwrite``. Returns records changed per layer.
+    Empty ``admin1``/``admin2`` names are filled too; names a source gave are kept as given. Records that
+    already have an ``admin2_code`` keep it unless ``overwrite``. Returns records changed per layer.
     """
     areas = {lvl: ws.store.query("admin_area", where={"level": lvl}) for lvl in (1, 2)}
     if not areas[2]:
@@ -76,8 +77,9 @@ def assign_admin_areas(ws: Workspace, *, overwrite: bool = False) -> dict[str, i
             continue
         ws.store.update_many(layer, [records[i]["uuid"] for i in hits], {
             "admin2_code": [found[2][i]["code"] for i in hits],
-            "admin2": [found[2][i]["name"] for i in hits],
-            "admin1": [found[1][i]["name"] if i in found[1] else records[i]["admin1"] for i in hits],
+            # Names a source gave (a register's municipio) are kept as given; only empty ones are filled.
+            "admin2": [records[i]["admin2"] or found[2][i]["name"] for i in hits],
+            "admin1": [records[i]["admin1"] or (found[1][i]["name"] if i in found[1] else None) for i in hits],
         }, user=ws.user)
         changed[layer] = len(hits)
     return changed
