@@ -214,7 +214,8 @@ def import_(file: str, layer: str | None, mapping: str | None, db: str, user: st
 @db_options
 @click.option("--layer", required=True, type=click.Choice(LAYERS), help="Layer to export.")
 @click.option("--to", "target", required=True, type=click.Path(dir_okay=False),
-              help="Output file: .geojson, .gpkg, .fgb, .shp.zip or .csv (WKT column); never overwritten.")
+              help="Output file: .geojson, .gpkg, .fgb, .shp.zip, .kml, .gpx (points) or .csv (WKT column); "
+                   "never overwritten.")
 @click.option("--include-retired", is_flag=True, help="Also export retired records.")
 @click.option("--include-personal", is_flag=True, help="Also export personal fields (names, contacts).")
 @click.option("--published-only", is_flag=True, help="Only published records, for public release.")

@@ -88,7 +88,7 @@ def test_import_in_any_epsg_is_stored_in_wgs84(ws: Workspace, tmp_path: Path, ep
     assert shapely.equals_exact(h["geometry"], shapely.MultiPolygon([HAZARD_BOX]), tolerance=1e-7)
 
 
-@pytest.mark.parametrize("suffix", [".geojson", ".gpkg", ".fgb", ".csv", ".shp.zip"])
+@pytest.mark.parametrize("suffix", [".geojson", ".gpkg", ".fgb", ".csv", ".shp.zip", ".kml"])
 def test_export_import_round_trip_keeps_values_and_links(ws: Workspace, build: Builder, tmp_path: Path,
                                                          suffix: str) -> None:
     org = build.organisation(kind="ngo")
@@ -186,3 +186,25 @@ def test_csv_with_longitude_latitude_columns_imports_points(ws: Workspace, tmp_p
     rows = ws.store.query("device")
     assert [(r["category"], r["found_date"]) for r in rows] == [("ap_mine", "2021-06-30"), ("av_mine", "2021-07-01")]
     assert shapely.equals_exact(rows[0]["geometry"], shapely.Point(-72.4987, 5.0012), tolerance=1e-12)
+
+
+def test_gpx_round_trip_for_point_layers_and_refusal_for_polygons(ws: Workspace, build: Builder,
+                                                                  tmp_path: Path) -> None:
+    hz = build.hazard("cha")
+    dev = add_record(ws, "device", {"category": "av_mine", "depth_cm": 12.5, "found_date": "2021-03-04",
+                                    "hazard": hz["uuid"], "geometry": shapely.Point(-72.4951, 5.0049)})
+    export_layer(ws, "device", tmp_path / "finds.gpx")
+    with pytest.raises(SafeGroundError) as info:
+        export_layer(ws, "hazard_area", tmp_path / "h.gpx")
+    assert info.value.code == "export.gpx_points_only"
+    other = Workspace.open(tmp_path / "o.gpkg", user="bo", create=True)
+    try:
+        export_layer(ws, "hazard_area", tmp_path / "h.gpkg")
+        import_file(other, tmp_path / "h.gpkg", "hazard_area")
+        import_file(other, tmp_path / "finds.gpx", "device")
+        [copy] = other.store.query("device")
+    finally:
+        other.close()
+    for key in ("uuid", "category", "depth_cm", "found_date", "hazard"):
+        assert copy[key] == dev[key], key
+    assert shapely.equals_exact(copy["geometry"], dev["geometry"], tolerance=1e-9)

@@ -20,7 +20,7 @@ from safeground.domain.errors import NotFoundError, ValidationError
 
 #: File suffix → GDAL driver, for the formats SafeGround writes.
 DRIVERS = {".geojson": "GeoJSON", ".json": "GeoJSON", ".gpkg": "GPKG", ".fgb": "FlatGeobuf", ".csv": "CSV",
-           ".shp.zip": "ESRI Shapefile", ".shp": "ESRI Shapefile"}
+           ".shp.zip": "ESRI Shapefile", ".shp": "ESRI Shapefile", ".kml": "KML", ".kmz": "LIBKML", ".gpx": "GPX"}
 
 #: How GDAL finds the geometry of a CSV file: a WKT column, or longitude/latitude columns.
 CSV_OPEN = {"GEOM_POSSIBLE_NAMES": "wkt,geometry,WKT", "X_POSSIBLE_NAMES": "lon,longitude,x,long,lng",
@@ -64,6 +64,8 @@ def list_layers(path: Path) -> list[str]:
 def read_vector(path: Path, layer: str | None = None) -> VectorData:
     """Read one layer (the only one, or ``layer``) with its CRS as an EPSG code when it has one."""
     layers = list_layers(path)
+    if layer is None and suffix(path) == ".gpx" and "waypoints" in layers:
+        layer = "waypoints"  # GPX files always list five layers; records are waypoints
     if layer is None:
         if len(layers) != 1:
             raise ValidationError("io.which_layer", f"{path.name} has {len(layers)} layers: {', '.join(layers)}.",
@@ -82,6 +84,8 @@ def read_vector(path: Path, layer: str | None = None) -> VectorData:
                                   hint="Reproject the file to a CRS with an EPSG code (e.g. EPSG:4326).")
     geoms = shapely.from_wkb(wkb) if wkb is not None else None
     columns = {str(name): np.asarray(values) for name, values in zip(meta["fields"], field_data, strict=True)}
+    if suffix(path) == ".gpx":  # GDAL writes our fields as GPX extensions named ogr_<field>
+        columns = {k.removeprefix("ogr_"): v for k, v in columns.items()}
     return VectorData(geoms, columns, epsg, layer)
 
 
@@ -93,6 +97,13 @@ def write_vector(path: Path, layer: str, *, geometry: np.ndarray | None, geometr
     kwargs: dict[str, Any] = {}
     if suffix(path) == ".csv" and geometry is not None:
         kwargs["layer_options"] = {"GEOMETRY": "AS_WKT"}  # a WKT column, read back by read_vector
+    if suffix(path) == ".gpx":
+        if geometry_type != "POINT":
+            raise ValidationError("export.gpx_points_only", "GPX holds points and lines; this layer has "
+                                  f"{(geometry_type or 'no geometry').lower()} geometry.",
+                                  hint="Export it as GeoPackage, GeoJSON, KML or Shapefile instead.")
+        layer = "waypoints"
+        kwargs["dataset_options"] = {"GPX_USE_EXTENSIONS": "YES"}
     if suffix(path) == ".fgb" and geometry is None:
         kwargs["layer_options"] = {"SPATIAL_INDEX": "NO"}  # FlatGeobuf indexes only features with geometry
     gtype = {"MULTIPOLYGON": "MultiPolygon", "POINT": "Point", "GEOMETRY": "Unknown"}.get(geometry_type or "")
