@@ -208,3 +208,12 @@ def test_gpx_round_trip_for_point_layers_and_refusal_for_polygons(ws: Workspace,
     for key in ("uuid", "category", "depth_cm", "found_date", "hazard"):
         assert copy[key] == dev[key], key
     assert shapely.equals_exact(copy["geometry"], dev["geometry"], tolerance=1e-9)
+
+
+def test_file_geodatabase_as_imsma_core_exports_it_is_read(ws: Workspace, tmp_path: Path) -> None:
+    gdb = tmp_path / "imsma_export.gdb"
+    gpd.GeoDataFrame({"name": ["Campo 7"], "hazard_class": ["cha"], "status": ["open"]},
+                     geometry=[shapely.MultiPolygon([HAZARD_BOX])], crs=4326).to_file(gdb, driver="OpenFileGDB",
+                                                                                        layer="hazards")
+    report = import_file(ws, gdb, "hazard_area", source_layer="hazards")
+    assert report.rows_stored == 1 and ws.store.query("hazard_area")[0]["name"] == "Campo 7"
