@@ -42,6 +42,9 @@ def test_colombia_mapping_routes_every_row_of_the_real_register() -> None:
     events = mapped.layers["event"]
     assert set(events.columns["event_type"]) == {"Incautaciones", "Sospecha de campo minado", "Arsenal almacenado",
                                                  "Produccion de minas (fabrica)"}
+    for layer, rows in mapped.layers.items():  # every column stays aligned with its source rows
+        assert all(len(col) == len(rows.rows) for col in rows.columns.values()), layer
+        assert [rows.columns["admin2"][j] for j in range(len(rows.rows))] == [source["municipio"][i] for i in rows.rows]
     i = events.rows[0]
     assert events.columns["admin2"][0] == source["municipio"][i]  # kept as given, accents and all
     assert events.columns["event_date"][0] == f"{source['year'][i]}-12-31"

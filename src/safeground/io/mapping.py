@@ -203,10 +203,14 @@ def apply_mapping(mapping: ImportMapping, source: MappingABC[str, Sequence[Any]]
         target = out.setdefault(layer, LayerRows())
         target.rows.append(i)
         target.geometry.append(geom)
+        n_rows = len(target.rows)
         for name, value in values.items():
-            target.columns.setdefault(name, [None] * (len(target.rows) - 1)).append(value)
+            col = target.columns.get(name)
+            if col is None:  # a field first seen now: earlier rows lacked it
+                col = target.columns[name] = [None] * (n_rows - 1)
+            col.append(value)
         for col in target.columns.values():
-            if len(col) < len(target.rows):
+            if len(col) < n_rows:
                 col.append(None)
     return Mapped(out, faults)
 
