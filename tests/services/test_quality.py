@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
+import numpy as np
 import shapely
 from tests.conftest import HAZARD_BOX, Builder
 
@@ -55,3 +56,20 @@ def test_devices_outside_any_hazard_or_activity(ws: Workspace, build: Builder) -
     found = by_check(ws)["device_outside_work"]
     assert [f.ref for f in found] == [outside["ref"]]
     assert inside["ref"] != outside["ref"]
+
+
+def test_polygons_broken_outside_safeground_are_reported(ws: Workspace, build: Builder, db_path) -> None:
+    import sqlite3
+
+    from safeground.store.gpkg_binary import encode, register_functions
+
+    good, bad = build.hazard("sha"), build.hazard("sha", geometry=shapely.box(-72.40, 5.0, -72.39, 5.01))
+    bowtie = shapely.MultiPolygon([shapely.Polygon([(-72.4, 5.0), (-72.39, 5.01), (-72.39, 5.0), (-72.4, 5.01)])])
+    qgis = sqlite3.connect(db_path)  # as a QGIS user would, bypassing SafeGround's checks
+    register_functions(qgis)
+    qgis.execute("UPDATE hazard_area SET geom = ? WHERE uuid = ?", (encode(np.array([bowtie]))[0], bad["uuid"]))
+    qgis.commit()
+    qgis.close()
+    found = by_check(ws)["invalid_polygon"]
+    assert [f.ref for f in found] == [bad["ref"]] and "Self-intersection" in found[0].problem
+    assert good["ref"] != bad["ref"]

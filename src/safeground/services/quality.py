@@ -3,6 +3,8 @@
 Checks so far:
 
 - ``quarantine``: imported rows waiting in quarantine;
+- ``invalid_polygon``: a polygon that is invalid or has fewer than 3 distinct vertices (edited outside
+  SafeGround, e.g. in QGIS, since SafeGround refuses them on input);
 - ``future_date``: an event date or information date after today;
 - ``date_order``: an activity that ends before it starts, or information known before the event happened;
 - ``duplicate_hazard``: two active hazard areas overlapping by more than ``overlap`` of the smaller one;
@@ -41,7 +43,27 @@ class Finding:
 def run_checks(ws: Workspace, *, overlap: float = 0.5, today: dt.date | None = None) -> list[Finding]:
     """Run every check; findings in check order, then record order."""
     day = (today or dt.date.today()).isoformat()
-    return [*_quarantine(ws), *_dates(ws, day), *_duplicate_hazards(ws, overlap), *_devices_outside(ws)]
+    return [*_quarantine(ws), *_polygons(ws), *_dates(ws, day), *_duplicate_hazards(ws, overlap),
+            *_devices_outside(ws)]
+
+
+def _polygons(ws: Workspace) -> list[Finding]:
+    out: list[Finding] = []
+    for layer, rt in RECORD_TYPES.items():
+        if not rt.is_polygonal:
+            continue
+        for r in ws.store.query(layer):
+            g = r["geometry"]
+            if g is None:
+                continue
+            parts = list(getattr(g, "geoms", [g]))
+            few = any(len({*p.exterior.coords}) < 3 for p in parts if p.geom_type == "Polygon")
+            if few or not g.is_valid:
+                problem = "has a ring with fewer than 3 distinct vertices" if few else \
+                    f"is invalid: {shapely.is_valid_reason(g)}"
+                out.append(Finding("invalid_polygon", layer, r["ref"], r["uuid"], f"the polygon {problem}.",
+                                   "Redraw it in a GIS, or export, repair (import --repair) and re-import it."))
+    return out
 
 
 def _quarantine(ws: Workspace) -> list[Finding]:
