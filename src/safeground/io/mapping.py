@@ -24,6 +24,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any, Literal
 
+import numpy as np
 import shapely
 import yaml
 from pydantic import BaseModel, ConfigDict, ValidationError, model_validator
@@ -159,7 +160,7 @@ class LayerRows:
 
     rows: list[int] = field(default_factory=list)
     columns: dict[str, list[Any]] = field(default_factory=dict)
-    geometry: list[shapely.Geometry | None] = field(default_factory=list)
+    geometry: list[Any] = field(default_factory=list)  # shapely geometries (or None) once mapped
 
 
 @dataclass
@@ -212,6 +213,11 @@ def apply_mapping(mapping: ImportMapping, source: MappingABC[str, Sequence[Any]]
         for col in target.columns.values():
             if len(col) < n_rows:
                 col.append(None)
+    for rows in out.values():  # points are made all at once (shapely is vectorised), from (x, y) pairs
+        xy = [g for g in rows.geometry if isinstance(g, tuple)]
+        if xy:
+            points = iter(shapely.points(np.array(xy, dtype=float)).tolist())
+            rows.geometry = [next(points) if isinstance(g, tuple) else g for g in rows.geometry]
     return Mapped(out, faults)
 
 
@@ -226,8 +232,9 @@ def _text(v: Any) -> str | None:
     return s or None
 
 
-def _geometry(spec: Geometry | None, source: MappingABC[str, Sequence[Any]], i: int) -> shapely.Geometry | None:
-    """The row's geometry in the source CRS: a point from x/y columns, or parsed WKT. Never invented."""
+def _geometry(spec: Geometry | None, source: MappingABC[str, Sequence[Any]],
+              i: int) -> shapely.Geometry | tuple[float, float] | None:
+    """The row's geometry in the source CRS: parsed WKT, or (x, y) for a point built later. Never invented."""
     if spec is None:
         return None
     if spec.wkt:
@@ -243,9 +250,12 @@ def _geometry(spec: Geometry | None, source: MappingABC[str, Sequence[Any]], i: 
     if x is None and y is None:
         return None
     try:
-        return shapely.Point(float(x), float(y))  # type: ignore[arg-type]
+        point = (float(x), float(y))  # type: ignore[arg-type]
     except (TypeError, ValueError):
         raise _RowFault(f"coordinates ({x!r}, {y!r}) in '{spec.x}'/'{spec.y}' are not numbers") from None
+    if not all(map(np.isfinite, point)):
+        raise _RowFault(f"coordinates ({x!r}, {y!r}) in '{spec.x}'/'{spec.y}' are not finite numbers")
+    return point
 
 
 def _row(spec: LayerSpec, source: MappingABC[str, Sequence[Any]], i: int) -> dict[str, Any]:
