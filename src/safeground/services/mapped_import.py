@@ -12,7 +12,6 @@ The file is read in chunks, all inside one transaction.
 from __future__ import annotations
 
 import csv
-import datetime as dt
 import re
 import uuid as uuidlib
 from collections.abc import Callable, Collection, Iterator
@@ -23,6 +22,7 @@ from typing import Any
 import numpy as np
 
 from safeground.domain.errors import SafeGroundError, ValidationError
+from safeground.domain.timestamps import now_iso
 from safeground.geo.crs import WGS84, check_epsg, reproject
 from safeground.io.mapping import ImportMapping, LayerRows, apply_mapping, check_columns, load_mapping
 from safeground.services import records
@@ -60,7 +60,7 @@ def import_csv(ws: Workspace, path: str | Path, mapping: str | Path | ImportMapp
     src_epsg = check_epsg(m.crs)
     run = str(uuidlib.uuid4())
     report = MappedImportReport(run, str(path), m.name)
-    started = _now()
+    started = now_iso()
     first_seen: dict[tuple[str, ...], tuple[str, str]] = {}  # raw row -> (layer, uuid) of its first copy
     with ws.store.transaction():
         for first_row, columns in _chunks(path, m, chunk):
@@ -94,7 +94,7 @@ def import_csv(ws: Workspace, path: str | Path, mapping: str | Path | ImportMapp
         assert report.rows_read == report.rows_stored + report.rows_quarantined
         ws.store.write_import_run({
             "id": run, "layer": ",".join(sorted(report.stored_by_layer)), "source": str(path), "format": "csv",
-            "started_at": started, "finished_at": _now(), "user": ws.user, "rows_read": report.rows_read,
+            "started_at": started, "finished_at": now_iso(), "user": ws.user, "rows_read": report.rows_read,
             "rows_stored": report.rows_stored, "rows_quarantined": report.rows_quarantined, "status": "complete",
             "report": report.to_dict(),
         })
@@ -220,7 +220,3 @@ def _q(run: str, layer: str | None, path: Path, source_row: int, code: str, reas
     reason = re.sub(r"^(Feature|Row) \d+: ", "", reason)  # batch positions mean nothing here; source_row does
     return {"import_run": run, "layer": layer, "source": path.name, "source_row": source_row, "code": code,
             "reason": reason, "hint": hint, "raw": {k: v[i] for k, v in columns.items()}}
-
-
-def _now() -> str:
-    return dt.datetime.now(dt.UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")

@@ -7,7 +7,6 @@ Exports leave out personal fields unless asked, because files travel.
 
 from __future__ import annotations
 
-import datetime as dt
 import uuid as uuidlib
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -18,6 +17,7 @@ import numpy as np
 from safeground.domain.errors import SafeGroundError, ValidationError
 from safeground.domain.fields import FieldType
 from safeground.domain.records import RecordType, record_type
+from safeground.domain.timestamps import now_iso
 from safeground.geo.crs import WGS84, check_epsg, reproject
 from safeground.io.shapefile_names import field_map, reverse_map
 from safeground.io.vector import read_vector, suffix, write_vector
@@ -72,7 +72,7 @@ def import_file(ws: Workspace, path: str | Path, layer: str, *, source_layer: st
     sources = columns.get("source", [None] * n)
     columns["source"] = [s if s not in (None, "") else path.name for s in sources]
     run = str(uuidlib.uuid4())
-    started = _now()
+    started = now_iso()
     with ws.store.transaction():
         result = add_records(ws, layer, Batch(columns, geoms), review_state=review_state, import_run=run,
                              repair=repair)
@@ -80,7 +80,7 @@ def import_file(ws: Workspace, path: str | Path, layer: str, *, source_layer: st
                               [r.describe() for r in result.repairs], src_epsg)
         ws.store.write_import_run({
             "id": run, "layer": layer, "source": str(path), "format": path.suffix.lstrip(".").lower(),
-            "started_at": started, "finished_at": _now(), "user": ws.user, "rows_read": n,
+            "started_at": started, "finished_at": now_iso(), "user": ws.user, "rows_read": n,
             "rows_stored": len(result.uuids), "rows_quarantined": 0, "status": "complete", "report": report.to_dict(),
         })
     return report
@@ -154,7 +154,3 @@ def _typed_column(ftype: FieldType, values: list[Any]) -> tuple[np.ndarray, np.n
         arr = np.array(values, dtype=object)
         return arr, None
     return arr, (mask if mask.any() else None)
-
-
-def _now() -> str:
-    return dt.datetime.now(dt.UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")

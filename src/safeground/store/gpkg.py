@@ -6,7 +6,6 @@ GeoPackage R-tree; exact predicates and distances run in shapely, in metres (UTM
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 import math
 import sqlite3
@@ -22,6 +21,7 @@ import shapely
 from safeground.domain.errors import ConflictError, NotFoundError, StoreError, ValidationError
 from safeground.domain.fields import FieldType
 from safeground.domain.records import RecordType, record_type
+from safeground.domain.timestamps import now_iso
 from safeground.geo.crs import WGS84, reproject, utm_epsg
 from safeground.store import gpkg_binary
 from safeground.store.base import OPERATORS, Batch, Change, Record, Store, Where
@@ -40,11 +40,6 @@ _LATER = ("CASE WHEN ? > updated_at THEN ? "
 
 APPLICATION_ID = 0x47504B47  # "GPKG"
 GPKG_USER_VERSION = 10300
-
-
-def now_iso() -> str:
-    """UTC now as GeoPackage DATETIME text: YYYY-MM-DDTHH:MM:SS.SSSZ."""
-    return dt.datetime.now(dt.UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 class GeoPackageStore(Store):
