@@ -184,11 +184,10 @@ def import_(file: str, layer: str | None, mapping: str | None, db: str, user: st
     if admin_level is not None:
         if layer != "admin_area":
             raise click.UsageError("--admin-level goes with --as admin_area.")
-        from safeground.services.admin import assign_admin_areas, import_cod
+        from safeground.services.admin import import_boundaries
 
         with workspace(db, user) as ws:
-            n = import_cod(ws, file, admin_level, source_layer=source_layer, epsg=epsg)
-            placed = assign_admin_areas(ws) if admin_level >= 2 else {}
+            n, placed = import_boundaries(ws, file, admin_level, source_layer=source_layer, epsg=epsg)
         emit(fmt, {"admin_areas": n, "level": admin_level, "records_placed": placed},
              f"Imported {n} admin areas of level {admin_level}."
              + "".join(f"\n  placed {v} {k} records" for k, v in placed.items()))

@@ -43,6 +43,15 @@ def suffix(path: Path) -> str:
     return ".shp.zip" if name.endswith(".shp.zip") else path.suffix.lower()
 
 
+def new_file(path: str | Path) -> Path:
+    """``path``, refused (``export.target_exists``) when a file is there already: exports never overwrite."""
+    p = Path(path)
+    if p.exists():
+        raise ValidationError("export.target_exists", f"{p} exists already.",
+                              hint="Choose a new file name or delete the old file first.")
+    return p
+
+
 def driver_for(path: Path) -> str:
     try:
         return DRIVERS[suffix(path)]

@@ -45,6 +45,16 @@ def import_cod(ws: Workspace, path: str | Path, level: int, *, source_layer: str
     return len(add_records(ws, "admin_area", batch, review_state="approved").uuids)
 
 
+def import_boundaries(ws: Workspace, path: str | Path, level: int, *, source_layer: str | None = None,
+                      epsg: int | None = None) -> tuple[int, dict[str, int]]:
+    """Import one COD-AB level; after level 2 or deeper, place every record in its areas.
+
+    Returns the areas stored and the records placed per layer.
+    """
+    n = import_cod(ws, path, level, source_layer=source_layer, epsg=epsg)
+    return n, (assign_admin_areas(ws) if level >= 2 else {})
+
+
 def assign_admin_areas(ws: Workspace, *, overwrite: bool = False) -> dict[str, int]:
     """Set ``admin2_code`` of spatial records from the level-2 area holding their centroid.
 

@@ -10,8 +10,8 @@ import csv
 from collections import Counter
 from pathlib import Path
 
-from safeground.domain.errors import ValidationError
 from safeground.domain.records import record_type
+from safeground.io.vector import new_file
 from safeground.services.workspace import Workspace
 
 PUBLIC = {"review_state": "published"}
@@ -19,10 +19,7 @@ PUBLIC = {"review_state": "published"}
 
 def export_hxl(ws: Workspace, layer: str, path: str | Path) -> int:
     """Write ``layer`` as HXL-tagged CSV at ``path`` (never overwritten); return the data rows written."""
-    path = Path(path)
-    if path.exists():
-        raise ValidationError("export.target_exists", f"{path} exists already.",
-                              hint="Choose a new file name or delete the old file first.")
+    path = new_file(path)
     header, tags, rows = _casualty_counts(ws) if layer == "casualty" else _records(ws, layer)
     with open(path, "w", encoding="utf-8", newline="") as fh:
         out = csv.writer(fh)

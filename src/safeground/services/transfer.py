@@ -20,7 +20,7 @@ from safeground.domain.records import RecordType, record_type
 from safeground.domain.timestamps import now_iso
 from safeground.geo.crs import WGS84, check_epsg, reproject
 from safeground.io.shapefile_names import field_map, reverse_map
-from safeground.io.vector import read_vector, suffix, write_vector
+from safeground.io.vector import new_file, read_vector, suffix, write_vector
 from safeground.services.records import add_records
 from safeground.services.workspace import Workspace
 from safeground.store.base import Batch
@@ -114,10 +114,7 @@ def export_layer(ws: Workspace, layer: str, path: str | Path, *, include_retired
     never overwritten.
     """
     rt = record_type(layer)
-    path = Path(path)
-    if path.exists():
-        raise ValidationError("export.target_exists", f"{path} exists already.",
-                              hint="Choose a new file name or delete the old file first.")
+    path = new_file(path)
     where = {"review_state": list(review_states)} if review_states else None
     rows = ws.store.query(layer, where=where, include_retired=include_retired)
     fields = [f for f in rt.all_fields if include_personal or not f.personal]
