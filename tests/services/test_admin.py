@@ -52,3 +52,13 @@ def test_a_file_without_cod_columns_is_refused(ws: Workspace, tmp_path: Path) ->
     with pytest.raises(SafeGroundError) as info:
         assign_admin_areas(ws)
     assert info.value.code == "admin.no_areas"
+
+
+def test_a_level_two_import_places_records_and_level_one_does_not(ws: Workspace, tmp_path: Path) -> None:
+    from safeground.services.admin import import_boundaries
+
+    adm1, adm2 = cod(tmp_path)
+    dev = add_record(ws, "device", {"category": "ap_mine", "geometry": shapely.Point(-72.2, 5.0)})
+    assert import_boundaries(ws, adm1, 1) == (1, {})
+    assert import_boundaries(ws, adm2, 2) == (2, {"device": 1})
+    assert ws.store.get("device", dev["uuid"])["admin2_code"] == "CO85010"
