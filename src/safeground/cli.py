@@ -265,20 +265,89 @@ def stats(ctx: click.Context, db: str, user: str | None, include_submitted: bool
 @db_options
 @click.option("--overlap", type=click.FloatRange(0, 1), default=0.5, show_default=True,
               help="Flag hazard areas overlapping by more than this share of the smaller one.")
+@click.option("--same-place-km", type=click.FloatRange(0), default=1.0, show_default=True,
+              help="Casualties of accidents on the same date this close (or in the same admin area) may be one "
+                   "person.")
+@click.option("--name-similarity", type=click.FloatRange(0, 100), default=85.0, show_default=True,
+              help="How alike (0-100) two casualties' names must be to propose them as one person.")
 @format_option
-def check(db: str, user: str | None, overlap: float, fmt: str) -> None:
-    """Data-quality checks: quarantined rows, dates, duplicate hazards, devices outside any work area.
+def check(db: str, user: str | None, overlap: float, same_place_km: float, name_similarity: float, fmt: str) -> None:
+    """Data-quality checks: quarantined rows, broken polygons, swapped or far-off coordinates, dates,
+    duplicate hazards and casualties, devices outside any work area.
+
+    Probable duplicate casualties are kept as proposed duplicate links (once) for 'safeground duplicates'.
+    Findings show refs, never names.
 
     Example: safeground check --db demo.gpkg --format json
     """
     from safeground.services.quality import run_checks
 
     with workspace(db, user) as ws:
-        findings = run_checks(ws, overlap=overlap)
+        findings = run_checks(ws, overlap=overlap, same_place_km=same_place_km, name_similarity=name_similarity)
     docs = [f.to_dict() for f in findings]
     lines = [f"{len(findings)} findings."]
     lines += [f"{f.check:<20} {f.ref or f.layer or '':<12} {f.problem} {f.action}" for f in findings]
     emit(fmt, {"findings": docs, "count": len(docs)}, "\n".join(lines))
+
+
+@main.group(cls=SafeGroundGroup)
+def duplicates() -> None:
+    """Probable duplicate records (from imports and 'check'): list them, confirm or reject each.
+
+    A confirmed link means the two records are one (one person, one event); statistics count them once.
+    """
+
+
+@duplicates.command("list")
+@db_options
+@click.option("--layer", type=click.Choice(LAYERS), help="Only links of this layer.")
+@click.option("--status", type=click.Choice(["proposed", "confirmed", "rejected"]), help="Only links in this state.")
+@format_option
+def duplicates_list(db: str, user: str | None, layer: str | None, status: str | None, fmt: str) -> None:
+    """List duplicate links with the refs of both records (never names).
+
+    Example: safeground duplicates list --db demo.gpkg --status proposed
+    """
+    from safeground.services.duplicates import list_links
+
+    with workspace(db, user) as ws:
+        links = list_links(ws, layer=layer, status=status)
+    lines = [f"{len(links)} duplicate links."]
+    lines += [f"{lk['id']:>6} {lk['status']:<9} {lk['ref'] or lk['uuid']} ~ "
+              f"{lk['duplicate_of_ref'] or lk['duplicate_of']} ({lk['kind']}: {lk['reason']})" for lk in links]
+    emit(fmt, {"links": links, "count": len(links)}, "\n".join(lines))
+
+
+def _decide(db: str, user: str | None, link_id: int, decision: str, fmt: str) -> None:
+    from safeground.services.duplicates import decide
+
+    with workspace(db, user) as ws:
+        link = decide(ws, link_id, decision)
+    emit(fmt, link, f"Link {link_id}: {link['ref']} ~ {link['duplicate_of_ref']} {decision} by {link['decided_by']}.")
+
+
+@duplicates.command("confirm")
+@click.argument("link_id", type=int)
+@db_options
+@format_option
+def duplicates_confirm(link_id: int, db: str, user: str | None, fmt: str) -> None:
+    """Confirm a proposed link: the two records are one (one person, one event).
+
+    Example: safeground duplicates confirm 12 --db demo.gpkg
+    """
+    _decide(db, user, link_id, "confirmed", fmt)
+
+
+@duplicates.command("reject")
+@click.argument("link_id", type=int)
+@db_options
+@format_option
+def duplicates_reject(link_id: int, db: str, user: str | None, fmt: str) -> None:
+    """Reject a proposed link: the two records are different.
+
+    Example: safeground duplicates reject 12 --db demo.gpkg
+    """
+    _decide(db, user, link_id, "rejected", fmt)
 
 
 @main.command()

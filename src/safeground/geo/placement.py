@@ -16,6 +16,35 @@ import shapely
 from safeground.domain.errors import GeometryError
 
 
+def outside_km(geoms: np.ndarray, outline: shapely.Geometry, *, crs: int) -> np.ndarray:
+    """How far (km) each geometry's centroid lies outside ``outline``, measured in the projected ``crs``.
+
+    0 inside the outline; NaN for missing or empty geometries.
+
+    >>> outline = shapely.box(-79.0, -4.2, -66.9, 12.5)
+    >>> outside_km(np.array([shapely.Point(-74.1, 4.6), shapely.Point(-80.0, 4.6), None]), outline,
+    ...            crs=32618).round()
+    array([  0., 116.,  nan])
+    """
+    geoms = np.asarray(geoms, dtype=object)
+    out = np.full(len(geoms), np.nan)
+    ok = np.flatnonzero(~shapely.is_missing(geoms))
+    ok = ok[~shapely.is_empty(geoms[ok])]
+    if not len(ok):
+        return out
+    pts = shapely.centroid(geoms[ok])
+    shapely.prepare(outline)
+    inside = shapely.contains_xy(outline, shapely.get_x(pts), shapely.get_y(pts))
+    out[ok[inside]] = 0.0
+    outside = ok[~inside]
+    if len(outside):
+        from safeground.geo.crs import WGS84, reproject
+
+        far_outline = reproject(np.array([outline], dtype=object), WGS84, crs)[0]
+        out[outside] = shapely.distance(far_outline, reproject(pts[~inside], WGS84, crs)) / 1000
+    return out
+
+
 def check_outside(geoms: np.ndarray, outline: shapely.Geometry, *, tolerance_km: float, crs: int,
                   offset: int = 0) -> None:
     """Refuse geometries whose centroid lies more than ``tolerance_km`` outside the outline.
@@ -24,28 +53,17 @@ def check_outside(geoms: np.ndarray, outline: shapely.Geometry, *, tolerance_km:
     so the tolerance is generous by default (10 km).
     """
     geoms = np.asarray(geoms, dtype=object)
-    ok = np.flatnonzero(~shapely.is_missing(geoms) & ~shapely.is_empty(geoms))
-    if not len(ok):
-        return
-    pts = shapely.centroid(geoms[ok])
-    shapely.prepare(outline)
-    outside = ok[~shapely.contains_xy(outline, shapely.get_x(pts), shapely.get_y(pts))]
-    if not len(outside):
-        return
-    from safeground.geo.crs import WGS84, reproject
-
-    far_outline = reproject(np.array([outline], dtype=object), WGS84, crs)[0]
-    dist_km = shapely.distance(far_outline, reproject(shapely.centroid(geoms[outside]), WGS84, crs)) / 1000
+    dist_km = outside_km(geoms, outline, crs=crs)
     far = np.flatnonzero(dist_km > tolerance_km)
     if len(far):
         j = int(far[0])
-        c = shapely.centroid(geoms[outside[j]])
+        c = shapely.centroid(geoms[j])
         raise GeometryError("geometry.outside_country",
-                            f"Feature {outside[j] + offset}: ({c.x:.6g}, {c.y:.6g}) lies {dist_km[j]:,.1f} km outside "
+                            f"Feature {j + offset}: ({c.x:.6g}, {c.y:.6g}) lies {dist_km[j]:,.1f} km outside "
                             f"the national outline (tolerance {tolerance_km:g} km).",
                             hint="Check the coordinates: a flipped sign or a typing error is common. Raise "
                                  "'geometry.outside_tolerance_km' if the place is real.",
-                            details={"index": int(outside[j]) + offset, "distance_km": float(dist_km[j])})
+                            details={"index": j + offset, "distance_km": float(dist_km[j])})
 
 
 def check_placement(geoms: np.ndarray, outline: shapely.Geometry | None, *, offset: int = 0,
@@ -76,18 +94,38 @@ def check_placement(geoms: np.ndarray, outline: shapely.Geometry | None, *, offs
                             details={"index": int(idx[j]) + offset})
     if outline is None:
         return
-    zone = shapely.buffer(outline, tolerance_deg) if tolerance_deg else outline
-    shapely.prepare(zone)
-    inside = shapely.contains_xy(zone, x, y)
-    outside = np.flatnonzero(~inside)
-    if not len(outside):
-        return
-    swapped_inside = shapely.contains_xy(zone, y[outside], x[outside])
-    if swapped_inside.any():
-        j = int(outside[np.flatnonzero(swapped_inside)[0]])
+    swapped = idx[swapped_mask(geoms[idx], outline, tolerance_deg=tolerance_deg)]
+    if len(swapped):
+        i = int(swapped[0])
+        j = int(np.searchsorted(idx, i))
         raise GeometryError("geometry.swapped_lat_lon",
-                            f"Feature {idx[j] + offset}: latitude and longitude look swapped: "
+                            f"Feature {i + offset}: latitude and longitude look swapped: "
                             f"({x[j]:.6g}, {y[j]:.6g}) lies outside the national outline, "
                             f"({y[j]:.6g}, {x[j]:.6g}) inside it.",
                             hint="Swap the longitude and latitude columns (x is longitude, y is latitude).",
-                            details={"index": int(idx[j]) + offset})
+                            details={"index": i + offset})
+
+
+def swapped_mask(geoms: np.ndarray, outline: shapely.Geometry, *, tolerance_deg: float = 0.5) -> np.ndarray:
+    """True where a geometry looks swapped: its centroid lies outside the outline (buffered by
+    ``tolerance_deg``) while the centroid with x and y exchanged lies inside. False for missing geometries.
+
+    >>> outline = shapely.box(-79.0, -4.2, -66.9, 12.5)
+    >>> swapped_mask(np.array([shapely.Point(-74.1, 4.6), shapely.Point(4.6, -74.1), None]), outline)
+    array([False,  True, False])
+    """
+    geoms = np.asarray(geoms, dtype=object)
+    out = np.zeros(len(geoms), dtype=bool)
+    ok = np.flatnonzero(~shapely.is_missing(geoms))
+    ok = ok[~shapely.is_empty(geoms[ok])]
+    if not len(ok):
+        return out
+    # The centroid (cheap) stands for the geometry: good enough to tell a country from its mirror image.
+    pts = shapely.centroid(geoms[ok])
+    x, y = shapely.get_x(pts), shapely.get_y(pts)
+    zone = shapely.buffer(outline, tolerance_deg) if tolerance_deg else outline
+    shapely.prepare(zone)
+    outside = np.flatnonzero(~shapely.contains_xy(zone, x, y))
+    if len(outside):
+        out[ok[outside]] = shapely.contains_xy(zone, y[outside], x[outside])
+    return out

@@ -46,7 +46,12 @@ class Repair:
                 f"(area {self.area_before:.6g} -> {self.area_after:.6g} square degrees)")
 
 
-def _where(reason: str) -> str:
+def located_reason(reason: str) -> str:
+    """GEOS's validity reason with its place as readable coordinates.
+
+    >>> located_reason("Self-intersection[-72.5 5.00000001]")
+    'Self-intersection at (-72.5, 5)'
+    """
     m = re.match(r"(.*)\[([-\d.eE+]+) ([-\d.eE+]+)\]", reason)
     if not m:
         return reason
@@ -93,7 +98,7 @@ def check_geometries(
     repairs: list[Repair] = []
     invalid = present[~shapely.is_valid(geoms[present])]
     for i in invalid:
-        reason = _where(shapely.is_valid_reason(geoms[i]))
+        reason = located_reason(shapely.is_valid_reason(geoms[i]))
         if not repair:
             raise GeometryError(
                 "geometry.invalid", f"Feature {i + offset}: invalid polygon: {reason}.",

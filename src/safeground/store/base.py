@@ -139,8 +139,13 @@ class Store(abc.ABC):
         """Record that ``uuid`` may duplicate ``duplicate_of`` (layer, kind, reason, import_run; status proposed)."""
 
     @abc.abstractmethod
-    def duplicate_links(self, *, layer: str | None = None, status: str | None = None) -> list[Record]:
-        """Duplicate links, oldest first."""
+    def duplicate_links(self, *, layer: str | None = None, status: str | None = None,
+                        link_id: int | None = None) -> list[Record]:
+        """Duplicate links, oldest first, with ``id``, ``decided_by`` and ``decided_at``."""
+
+    @abc.abstractmethod
+    def decide_duplicate_link(self, link_id: int, status: str, *, user: str) -> None:
+        """Set a link's status (confirmed or rejected), who decided and when."""
 
     @abc.abstractmethod
     def retire(self, layer: str, uuid: str, reason: str, *, user: str,
@@ -155,8 +160,10 @@ class Store(abc.ABC):
     @abc.abstractmethod
     def query(self, layer: str, *, where: Where | None = None, bbox: tuple[float, float, float, float] | None = None,
               include_retired: bool = False, order_by: str | None = None, limit: int | None = None,
-              offset: int = 0, geometry: bool = True) -> list[Record]:
-        """Records matching attribute filters and a WGS84 bounding box (minx, miny, maxx, maxy)."""
+              offset: int = 0, geometry: bool = True, fields: Sequence[str] | None = None) -> list[Record]:
+        """Records matching attribute filters and a WGS84 bounding box (minx, miny, maxx, maxy).
+
+        ``fields`` reads only those fields (with ``uuid`` and ``ref``), for checks over whole layers."""
 
     @abc.abstractmethod
     def count(self, layer: str, *, where: Where | None = None, include_retired: bool = True) -> int: ...

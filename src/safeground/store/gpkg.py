@@ -299,9 +299,10 @@ class GeoPackageStore(Store):
 
     def query(self, layer: str, *, where: Where | None = None, bbox: tuple[float, float, float, float] | None = None,
               include_retired: bool = False, order_by: str | None = None, limit: int | None = None,
-              offset: int = 0, geometry: bool = True) -> list[Record]:
+              offset: int = 0, geometry: bool = True, fields: Sequence[str] | None = None) -> list[Record]:
         rt = record_type(layer)
-        names = [f.name for f in rt.all_fields]
+        names = [f.name for f in rt.all_fields] if fields is None else \
+            list(dict.fromkeys(["uuid", "ref", *(rt.field(n).name for n in fields)]))
         select = [f"t.{q(n)}" for n in names]
         if rt.is_spatial and geometry:
             select.append(f"t.{q(GEOM)}")
@@ -483,15 +484,21 @@ class GeoPackageStore(Store):
             self._conn.executemany(f"INSERT INTO safeground_duplicate_link ({', '.join(self._LINK)}) "
                                    f"VALUES ({', '.join('?' * len(self._LINK))})", values)
 
-    def duplicate_links(self, *, layer: str | None = None, status: str | None = None) -> list[Record]:
-        cols = ("id", *self._LINK)
+    def duplicate_links(self, *, layer: str | None = None, status: str | None = None,
+                        link_id: int | None = None) -> list[Record]:
+        cols = ("id", *self._LINK, "decided_by", "decided_at")
         sql = f"SELECT {', '.join(cols)} FROM safeground_duplicate_link WHERE 1 = 1"
         params: list[Any] = []
-        for name, value in (("layer", layer), ("status", status)):
+        for name, value in (("layer", layer), ("status", status), ("id", link_id)):
             if value is not None:
                 sql += f" AND {name} = ?"
                 params.append(value)
         return [dict(zip(cols, row, strict=True)) for row in self._conn.execute(sql + " ORDER BY id", params)]
+
+    def decide_duplicate_link(self, link_id: int, status: str, *, user: str) -> None:
+        with self.transaction():
+            self._conn.execute("UPDATE safeground_duplicate_link SET status = ?, decided_by = ?, decided_at = ? "
+                               "WHERE id = ?", (status, user, now_iso(), link_id))
 
     # --- import runs -----------------------------------------------------------------------------
     def write_import_run(self, run: Mapping[str, Any]) -> None:
