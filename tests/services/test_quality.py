@@ -73,3 +73,74 @@ def test_polygons_broken_outside_safeground_are_reported(ws: Workspace, build: B
     found = by_check(ws)["invalid_polygon"]
     assert [f.ref for f in found] == [bad["ref"]] and "Self-intersection" in found[0].problem
     assert good["ref"] != bad["ref"]
+
+
+def gis_edit(db_path, layer: str, uuid: str, geometry: shapely.Geometry) -> None:
+    """Change a geometry as a QGIS user would, bypassing SafeGround's checks."""
+    import sqlite3
+
+    from safeground.store.gpkg_binary import encode, register_functions
+
+    qgis = sqlite3.connect(db_path)
+    register_functions(qgis)
+    qgis.execute(f"UPDATE {layer} SET geom = ? WHERE uuid = ?", (encode(np.array([geometry]))[0], uuid))
+    qgis.commit()
+    qgis.close()
+
+
+def test_a_ring_that_collapsed_to_two_vertices_is_named_as_such(ws: Workspace, build: Builder, db_path) -> None:
+    hz = build.hazard("sha")
+    holed = shapely.MultiPolygon([shapely.Polygon(HAZARD_BOX.exterior.coords, [[(-72.498, 5.002), (-72.497, 5.003),
+                                                                               (-72.498, 5.002), (-72.497, 5.003)]])])
+    gis_edit(db_path, "hazard_area", hz["uuid"], holed)
+    [found] = by_check(ws)["invalid_polygon"]
+    assert found.ref == hz["ref"] and "fewer than 3 distinct vertices" in found.problem
+
+
+def test_coordinates_swapped_by_an_edit_outside_safeground_are_reported(ws: Workspace, db_path) -> None:
+    dev = add_record(ws, "device", {"category": "ap_mine", "geometry": shapely.Point(-72.4951, 5.0049)})
+    ok = add_record(ws, "device", {"category": "ap_mine", "geometry": shapely.Point(-72.4952, 5.0048)})
+    gis_edit(db_path, "device", dev["uuid"], shapely.Point(5.0049, -72.4951))
+    found = by_check(ws)
+    assert [f.ref for f in found["swapped_lat_lon"]] == [dev["ref"]]
+    assert "(-72.4951, 5.0049) is inside" in found["swapped_lat_lon"][0].problem
+    assert "outside_country" not in found, "a swapped point is reported once, as swapped"
+    assert ok["ref"] not in {f.ref for fs in found.values() for f in fs if f.check != "device_outside_work"}
+
+
+def test_real_register_rows_swapped_after_import_are_found_and_no_others(ws: Workspace, db_path,
+                                                                         tmp_path) -> None:
+    from tests.conftest import DATA
+
+    from safeground.services.mapped_import import import_csv
+
+    lines = (DATA / "colombia_aicma" / "events_1990_2014.csv").read_text(encoding="utf-8").splitlines()
+    sample = tmp_path / "register-2012.csv"
+    sample.write_text("\n".join([lines[0], *[ln for ln in lines if ln.startswith("2012,")][:400]]) + "\n",
+                      encoding="utf-8")
+    report = import_csv(ws, sample, "colombia_aicma")
+    accidents = ws.store.query("accident")
+    assert report.rows_stored == 400 and len(accidents) > 300
+    swapped = [accidents[3], accidents[240]]
+    for a in swapped:
+        gis_edit(db_path, "accident", a["uuid"], shapely.Point(a["geometry"].y, a["geometry"].x))
+    found = by_check(ws)
+    assert sorted(f.ref for f in found["swapped_lat_lon"]) == sorted(a["ref"] for a in swapped)
+    assert "outside_country" not in found
+
+
+def test_locations_far_outside_the_country_are_reported_beyond_the_tolerance(ws: Workspace) -> None:
+    from safeground.domain.config import Config, GeometryConfig
+    from safeground.geo.placement import outside_km
+
+    caracas, border = shapely.Point(-66.9, 10.5), shapely.Point(-72.30, 7.9)
+    distances = outside_km(np.array([caracas, border]), ws.outline, crs=ws.national_crs)
+    assert distances[0] > 400 and 0 < distances[1] < 10  # Natural Earth 1:110m: the border point is just out
+    ws.set_config(Config(country="COL", geometry=GeometryConfig(outside_tolerance_km=None)))
+    far = add_record(ws, "eore_session", {"session_date": "2024-02-01", "geometry": caracas})
+    add_record(ws, "eore_session", {"session_date": "2024-02-01", "geometry": border})
+    assert "outside_country" not in by_check(ws), "tolerance null: the check is off"
+    ws.set_config(Config(country="COL"))
+    [found] = by_check(ws)["outside_country"]
+    assert found.ref == far["ref"] and f"{distances[0]:,.1f} km outside" in found.problem
+    assert "outside_tolerance_km" in found.action
