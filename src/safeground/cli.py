@@ -162,8 +162,9 @@ def demo(db: str, user: str | None, scale: str, seed: int, fmt: str) -> None:
 @format_option
 def import_(file: str, layer: str | None, mapping: str | None, db: str, user: str | None, source_layer: str | None,
             epsg: int | None, repair: bool | None, admin_level: int | None, review_state: str, fmt: str) -> None:
-    """Import a GeoJSON, GeoPackage, FlatGeobuf or CSV file into a layer (all rows or none), or a CSV file
-    through a mapping (bad rows quarantined).
+    """Import a GeoJSON, GeoPackage, FlatGeobuf, Shapefile, KML, GPX or CSV file into a layer, or a CSV file
+    through a mapping. Rows that break a rule are quarantined with their reason; a broken file imports
+    nothing.
 
     Examples: safeground import hazards.geojson --as hazard_area --db demo.gpkg;
     safeground import events_1990_2014.csv --mapping colombia_aicma --db colombia.gpkg
@@ -201,7 +202,8 @@ def import_(file: str, layer: str | None, mapping: str | None, db: str, user: st
                              review_state=review_state)
     doc = report.to_dict()
     text = f"Imported {report.rows_stored} of {report.rows_read} rows from {file} into {layer} " \
-           f"(import run {report.import_run})."
+           f"(import run {report.import_run}); quarantined {report.rows_quarantined}."
+    text += "".join(f"\n  quarantined: {k:<24} {v:>7}" for k, v in report.quarantine_reasons.items())
     if report.ignored_columns:
         text += "\nIgnored columns: " + ", ".join(report.ignored_columns)
     if report.repairs:

@@ -116,18 +116,32 @@ def test_failed_import_prints_code_and_hint_and_leaves_db_unchanged(tmp_path: Pa
     db = tmp_path / "i.gpkg"
     run("init", "--db", str(db), "--country", "COL")
     before = db.read_bytes()
-    bowtie = shapely.Polygon([(-72.5, 5.0), (-72.49, 5.01), (-72.49, 5.0), (-72.5, 5.01)])
     src = tmp_path / "b.geojson"
-    gpd.GeoDataFrame({"name": ["x"], "hazard_class": ["sha"], "status": ["open"]}, geometry=[bowtie],
+    gpd.GeoDataFrame({"name": ["x"], "hazard_class": ["sha"], "status": ["open"]}, geometry=[HAZARD_BOX],
                      crs=4326).to_file(src)
+    src.write_text(src.read_text()[:-40])  # truncated in transfer
     result = run("import", str(src), "--as", "hazard_area", "--db", str(db), ok=False)
     assert result.exit_code == 1
-    assert result.stderr.startswith("Error: geometry.invalid: Feature 0: invalid polygon: Self-intersection at (")
+    assert result.stderr.startswith("Error: io.unreadable: b.geojson cannot be read as a vector file:")
     assert "Hint:" in result.stderr and result.stderr.count("\n") == 1
     assert db.read_bytes() == before
     problem = json.loads(run("import", str(src), "--as", "hazard_area", "--db", str(db), "--format", "json",
                              ok=False).stderr)
-    assert problem["code"] == "geometry.invalid" and problem["status"] == 422
+    assert problem["code"] == "io.unreadable" and problem["status"] == 422
+
+
+def test_import_of_a_file_reports_its_quarantined_features(tmp_path: Path) -> None:
+    db = str(tmp_path / "q.gpkg")
+    run("init", "--db", db, "--country", "COL")
+    bowtie = shapely.Polygon([(-72.5, 5.0), (-72.49, 5.01), (-72.49, 5.0), (-72.5, 5.01)])
+    src = tmp_path / "b.geojson"
+    gpd.GeoDataFrame({"name": ["Bowtie", "Box", "Spot"], "hazard_class": ["sha"] * 3, "status": ["open"] * 3},
+                     geometry=[bowtie, HAZARD_BOX, shapely.Point(-72.495, 5.005)], crs=4326).to_file(src)
+    text = run("import", str(src), "--as", "hazard_area", "--db", db).stdout
+    assert "Imported 1 of 3 rows" in text and "quarantined 2" in text
+    assert "geometry.invalid" in text and "geometry.wrong_type" in text
+    check = json.loads(run("check", "--db", db, "--format", "json").stdout)
+    assert [f["check"] for f in check["findings"]].count("quarantine") == 2
 
 
 def test_missing_database_says_how_to_create_one(tmp_path: Path) -> None:
@@ -159,3 +173,34 @@ def test_import_through_a_mapping_reports_what_was_quarantined(tmp_path: Path) -
     assert doc["quarantine_reasons"] == {"geometry.outside_country": 1}
     result = run("import", str(sample), "--db", db, ok=False)
     assert result.exit_code == 2 and "--as LAYER" in result.stderr
+
+
+def test_duplicate_casualties_are_listed_and_decided_by_ref_never_by_name(tmp_path: Path) -> None:
+    from safeground.services.records import add_record
+    from safeground.services.workspace import Workspace
+
+    db = str(tmp_path / "d.gpkg")
+    run("init", "--db", db, "--country", "COL")
+    with Workspace.open(db, user="clerk") as ws:
+        for source, x, given, family in (("report.csv", -72.495, "María", "Pérez"),
+                                         ("hospital.csv", -72.4915, "Maria", "Perez")):
+            acc = add_record(ws, "accident", {"accident_type": "mine_erw", "accident_date": "2021-03-14",
+                                              "geometry": shapely.Point(x, 5.005), "source": source})
+            add_record(ws, "casualty", {"accident": acc["uuid"], "outcome": "injured", "status": "civilian",
+                                        "given_name": given, "family_name": family, "source": source})
+    checked = run("check", "--db", db, "--format", "json").stdout
+    [finding] = [f for f in json.loads(checked)["findings"] if f["check"] == "duplicate_casualty"]
+    assert finding["ref"] == "CS-000002" and "CS-000001" in finding["problem"]
+    listed = run("duplicates", "list", "--db", db, "--status", "proposed", "--format", "json").stdout
+    [link] = json.loads(listed)["links"]
+    assert (link["ref"], link["duplicate_of_ref"], link["kind"]) == ("CS-000002", "CS-000001", "probable_casualty")
+    text = run("duplicates", "list", "--db", db).stdout
+    for output in (checked, listed, text):
+        assert "Mar" not in output and "Pérez" not in output and "Perez" not in output
+    decided = run("duplicates", "confirm", str(link["id"]), "--db", db, "--user", "im-officer").stdout
+    assert "confirmed by im-officer" in decided
+    again = run("duplicates", "reject", str(link["id"]), "--db", db, ok=False)
+    assert again.exit_code == 1 and "duplicate.already_decided" in again.stderr
+    assert json.loads(run("duplicates", "list", "--db", db, "--status", "proposed", "--format", "json").stdout) \
+        == {"links": [], "count": 0}
+    assert "duplicate_casualty" not in run("check", "--db", db).stdout

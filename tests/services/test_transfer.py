@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import tempfile
 from pathlib import Path
 
 import geopandas as gpd
@@ -10,6 +11,8 @@ import numpy as np
 import pyogrio
 import pytest
 import shapely
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from tests.conftest import DATA, HAZARD_BOX, Builder
 
 from safeground.domain.errors import SafeGroundError
@@ -53,28 +56,93 @@ def test_real_register_rows_import_with_names_kept_as_given(ws: Workspace, tmp_p
     assert all(r["source"] == "reg.geojson" for r in stored)
 
 
-def test_failed_import_leaves_the_database_byte_for_byte_unchanged(ws: Workspace, db_path: Path,
-                                                                   tmp_path: Path) -> None:
+def hazard_file(path: Path, n: int = 3) -> Path:
+    gpd.GeoDataFrame({"name": [f"Campo {i}" for i in range(n)], "hazard_class": ["sha"] * n, "status": ["open"] * n},
+                     geometry=[HAZARD_BOX] * n, crs=4326).to_file(path)
+    return path
+
+
+def _truncated(tmp_path: Path) -> Path:
+    text = hazard_file(tmp_path / "whole.geojson").read_text()
+    (tmp_path / "truncated.geojson").write_text(text[: len(text) * 2 // 3])
+    return tmp_path / "truncated.geojson"
+
+
+def _undecodable(tmp_path: Path) -> Path:
+    text = hazard_file(tmp_path / "whole.geojson").read_text().replace("Campo 1", "Campo \xff")
+    (tmp_path / "latin1.geojson").write_bytes(text.encode("latin-1"))
+    return tmp_path / "latin1.geojson"
+
+
+def _no_class_column(tmp_path: Path) -> Path:
+    gpd.GeoDataFrame({"name": ["Campo"], "status": ["open"]}, geometry=[HAZARD_BOX], crs=4326).to_file(
+        tmp_path / "noclass.geojson")
+    return tmp_path / "noclass.geojson"
+
+
+@pytest.mark.parametrize(("broken", "code"), [(_truncated, "io.unreadable"), (_undecodable, "io.bad_encoding"),
+                                              (_no_class_column, "io.absent_column")])
+def test_file_faults_leave_the_database_byte_for_byte_unchanged(ws: Workspace, db_path: Path, tmp_path: Path,
+                                                                broken, code: str) -> None:
+    path = broken(tmp_path)
     ws.close()
     before = db_path.read_bytes()
-    bad = register_file(colombia_rows(2012)[:300], tmp_path / "bad.geojson", swap=250)
-    ws2 = Workspace.open(db_path, user="ana")
-    with pytest.raises(SafeGroundError) as info:
-        import_file(ws2, bad, "event")
-    ws2.close()
-    assert info.value.code == "geometry.swapped_lat_lon"
-    assert "Feature 250" in info.value.message
+    again = Workspace.open(db_path, user="ana")
+    try:
+        with pytest.raises(SafeGroundError) as info:
+            import_file(again, path, "hazard_area")
+    finally:
+        again.close()
+    assert info.value.code == code and "Nothing was imported" in info.value.hint
     assert db_path.read_bytes() == before
 
 
-def test_bad_value_names_the_row(ws: Workspace, tmp_path: Path) -> None:
+def test_a_swapped_row_of_the_real_register_is_quarantined_and_the_rest_stored(ws: Workspace,
+                                                                               tmp_path: Path) -> None:
+    rows = colombia_rows(2012)[:300]
+    report = import_file(ws, register_file(rows, tmp_path / "reg.geojson", swap=250), "event")
+    assert (report.rows_read, report.rows_stored, report.rows_quarantined) == (300, 299, 1)
+    assert report.quarantine_reasons == {"geometry.swapped_lat_lon": 1}
+    [q] = ws.store.quarantined()
+    assert (q["source"], q["source_row"], q["layer"], q["import_run"]) == ("reg.geojson", 251, "event",
+                                                                          report.import_run)
+    assert "look swapped" in q["reason"] and not q["reason"].startswith("Feature") and q["hint"]
+    assert q["raw"]["admin2"] == rows[250]["municipio"] and q["raw"]["geometry"].startswith("POINT (")
+    assert ws.store.count("event") == 299
+
+
+def test_mixed_geometry_types_go_to_quarantine_with_their_reason(ws: Workspace, tmp_path: Path) -> None:
+    shapes = [HAZARD_BOX, shapely.Point(-72.495, 5.005), shapely.MultiPolygon([HAZARD_BOX]),
+              shapely.LineString([(-72.5, 5.0), (-72.49, 5.01)]), HAZARD_BOX]
+    path = tmp_path / "mixed.geojson"
+    gpd.GeoDataFrame({"name": [f"Campo {i}" for i in range(5)], "hazard_class": ["sha"] * 5,
+                      "status": ["open"] * 5}, geometry=shapes, crs=4326).to_file(path)
+    report = import_file(ws, path, "hazard_area")
+    assert (report.rows_read, report.rows_stored, report.rows_quarantined) == (5, 3, 2)
+    assert report.quarantine_reasons == {"geometry.wrong_type": 2}
+    assert sorted(h["name"] for h in ws.store.query("hazard_area")) == ["Campo 0", "Campo 2", "Campo 4"]
+    point, line = ws.store.quarantined()
+    assert (point["source_row"], line["source_row"]) == (2, 4)
+    assert point["reason"] == "a Point was given where MULTIPOLYGON is needed." and "Polygon" in point["hint"]
+    assert line["raw"]["name"] == "Campo 3" and line["raw"]["geometry"].startswith("LINESTRING")
+    from safeground.store.gpkg import GeoPackageStore
+
+    assert isinstance(ws.store, GeoPackageStore)
+    run = ws.store.connection.execute(
+        "SELECT rows_read, rows_stored, rows_quarantined FROM safeground_import_run WHERE id = ?",
+        (report.import_run,)).fetchone()
+    assert run == (5, 3, 2)
+
+
+def test_a_value_outside_its_vocabulary_is_quarantined_with_a_hint(ws: Workspace, tmp_path: Path) -> None:
     gdf = gpd.GeoDataFrame({"category": ["ap_mine", "landmine"]}, geometry=[shapely.Point(-72.5, 5)] * 2, crs=4326)
     gdf.to_file(tmp_path / "d.geojson")
-    with pytest.raises(SafeGroundError) as info:
-        import_file(ws, tmp_path / "d.geojson", "device")
-    assert info.value.code == "record.not_in_vocabulary"
-    assert info.value.message.startswith("Row 1:") and "ap_mine" in info.value.hint
-    assert ws.store.count("device") == 0
+    report = import_file(ws, tmp_path / "d.geojson", "device")
+    assert (report.rows_stored, report.rows_quarantined) == (1, 1)
+    [q] = ws.store.quarantined()
+    assert (q["code"], q["source_row"]) == ("record.not_in_vocabulary", 2)
+    assert "landmine" in q["reason"] and "ap_mine" in q["hint"]
+    assert [d["category"] for d in ws.store.query("device")] == ["ap_mine"]
 
 
 @pytest.mark.parametrize("epsg", [32618, 3857, 3116])  # UTM 18N, web mercator, MAGNA-SIRGAS Bogotá
@@ -133,15 +201,17 @@ def test_export_never_overwrites(ws: Workspace, tmp_path: Path) -> None:
     assert target.read_text() == "keep me"
 
 
-def test_invalid_polygon_import_refused_or_repaired_with_report(ws: Workspace, tmp_path: Path) -> None:
+def test_invalid_polygon_quarantined_or_repaired_with_report(ws: Workspace, tmp_path: Path) -> None:
     bowtie = shapely.Polygon([(-72.5, 5.0), (-72.49, 5.01), (-72.49, 5.0), (-72.5, 5.01)])
     gpd.GeoDataFrame({"name": ["Bowtie"], "hazard_class": ["sha"], "status": ["open"]}, geometry=[bowtie],
                      crs=4326).to_file(tmp_path / "b.geojson")
-    with pytest.raises(SafeGroundError) as info:
-        import_file(ws, tmp_path / "b.geojson", "hazard_area")
-    assert info.value.code == "geometry.invalid" and "Self-intersection at (" in info.value.message
+    refused = import_file(ws, tmp_path / "b.geojson", "hazard_area")
+    [q] = ws.store.quarantined()
+    assert refused.rows_quarantined == 1 and q["code"] == "geometry.invalid"
+    assert "Self-intersection at (" in q["reason"] and "--repair" in q["hint"]
+    assert ws.store.count("hazard_area") == 0
     report = import_file(ws, tmp_path / "b.geojson", "hazard_area", repair=True)
-    assert len(report.repairs) == 1 and "Self-intersection" in report.repairs[0]
+    assert len(report.repairs) == 1 and "Self-intersection" in report.repairs[0] and report.rows_quarantined == 0
     [h] = ws.store.query("hazard_area")
     assert h["geometry"].is_valid and len(h["geometry"].geoms) == 2
 
@@ -188,26 +258,117 @@ def test_csv_with_longitude_latitude_columns_imports_points(ws: Workspace, tmp_p
     assert shapely.equals_exact(rows[0]["geometry"], shapely.Point(-72.4987, 5.0012), tolerance=1e-12)
 
 
-def test_gpx_round_trip_for_point_layers_and_refusal_for_polygons(ws: Workspace, build: Builder,
-                                                                  tmp_path: Path) -> None:
+def test_gpx_round_trip_keeps_points_and_lines_exactly(ws: Workspace, build: Builder, tmp_path: Path) -> None:
     hz = build.hazard("cha")
-    dev = add_record(ws, "device", {"category": "av_mine", "depth_cm": 12.5, "found_date": "2021-03-04",
-                                    "hazard": hz["uuid"], "geometry": shapely.Point(-72.4951, 5.0049)})
-    export_layer(ws, "device", tmp_path / "finds.gpx")
-    with pytest.raises(SafeGroundError) as info:
-        export_layer(ws, "hazard_area", tmp_path / "h.gpx")
-    assert info.value.code == "export.gpx_points_only"
+    common = {"blocking_hazards": hz["uuid"], "admin1": "META", "admin2": "Vistahermosa"}
+    targets = [
+        add_record(ws, "priority_target", {"name": "Vereda La Cristalina", "kind": "settlement", "population": 900,
+                                           "displaced_households": 40, "geometry": shapely.Point(-72.4951, 5.0049),
+                                           **common}),
+        add_record(ws, "priority_target", {"name": "Vía Puerto Toledo", "kind": "road", "deadline": "2027-06-30",
+                                           "value": 1.25e6, "geometry": shapely.LineString(
+                                               [(-72.5031, 5.0012), (-72.4987, 5.0049), (-72.4903, 5.0111)]),
+                                           **common}),
+        add_record(ws, "priority_target", {"name": "Línea 34.5 kV", "kind": "power_line", "geometry":
+                                           shapely.MultiLineString([[(-72.51, 5.02), (-72.50, 5.03)],
+                                                                    [(-72.50, 5.03), (-72.48, 5.035)]])}),
+    ]
+    event = add_record(ws, "event", {"event_type": "Incautaciones", "event_date": "2012-12-31",
+                                     "date_precision": "year", "description": "Seized at a checkpoint",
+                                     "geometry": shapely.Point(-72.4977, 5.0021)})
+    assert export_layer(ws, "priority_target", tmp_path / "targets.gpx") == 3
+    export_layer(ws, "event", tmp_path / "events.gpx")
+    export_layer(ws, "hazard_area", tmp_path / "hz.gpkg")
+    gpx = (tmp_path / "targets.gpx").read_text()
+    assert (gpx.count("<wpt "), gpx.count("<rte>"), gpx.count("<trk>"), gpx.count("<trkseg>")) == (1, 1, 1, 2)
+    assert "<name>Vía Puerto Toledo</name>" in gpx  # what a GPS shows
+    events = (tmp_path / "events.gpx").read_text()
+    assert f"<name>{event['ref']}</name>" in events and "<desc>Seized at a checkpoint</desc>" in events
     other = Workspace.open(tmp_path / "o.gpkg", user="bo", create=True)
     try:
-        export_layer(ws, "hazard_area", tmp_path / "h.gpkg")
-        import_file(other, tmp_path / "h.gpkg", "hazard_area")
-        import_file(other, tmp_path / "finds.gpx", "device")
+        import_file(other, tmp_path / "hz.gpkg", "hazard_area")
+        report = import_file(other, tmp_path / "targets.gpx", "priority_target")
+        import_file(other, tmp_path / "events.gpx", "event")
+        copies = other.store.query("priority_target")
+        [event_copy] = other.store.query("event")
+    finally:
+        other.close()
+    assert (report.rows_read, report.rows_stored) == (3, 3)
+    assert not {"ele", "time", "sym"} & set(report.ignored_columns), "empty GPX columns are not reported"
+    fields = ("uuid", "name", "kind", "population", "displaced_households", "deadline", "value", "blocking_hazards",
+              "admin1", "admin2")
+    for original, copy in zip(targets, sorted(copies, key=lambda c: [t["uuid"] for t in targets].index(c["uuid"])),
+                              strict=True):
+        assert {k: copy[k] for k in fields} == {k: original[k] for k in fields}
+        assert copy["geometry"].geom_type == original["geometry"].geom_type
+        assert shapely.equals_exact(copy["geometry"], original["geometry"], tolerance=0)
+    for key in ("uuid", "event_type", "event_date", "date_precision", "description"):
+        assert event_copy[key] == event[key], key
+    assert shapely.equals_exact(event_copy["geometry"], event["geometry"], tolerance=0)
+
+
+def test_gpx_refuses_polygons_and_records_without_a_location_by_ref(ws: Workspace, build: Builder,
+                                                                     tmp_path: Path) -> None:
+    build.hazard("cha")
+    with pytest.raises(SafeGroundError) as layer:
+        export_layer(ws, "hazard_area", tmp_path / "h.gpx")
+    assert layer.value.code == "export.not_for_gpx" and "multipolygon" in layer.value.message
+    farm = add_record(ws, "priority_target", {"name": "Finca", "kind": "farmland", "geometry": HAZARD_BOX})
+    with pytest.raises(SafeGroundError) as polygon:
+        export_layer(ws, "priority_target", tmp_path / "t.gpx")
+    assert f"{farm['ref']} (Polygon)" in polygon.value.message
+    acc = add_record(ws, "accident", {"accident_type": "mine_erw", "geometry": None})
+    with pytest.raises(SafeGroundError) as unlocated:
+        export_layer(ws, "accident", tmp_path / "a.gpx")
+    assert f"{acc['ref']} (no location)" in unlocated.value.message
+    assert not any(tmp_path.glob("*.gpx")), "a refused export writes no file"
+
+
+def test_a_gps_track_in_a_waypoint_file_stays_out_of_a_point_layer(ws: Workspace, tmp_path: Path) -> None:
+    dev = add_record(ws, "device", {"category": "av_mine", "depth_cm": 12.5, "found_date": "2021-03-04",
+                                    "geometry": shapely.Point(-72.4951, 5.0049)})
+    export_layer(ws, "device", tmp_path / "finds.gpx")
+    other = Workspace.open(tmp_path / "o.gpkg", user="bo", create=True)
+    try:
+        report = import_file(other, tmp_path / "finds.gpx", "device")
         [copy] = other.store.query("device")
     finally:
         other.close()
-    for key in ("uuid", "category", "depth_cm", "found_date", "hazard"):
+    assert report.rows_read == 1 and "ref" in report.ignored_columns
+    for key in ("uuid", "category", "depth_cm", "found_date"):
         assert copy[key] == dev[key], key
-    assert shapely.equals_exact(copy["geometry"], dev["geometry"], tolerance=1e-9)
+
+
+_GPX_TEXT = st.text(alphabet=st.characters(codec="utf-8", categories=["L", "N", "Zs"]), min_size=1, max_size=20)
+# GDAL writes GPX coordinates to 15 significant digits: exact for any GPS or surveyed coordinate (9 decimals
+# of a degree are 0.1 mm), not for every float.
+_LON = st.floats(-79.0, -67.0).map(lambda v: round(v, 9))
+_LAT = st.floats(-4.0, 12.0).map(lambda v: round(v, 9))
+_LINE = st.lists(st.tuples(_LON, _LAT), min_size=2, max_size=6, unique=True)
+_GPX_SHAPES = st.one_of(st.builds(shapely.Point, _LON, _LAT), st.builds(shapely.LineString, _LINE),
+                        st.builds(shapely.MultiLineString, st.lists(_LINE, min_size=1, max_size=3)))
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.lists(st.tuples(_GPX_SHAPES, _GPX_TEXT, st.integers(0, 10**6)), min_size=1, max_size=8))
+def test_gpx_files_give_back_every_geometry_and_value(features: list[tuple]) -> None:
+    from safeground.io.vector import read_vector, write_vector
+
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "t.gpx"
+        geoms = np.array([f[0] for f in features], dtype=object)
+        names = np.array([f[1].strip() or "x" for f in features], dtype=object)
+        population = np.array([f[2] for f in features], dtype=np.int64)
+        write_vector(path, "priority_target", geometry=geoms, geometry_type="GEOMETRY",
+                     columns={"name": (names, None), "population": (population, None)})
+        back = read_vector(path, into="priority_target")
+    order = [i for kind in ("Point", "LineString", "MultiLineString") for i, g in enumerate(geoms)
+             if g.geom_type == kind]  # waypoints, then routes, then tracks
+    assert back.geometry is not None and len(back.geometry) == len(geoms)
+    for got, i in zip(back.geometry, order, strict=True):
+        assert got.geom_type == geoms[i].geom_type and shapely.equals_exact(got, geoms[i], tolerance=0)
+    assert list(back.columns["name"]) == [names[i] for i in order]
+    assert [int(v) for v in back.columns["population"]] == [int(population[i]) for i in order]
 
 
 def test_file_geodatabase_as_imsma_core_exports_it_is_read(ws: Workspace, tmp_path: Path) -> None:

@@ -32,6 +32,11 @@ _ALLOWED = {
 }
 
 
+#: Geometry type names by shapely's type id.
+_TYPE_NAMES = ("Point", "LineString", "LinearRing", "Polygon", "MultiPoint", "MultiLineString", "MultiPolygon",
+               "GeometryCollection")
+
+
 @dataclass(frozen=True)
 class Repair:
     """What a repair changed, for the import report."""
@@ -58,6 +63,26 @@ def located_reason(reason: str) -> str:
     return f"{m.group(1)} at ({float(m.group(2)):.7g}, {float(m.group(3)):.7g})"
 
 
+def wrong_types(geoms: np.ndarray, geometry_type: str) -> np.ndarray:
+    """True where a present geometry is of a type that ``geometry_type`` cannot hold.
+
+    >>> wrong_types(np.array([shapely.Point(0, 0), shapely.box(0, 0, 1, 1), None]), "MULTIPOLYGON")
+    array([ True, False, False])
+    """
+    type_ids = shapely.get_type_id(np.asarray(geoms, dtype=object))  # -1 for missing
+    allowed = [i for i, name in enumerate(_TYPE_NAMES) if name in _ALLOWED[geometry_type]]
+    return (type_ids >= 0) & ~np.isin(type_ids, allowed)
+
+
+def wrong_type_error(index: int, geom: shapely.Geometry, geometry_type: str) -> GeometryError:
+    """The refusal of a geometry of the wrong type, for feature ``index``."""
+    allowed = _ALLOWED[geometry_type]
+    return GeometryError("geometry.wrong_type",
+                         f"Feature {index}: a {geom.geom_type} was given where {geometry_type} is needed.",
+                         hint="Give a " + " or ".join(sorted(allowed)) + ".",
+                         details={"index": index, "type": geom.geom_type})
+
+
 def check_geometries(
     geoms: np.ndarray,
     geometry_type: str,
@@ -80,21 +105,15 @@ def check_geometries(
                             hint="Every record of this layer needs a location; give its geometry.",
                             details={"index": i + offset})
     present = np.flatnonzero(~missing & ~empty)
-    allowed = _ALLOWED[geometry_type]
-    types = shapely.get_type_id(geoms[present])
-    names = np.array(["Point", "LineString", "LinearRing", "Polygon", "MultiPoint", "MultiLineString",
-                      "MultiPolygon", "GeometryCollection"])[types] if len(present) else np.array([])
-    bad_type = ~np.isin(names, list(allowed))
-    if bad_type.any():
-        j = int(np.flatnonzero(bad_type)[0])
-        raise GeometryError("geometry.wrong_type",
-                            f"Feature {present[j] + offset}: a {names[j]} was given where {geometry_type} is needed.",
-                            hint="Give a " + " or ".join(sorted(allowed)) + ".",
-                            details={"index": int(present[j]) + offset, "type": str(names[j])})
-    coords = shapely.get_coordinates(geoms[present])
+    wrong = wrong_types(geoms[present], geometry_type)
+    if wrong.any():
+        j = int(np.flatnonzero(wrong)[0])
+        raise wrong_type_error(int(present[j]) + offset, geoms[present[j]], geometry_type)
+    coords, owner = shapely.get_coordinates(geoms[present], return_index=True)
     if len(coords) and not np.isfinite(coords).all():
-        raise GeometryError("geometry.not_finite", "A coordinate is NaN or infinite.",
-                            hint="Check the source's coordinate columns.")
+        j = int(owner[~np.isfinite(coords).all(axis=1)][0])
+        raise GeometryError("geometry.not_finite", f"Feature {present[j] + offset}: a coordinate is NaN or infinite.",
+                            hint="Check the source's coordinate columns.", details={"index": int(present[j]) + offset})
     repairs: list[Repair] = []
     invalid = present[~shapely.is_valid(geoms[present])]
     for i in invalid:

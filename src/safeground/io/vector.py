@@ -6,6 +6,8 @@ Columns travel as numpy arrays with null masks, so types survive the round trip.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -17,6 +19,8 @@ import shapely
 from pyproj import CRS
 
 from safeground.domain.errors import NotFoundError, ValidationError
+from safeground.domain.records import record_type
+from safeground.io import gpx
 
 #: File suffix → GDAL driver, for the formats SafeGround writes.
 DRIVERS = {".geojson": "GeoJSON", ".json": "GeoJSON", ".gpkg": "GPKG", ".fgb": "FlatGeobuf", ".csv": "CSV",
@@ -67,14 +71,40 @@ def list_layers(path: Path) -> list[str]:
         return [str(name) for name in pyogrio.list_layers(path)[:, 0]]
     except pyogrio.errors.DataSourceError as exc:
         raise ValidationError("io.unreadable", f"{path.name} cannot be read as a vector file: {exc}.",
-                              hint="Give a GeoJSON or GeoPackage file.") from None
+                              hint="The file may be truncated or damaged: export it again, or give a GeoJSON or "
+                                   "GeoPackage file. Nothing was imported.") from None
 
 
-def read_vector(path: Path, layer: str | None = None) -> VectorData:
-    """Read one layer (the only one, or ``layer``) with its CRS as an EPSG code when it has one."""
+@contextmanager
+def _read_faults(path: Path) -> Iterator[None]:
+    """GDAL's read errors as file faults with a code and a hint: nothing of the file is imported."""
+    try:
+        yield
+    except UnicodeDecodeError as exc:
+        raise ValidationError("io.bad_encoding", f"{path.name} holds text that is not UTF-8 (byte {exc.start}: "
+                              f"{exc.reason}).", hint="Save the file as UTF-8 and import it again. Nothing was "
+                              "imported.") from None
+    except pyogrio.errors.DataSourceError as exc:
+        raise ValidationError("io.unreadable", f"{path.name} cannot be read: {exc}.",
+                              hint="The file may be truncated or damaged; export it again. Nothing was "
+                                   "imported.") from None
+
+
+def read_vector(path: Path, layer: str | None = None, *, into: str | None = None) -> VectorData:
+    """Read one layer (the only one, or ``layer``) with its CRS as an EPSG code when it has one.
+
+    ``into`` names the SafeGround layer the rows are for: a GPX file then gives the features that layer can
+    hold (see :mod:`safeground.io.gpx`), with GPX names turned back into field names.
+    """
     layers = list_layers(path)
-    if layer is None and suffix(path) == ".gpx" and "waypoints" in layers:
-        layer = "waypoints"  # GPX files always list five layers; records are waypoints
+    if suffix(path) == ".gpx":
+        if layer is not None and layer not in layers:
+            raise NotFoundError("io.layer_not_found", f"{path.name} has no layer '{layer}'.",
+                                hint="Layers: " + ", ".join(layers) + ".")
+        wanted = [layer] if layer else gpx.gpx_layers_for(record_type(into).geometry_type if into else None)
+        with _read_faults(path):
+            features, values = gpx.read_gpx(path, wanted, into=into)
+        return VectorData(features, values, 4326, ",".join(wanted))  # GPX is always WGS84
     if layer is None:
         if len(layers) != 1:
             raise ValidationError("io.which_layer", f"{path.name} has {len(layers)} layers: {', '.join(layers)}.",
@@ -84,7 +114,8 @@ def read_vector(path: Path, layer: str | None = None) -> VectorData:
         raise NotFoundError("io.layer_not_found", f"{path.name} has no layer '{layer}'.",
                             hint="Layers: " + ", ".join(layers) + ".")
     options = CSV_OPEN if suffix(path) == ".csv" else {}
-    meta, _fids, wkb, field_data = pyogrio.raw.read(path, layer=layer, **options)
+    with _read_faults(path):
+        meta, _fids, wkb, field_data = pyogrio.raw.read(path, layer=layer, **options)
     epsg = None
     if meta.get("crs"):
         epsg = CRS.from_user_input(meta["crs"]).to_epsg()
@@ -93,8 +124,6 @@ def read_vector(path: Path, layer: str | None = None) -> VectorData:
                                   hint="Reproject the file to a CRS with an EPSG code (e.g. EPSG:4326).")
     geoms = shapely.from_wkb(wkb) if wkb is not None else None
     columns = {str(name): np.asarray(values) for name, values in zip(meta["fields"], field_data, strict=True)}
-    if suffix(path) == ".gpx":  # GDAL writes our fields as GPX extensions named ogr_<field>
-        columns = {k.removeprefix("ogr_"): v for k, v in columns.items()}
     return VectorData(geoms, columns, epsg, layer)
 
 
@@ -106,16 +135,14 @@ def write_vector(path: Path, layer: str, *, geometry: np.ndarray | None, geometr
     kwargs: dict[str, Any] = {}
     if suffix(path) == ".csv" and geometry is not None:
         kwargs["layer_options"] = {"GEOMETRY": "AS_WKT"}  # a WKT column, read back by read_vector
-    if suffix(path) == ".gpx":
-        if geometry_type != "POINT":
-            raise ValidationError("export.gpx_points_only", "GPX holds points and lines; this layer has "
-                                  f"{(geometry_type or 'no geometry').lower()} geometry.",
-                                  hint="Export it as GeoPackage, GeoJSON, KML or Shapefile instead.")
-        layer = "waypoints"
-        kwargs["dataset_options"] = {"GPX_USE_EXTENSIONS": "YES"}
+    if suffix(path) == ".gpx":  # points and lines, in GPX's own elements (io/gpx.py)
+        refs = columns["ref"][0] if "ref" in columns else np.arange(len(geometry) if geometry is not None else 0)
+        gpx.write_gpx(path, layer, geometry, geometry_type, refs, columns)
+        return
     if suffix(path) == ".fgb" and geometry is None:
         kwargs["layer_options"] = {"SPATIAL_INDEX": "NO"}  # FlatGeobuf indexes only features with geometry
-    gtype = {"MULTIPOLYGON": "MultiPolygon", "POINT": "Point", "GEOMETRY": "Unknown"}.get(geometry_type or "")
+    gtype = {"MULTIPOLYGON": "MultiPolygon", "POINT": "Point", "LINESTRING": "LineString",
+             "MULTILINESTRING": "MultiLineString", "GEOMETRY": "Unknown"}.get(geometry_type or "")
     pyogrio.raw.write(
         path, wkb, [columns[n][0] for n in names], names, field_mask=[columns[n][1] for n in names],
         layer=layer, driver=driver_for(path), geometry_type=gtype, crs="EPSG:4326" if geometry is not None else None,

@@ -1,27 +1,38 @@
-"""Import and export of records: GeoJSON and GeoPackage files in, the same formats out.
+"""Import and export of records: GeoJSON, GeoPackage, FlatGeobuf, Shapefile, KML, GPX and CSV files.
 
-An import is all or nothing: every row is validated first, then the rows and the import-run
-summary are written in one transaction. A refused import leaves the database unchanged.
-Exports leave out personal fields unless asked, because files travel.
+An import separates file faults from row faults, as the CSV importer does (services/mapped_import.py):
+
+- **File faults** (unreadable or truncated file, undecodable text, no column for a required field) refuse
+  the whole file: nothing is written, not even the run record.
+- **Row faults** (a geometry type the layer cannot hold, such as a point in a polygon layer; a value
+  outside its vocabulary; an invalid polygon without ``--repair``; swapped or far-off coordinates; a broken
+  link) send the feature to the quarantine (``safeground_quarantine``) with its reason and its values; the
+  other features are stored. Features read = stored + quarantined, in the run record and the report.
+
+Everything happens in one transaction. Exports leave out personal fields unless asked, because files travel.
 """
 
 from __future__ import annotations
 
+import dataclasses
+import re
 import uuid as uuidlib
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+import shapely
 
 from safeground.domain.errors import SafeGroundError, ValidationError
 from safeground.domain.fields import FieldType
 from safeground.domain.records import RecordType, record_type
 from safeground.domain.timestamps import now_iso
 from safeground.geo.crs import WGS84, check_epsg, reproject
+from safeground.geo.validity import Repair, wrong_type_error, wrong_types
 from safeground.io.shapefile_names import field_map, reverse_map
 from safeground.io.vector import new_file, read_vector, suffix, write_vector
-from safeground.services.records import add_records
+from safeground.services import records
 from safeground.services.workspace import Workspace
 from safeground.store.base import Batch
 
@@ -35,6 +46,8 @@ class ImportReport:
     source: str
     rows_read: int
     rows_stored: int
+    rows_quarantined: int = 0
+    quarantine_reasons: dict[str, int] = field(default_factory=dict)
     ignored_columns: list[str] = field(default_factory=list)
     repairs: list[str] = field(default_factory=list)
     source_epsg: int | None = None
@@ -45,16 +58,20 @@ class ImportReport:
 
 def import_file(ws: Workspace, path: str | Path, layer: str, *, source_layer: str | None = None,
                 epsg: int | None = None, repair: bool | None = None, review_state: str = "submitted") -> ImportReport:
-    """Import every feature of ``path`` into ``layer``; refuse the whole file on the first bad row.
+    """Import every feature of ``path`` into ``layer``; features that break a rule go to the quarantine.
 
     Columns named like declared fields are imported. A ``uuid`` column of valid, distinct UUIDs is
     kept (so links survive a move between SafeGround databases) and becomes the ``source_id``;
     other managed columns (ref, version, ...) and unknown columns are listed in the report as
-    ignored. Coordinates in any EPSG code are reprojected to WGS84.
+    ignored. Coordinates in any EPSG code are reprojected to WGS84. Quarantined features keep their
+    position in the file (``source_row``, from 1) and their values.
     """
     rt = record_type(layer)
+    if review_state not in ("submitted", "approved"):
+        raise ValidationError("record.bad_review_state", f"Imported rows cannot arrive '{review_state}'.",
+                              hint="Use submitted, or approved for an official source.")
     path = Path(path)
-    data = read_vector(path, source_layer)
+    data = read_vector(path, source_layer, into=layer)
     if suffix(path) in (".shp.zip", ".shp"):  # 10-character DBF names back to field names
         names = reverse_map(layer)
         data.columns = {names.get(k, k): v for k, v in data.columns.items()}
@@ -62,6 +79,7 @@ def import_file(ws: Workspace, path: str | Path, layer: str, *, source_layer: st
     n = len(data.geometry) if data.geometry is not None else len(next(iter(data.columns.values()), []))
     geoms = reproject(data.geometry, src_epsg, WGS84) if data.geometry is not None else None
     columns, ignored = _map_columns(rt, data.columns)
+    _require_columns(rt, columns, path, n)
     original = [_as_uuid(u) for u in data.columns["uuid"].tolist()] if "uuid" in data.columns else [None] * n
     if all(original) and len(set(original)) == n:
         columns["uuid"] = original  # keeps links between layers exported from another SafeGround
@@ -74,16 +92,75 @@ def import_file(ws: Workspace, path: str | Path, layer: str, *, source_layer: st
     run = str(uuidlib.uuid4())
     started = now_iso()
     with ws.store.transaction():
-        result = add_records(ws, layer, Batch(columns, geoms), review_state=review_state, import_run=run,
-                             repair=repair)
-        report = ImportReport(run, layer, str(path), n, len(result.uuids), ignored,
-                              [r.describe() for r in result.repairs], src_epsg)
+        stored, repairs, refused = _store(ws, layer, columns, geoms, n, run=run, review_state=review_state,
+                                          repair=repair)
+        quarantine = [_quarantine_row(run, layer, path, i, err, data.columns, data.geometry) for i, err in refused]
+        if quarantine:
+            ws.store.write_quarantine(quarantine)
+        reasons: dict[str, int] = {}
+        for q in quarantine:
+            reasons[q["code"]] = reasons.get(q["code"], 0) + 1
+        report = ImportReport(run, layer, str(path), n, stored, len(quarantine), reasons, ignored,
+                              [r.describe() for r in repairs], src_epsg)
+        assert report.rows_read == report.rows_stored + report.rows_quarantined
         ws.store.write_import_run({
             "id": run, "layer": layer, "source": str(path), "format": path.suffix.lstrip(".").lower(),
             "started_at": started, "finished_at": now_iso(), "user": ws.user, "rows_read": n,
-            "rows_stored": len(result.uuids), "rows_quarantined": 0, "status": "complete", "report": report.to_dict(),
+            "rows_stored": stored, "rows_quarantined": len(quarantine), "status": "complete",
+            "report": report.to_dict(),
         })
     return report
+
+
+def _require_columns(rt: RecordType, columns: dict[str, list[Any]], path: Path, n: int) -> None:
+    """A required field with no column at all is a fault of the file, not of each row."""
+    absent = [f for f in rt.fields if f.required and f.name not in columns]
+    if n and absent:
+        raise ValidationError("io.absent_column", f"{path.name} has no column for the required field"
+                              f"{'s' if len(absent) > 1 else ''} " + ", ".join(f"'{f.name}'" for f in absent) +
+                              f" of {rt.layer}.",
+                              hint="Add the column (field names as in the design record), or rename the "
+                                   "source's column to the field name. Nothing was imported.",
+                              details={"fields": [f.name for f in absent]})
+
+
+def _store(ws: Workspace, layer: str, columns: dict[str, list[Any]], geoms: np.ndarray | None, n: int, *,
+           run: str, review_state: str, repair: bool | None) -> tuple[int, list[Repair],
+                                                                     list[tuple[int, SafeGroundError]]]:
+    """Store the features the rules accept; return how many, their repairs (numbered by feature) and the
+    (feature, error) of each refused one. An error that names no feature is a file fault and propagates."""
+    rt = record_type(layer)
+    keep = list(range(n))
+    refused: list[tuple[int, SafeGroundError]] = []
+    if geoms is not None and rt.geometry_type is not None:  # checked first: a mixed file costs one pass
+        wrong = wrong_types(geoms, rt.geometry_type)
+        refused += [(i, wrong_type_error(i, geoms[i], rt.geometry_type)) for i in np.flatnonzero(wrong).tolist()]
+        keep = [i for i in keep if not wrong[i]]
+    while keep:
+        batch = Batch({k: [v[i] for i in keep] for k, v in columns.items()},
+                      geoms[keep] if geoms is not None else None)
+        try:
+            prepared = records.prepare(ws, layer, batch, repair=repair)
+        except SafeGroundError as err:
+            at = err.details.get("row", err.details.get("index"))
+            if at is None:
+                raise
+            refused.append((keep.pop(int(at)), err))
+            continue
+        records.write_prepared(ws, prepared, review_state=review_state, import_run=run)
+        repairs = [dataclasses.replace(r, index=keep[r.index]) for r in prepared.repairs]
+        return len(keep), repairs, sorted(refused, key=lambda pair: pair[0])
+    return 0, [], sorted(refused, key=lambda pair: pair[0])
+
+
+def _quarantine_row(run: str, layer: str, path: Path, i: int, err: SafeGroundError, source: dict[str, np.ndarray],
+                    geometry: np.ndarray | None) -> dict[str, Any]:
+    raw: dict[str, Any] = {k: v[i].item() if isinstance(v[i], np.generic) else v[i] for k, v in source.items()}
+    if geometry is not None:
+        raw["geometry"] = None if geometry[i] is None else shapely.to_wkt(geometry[i])  # as in the file's CRS
+    reason = re.sub(r"^(Feature|Row) \d+: ", "", err.message)  # batch positions mean nothing; source_row does
+    return {"import_run": run, "layer": layer, "source": path.name, "source_row": i + 1, "code": err.code,
+            "reason": reason, "hint": err.hint, "raw": raw}
 
 
 def _as_uuid(value: Any) -> str | None:
