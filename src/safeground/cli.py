@@ -215,7 +215,7 @@ def import_(file: str, layer: str | None, mapping: str | None, db: str, user: st
 @db_options
 @click.option("--layer", required=True, type=click.Choice(LAYERS), help="Layer to export.")
 @click.option("--to", "target", required=True, type=click.Path(dir_okay=False),
-              help="Output file: .geojson, .gpkg, .fgb, .shp.zip, .kml, .gpx (points) or .csv (WKT column); "
+              help="Output file: .geojson, .gpkg, .fgb, .shp.zip, .kml, .gpx (points and lines) or .csv (WKT column); "
                    "never overwritten.")
 @click.option("--include-retired", is_flag=True, help="Also export retired records.")
 @click.option("--include-personal", is_flag=True, help="Also export personal fields (names, contacts).")

@@ -118,18 +118,23 @@ def propose_casualty_duplicates(ws: Workspace, *, same_place_km: float = 1.0,
 
 def _casualties(ws: Workspace) -> dict[str, np.ndarray]:
     """Active casualties with the date and place of their accident, in record order."""
-    rows = [c for c in ws.store.query("casualty", order_by=None) if c.get("accident")]
+    rows = [c for c in ws.store.query("casualty") if c.get("accident")]
     accidents = {a["uuid"]: a for a in ws.store.query("accident", where={"uuid": sorted({c["accident"] for c in rows})},
                                                      include_retired=True)}
     rows = [c for c in rows if accidents.get(c["accident"], {}).get("accident_date")]
     acc = [accidents[c["accident"]] for c in rows]
 
-    def place_name(a: Record) -> str | None:
+    def area(a: Record) -> str | None:  # compared without accents and case: sources spell names differently
+        if a.get("admin2_code"):
+            return str(a["admin2_code"])
+        if a.get("admin2"):
+            return f"{normalise_name(a.get('admin1'))}/{normalise_name(a['admin2'])}"
+        return None
+
+    def area_label(a: Record) -> str | None:
         if a.get("admin2_code"):
             return f"admin area {a['admin2_code']}"
-        if a.get("admin2"):
-            return f"admin area {normalise_name(a.get('admin1'))}/{normalise_name(a['admin2'])}"
-        return None
+        return f"admin area {a.get('admin1') or '?'}/{a['admin2']}" if a.get("admin2") else None
 
     def column(values: list[Any]) -> np.ndarray:
         out = np.empty(len(values), dtype=object)
@@ -142,7 +147,7 @@ def _casualties(ws: Workspace) -> dict[str, np.ndarray]:
         "name": column([normalise_name(c.get("given_name"), c.get("family_name")) for c in rows]),
         "age": column([c.get("age") for c in rows]), "sex": column([c.get("sex") for c in rows]),
         "date": column([a["accident_date"] for a in acc]), "precision": column([a.get("date_precision") for a in acc]),
-        "admin": column([place_name(a) for a in acc]),
+        "admin": column([area(a) for a in acc]), "admin_label": column([area_label(a) for a in acc]),
         "point": column([a.get("geometry") for a in acc]),
     }
 
@@ -157,7 +162,7 @@ def same_time_and_place(people: dict[str, np.ndarray], km: float,
     Same time: the same ``date`` (ISO), compared at the coarser ``precision`` of the two (day, month or
     year; a date known only to the year matches every date of that year). Same place: ``point``s (WGS84)
     within ``km`` of each other, measured in the projected ``crs`` (default: the UTM zone of the points), or
-    the same ``admin`` area.
+    the same ``admin`` area (``admin_label``, if given, names it in the phrase).
 
     >>> people = {"date": np.array(["2010-05-03", "2010-05-03", "2010-05-04", "2010-12-31"]),
     ...           "precision": np.array(["day", "day", "day", "year"]), "admin": np.array([None] * 4),
@@ -172,6 +177,7 @@ def same_time_and_place(people: dict[str, np.ndarray], km: float,
     given = people.get("precision", np.full(n, None, dtype=object))
     rank = np.array([_PRECISIONS.index(p) if p in _PRECISIONS else 0 for p in given], dtype=np.int64)
     admin = people["admin"]
+    label = people.get("admin_label", admin)
     pts = people["point"]
     has_point = np.array([p is not None and not p.is_empty for p in pts], dtype=bool)
     x = np.full(n, np.nan)
@@ -198,7 +204,7 @@ def same_time_and_place(people: dict[str, np.ndarray], km: float,
         for q in query[[admin[q] is not None for q in query]].tolist():
             for t in groups.get((int(key[q]), admin[q]), []):
                 if t != q:
-                    pairs[(min(q, t), max(q, t))] = f"{when[q]}, same {admin[q]}"
+                    pairs[(min(q, t), max(q, t))] = f"{when[q]}, same {label[q]}"
         # Within the distance: one STRtree query, with each date's points laid apart along x.
         q_pts, t_pts = query[has_point[query]], pool[has_point[pool]]
         if not len(q_pts) or not len(t_pts):
