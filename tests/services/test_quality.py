@@ -106,6 +106,10 @@ def test_coordinates_swapped_by_an_edit_outside_safeground_are_reported(ws: Work
     assert "(-72.4951, 5.0049) is inside" in found["swapped_lat_lon"][0].problem
     assert "outside_country" not in found, "a swapped point is reported once, as swapped"
     assert ok["ref"] not in {f.ref for fs in found.values() for f in fs if f.check != "device_outside_work"}
+    from safeground.domain.config import Config, GeometryConfig
+
+    ws.set_config(Config(country="COL", geometry=GeometryConfig(check_swapped_coordinates=False)))
+    assert "swapped_lat_lon" not in by_check(ws), "turned off as on input"
 
 
 def test_real_register_rows_swapped_after_import_are_found_and_no_others(ws: Workspace, db_path,

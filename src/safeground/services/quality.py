@@ -128,7 +128,10 @@ def _few_vertices(geoms: np.ndarray) -> np.ndarray:
 
 
 def _placement(ws: Workspace, layers: _Layers) -> list[Finding]:
-    """Swapped latitude/longitude and locations outside the national outline, for every located record."""
+    """Swapped latitude/longitude and locations outside the national outline, for every located record.
+
+    The configuration turns each off as it does on input (``geometry.check_swapped_coordinates: false``,
+    ``geometry.outside_tolerance_km: null``)."""
     outline, cfg = ws.outline, ws.config.geometry
     if outline is None:
         return []
@@ -141,7 +144,8 @@ def _placement(ws: Workspace, layers: _Layers) -> list[Finding]:
         data = layers[layer]
         if not len(data.geoms):
             continue
-        swapped = swapped_mask(data.geoms, outline, tolerance_deg=cfg.outline_tolerance_deg)
+        swapped = swapped_mask(data.geoms, outline, tolerance_deg=cfg.outline_tolerance_deg) \
+            if cfg.check_swapped_coordinates else np.zeros(len(data.geoms), dtype=bool)
         c = shapely.centroid(data.geoms)
         x, y = shapely.get_x(c), shapely.get_y(c)
         for i in np.flatnonzero(swapped).tolist():
