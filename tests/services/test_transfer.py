@@ -378,3 +378,31 @@ def test_file_geodatabase_as_imsma_core_exports_it_is_read(ws: Workspace, tmp_pa
                                                                                         layer="hazards")
     report = import_file(ws, gdb, "hazard_area", source_layer="hazards")
     assert report.rows_stored == 1 and ws.store.query("hazard_area")[0]["name"] == "Campo 7"
+
+
+def test_a_file_of_many_bad_rows_is_sorted_in_one_pass(ws: Workspace, tmp_path: Path,
+                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    from safeground.services import records
+
+    n = 400
+    pts = [shapely.Point(-72.5 + i * 1e-4, 5.0) for i in range(n)]
+    for i in range(0, n, 5):
+        pts[i] = shapely.Point(pts[i].y, pts[i].x)  # swapped
+    pts[8] = shapely.Point(-72.5, 95.0)  # beyond the pole: projected data without a CRS
+    category = ["landmine" if i % 2 else "ap_mine" for i in range(n)]
+    gpd.GeoDataFrame({"category": category, "depth_cm": [-3.0 if i == 12 else 5.0 for i in range(n)]},
+                     geometry=pts, crs=4326).to_file(tmp_path / "finds.geojson")
+    calls: list[int] = []
+    prepare = records.prepare
+    monkeypatch.setattr(records, "prepare", lambda *a, **kw: calls.append(1) or prepare(*a, **kw))
+    report = import_file(ws, tmp_path / "finds.geojson", "device")
+    good = [i for i in range(n) if i % 2 == 0 and i % 5 != 0 and i not in (8, 12)]
+    assert report.rows_stored == len(good) and report.rows_read == n
+    assert len(calls) == 2, "validated twice, not once per bad row"
+    reasons = report.quarantine_reasons
+    assert reasons["record.not_in_vocabulary"] == n // 2 and reasons["geometry.swapped_lat_lon"] == n // 10
+    assert reasons["geometry.out_of_range"] == 1 and reasons["record.out_of_range"] == 1
+    quarantined = {q["source_row"]: q["code"] for q in ws.store.quarantined()}
+    assert (quarantined[2], quarantined[9], quarantined[13]) == ("record.not_in_vocabulary",
+                                                                 "geometry.out_of_range", "record.out_of_range")
+    assert sorted(d["depth_cm"] for d in ws.store.query("device")) == [5.0] * len(good)

@@ -29,10 +29,11 @@ from safeground.domain.fields import FieldType
 from safeground.domain.records import RecordType, record_type
 from safeground.domain.timestamps import now_iso
 from safeground.geo.crs import WGS84, check_epsg, reproject
+from safeground.geo.placement import outside_km, swapped_mask
 from safeground.geo.validity import Repair, wrong_type_error, wrong_types
 from safeground.io.shapefile_names import field_map, reverse_map
 from safeground.io.vector import new_file, read_vector, suffix, write_vector
-from safeground.services import records
+from safeground.services import records, validation
 from safeground.services.workspace import Workspace
 from safeground.store.base import Batch
 
@@ -136,6 +137,7 @@ def _store(ws: Workspace, layer: str, columns: dict[str, list[Any]], geoms: np.n
         wrong = wrong_types(geoms, rt.geometry_type)
         refused += [(i, wrong_type_error(i, geoms[i], rt.geometry_type)) for i in np.flatnonzero(wrong).tolist()]
         keep = [i for i in keep if not wrong[i]]
+    screened = False
     while keep:
         batch = Batch({k: [v[i] for i in keep] for k, v in columns.items()},
                       geoms[keep] if geoms is not None else None)
@@ -145,12 +147,74 @@ def _store(ws: Workspace, layer: str, columns: dict[str, list[Any]], geoms: np.n
             at = err.details.get("row", err.details.get("index"))
             if at is None:
                 raise
+            if not screened:  # a bad row: find the common faults of all rows in one pass, not one per retry
+                screened = True
+                faults = _screen(ws, rt, columns, geoms, keep, repair=repair)
+                if faults:
+                    refused += sorted(faults.items())
+                    keep = [i for i in keep if i not in faults]
+                    continue
             refused.append((keep.pop(int(at)), err))
             continue
         records.write_prepared(ws, prepared, review_state=review_state, import_run=run)
         repairs = [dataclasses.replace(r, index=keep[r.index]) for r in prepared.repairs]
         return len(keep), repairs, sorted(refused, key=lambda pair: pair[0])
     return 0, [], sorted(refused, key=lambda pair: pair[0])
+
+
+def _screen(ws: Workspace, rt: RecordType, columns: dict[str, list[Any]], geoms: np.ndarray | None,
+            rows: list[int], *, repair: bool | None) -> dict[int, SafeGroundError]:
+    """The row faults of ``rows`` that can be found for all rows at once, each as validating that row alone
+    reports it: values their field refuses, blanks in required fields, missing geometries, invalid polygons
+    (unless repairing), swapped or far-off locations. Links and the IMAS rules are left to validation."""
+    faults: dict[int, SafeGroundError] = {}
+    for name, values in columns.items():
+        f = rt.field(name)
+        if name == "uuid":
+            continue
+        try:
+            distinct = {(type(values[i]), values[i]) for i in rows}
+        except TypeError:  # unhashable values: validation finds them one by one
+            continue
+        bad: dict[tuple[type, Any], SafeGroundError] = {}
+        for key in distinct:
+            try:
+                if validation.check_column(f, [key[1]])[0] is None and f.required:
+                    bad[key] = ValidationError("record.required_field", f"Field '{f.name}' of {rt.layer} is "
+                                               "required.", hint=f"Give a value for '{f.name}' ({f.label()}).")
+            except SafeGroundError as err:
+                bad[key] = err
+        for i in rows:
+            fault = bad.get((type(values[i]), values[i])) if bad else None
+            if fault is not None:
+                faults.setdefault(i, fault)
+    if rt.is_spatial and rt.geometry_type is not None:
+        g = geoms[rows] if geoms is not None else np.full(len(rows), None, dtype=object)
+        present = ~shapely.is_missing(g)
+        present[present] = ~shapely.is_empty(g[present])
+        cfg = ws.config.geometry
+        suspect = ~present if rt.geometry_required else np.zeros(len(rows), dtype=bool)
+        if present.any():
+            seen = np.flatnonzero(present)
+            wgs = g[seen]
+            repairing = cfg.repair if repair is None else repair
+            b = shapely.bounds(wgs)
+            wild = ~np.isfinite(b).all(axis=1) | (np.abs(b[:, [0, 2]]) > 180).any(axis=1) | \
+                (np.abs(b[:, [1, 3]]) > 90).any(axis=1)
+            suspect[seen[wild]] = True
+            seen, wgs = seen[~wild], wgs[~wild]
+            flags = np.zeros(len(seen), dtype=bool) if repairing else ~shapely.is_valid(wgs)
+            if ws.outline is not None and cfg.check_swapped_coordinates:
+                flags |= swapped_mask(wgs, ws.outline, tolerance_deg=cfg.outline_tolerance_deg)
+            if ws.outline is not None and ws.national_crs is not None and cfg.outside_tolerance_km is not None:
+                flags |= outside_km(wgs, ws.outline, crs=ws.national_crs) > cfg.outside_tolerance_km
+            suspect[seen[flags]] = True
+        for k in np.flatnonzero(suspect).tolist():
+            try:
+                validation.check_geometry(ws, rt, g[[k]], 1, repair=repair)
+            except SafeGroundError as err:
+                faults.setdefault(rows[k], err)
+    return faults
 
 
 def _quarantine_row(run: str, layer: str, path: Path, i: int, err: SafeGroundError, source: dict[str, np.ndarray],
