@@ -111,12 +111,15 @@ def test_a_swapped_row_of_the_real_register_is_quarantined_and_the_rest_stored(w
     assert ws.store.count("event") == 299
 
 
-def test_mixed_geometry_types_go_to_quarantine_with_their_reason(ws: Workspace, tmp_path: Path) -> None:
+@pytest.mark.parametrize("suffix", [".geojson", ".kml", ".gpkg"])
+def test_mixed_geometry_types_go_to_quarantine_with_their_reason(ws: Workspace, tmp_path: Path,
+                                                                  suffix: str) -> None:
     shapes = [HAZARD_BOX, shapely.Point(-72.495, 5.005), shapely.MultiPolygon([HAZARD_BOX]),
               shapely.LineString([(-72.5, 5.0), (-72.49, 5.01)]), HAZARD_BOX]
-    path = tmp_path / "mixed.geojson"
+    path = tmp_path / f"mixed{suffix}"
     gpd.GeoDataFrame({"name": [f"Campo {i}" for i in range(5)], "hazard_class": ["sha"] * 5,
-                      "status": ["open"] * 5}, geometry=shapes, crs=4326).to_file(path)
+                      "status": ["open"] * 5}, geometry=shapes, crs=4326).to_file(path, driver={
+                          ".kml": "KML", ".gpkg": "GPKG", ".geojson": "GeoJSON"}[suffix])
     report = import_file(ws, path, "hazard_area")
     assert (report.rows_read, report.rows_stored, report.rows_quarantined) == (5, 3, 2)
     assert report.quarantine_reasons == {"geometry.wrong_type": 2}
@@ -124,7 +127,8 @@ def test_mixed_geometry_types_go_to_quarantine_with_their_reason(ws: Workspace, 
     point, line = ws.store.quarantined()
     assert (point["source_row"], line["source_row"]) == (2, 4)
     assert point["reason"] == "a Point was given where MULTIPOLYGON is needed." and "Polygon" in point["hint"]
-    assert line["raw"]["name"] == "Campo 3" and line["raw"]["geometry"].startswith("LINESTRING")
+    raw = {k.lower(): v for k, v in line["raw"].items()}  # KML calls it Name
+    assert raw["name"] == "Campo 3" and raw["geometry"].startswith("LINESTRING")
     from safeground.store.gpkg import GeoPackageStore
 
     assert isinstance(ws.store, GeoPackageStore)

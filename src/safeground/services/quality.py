@@ -146,25 +146,25 @@ def _placement(ws: Workspace, layers: _Layers) -> list[Finding]:
             continue
         swapped = swapped_mask(data.geoms, outline, tolerance_deg=cfg.outline_tolerance_deg) \
             if cfg.check_swapped_coordinates else np.zeros(len(data.geoms), dtype=bool)
-        c = shapely.centroid(data.geoms)
-        x, y = shapely.get_x(c), shapely.get_y(c)
         for i in np.flatnonzero(swapped).tolist():
+            c = data.geoms[i].centroid
             swapped_out.append(Finding(
                 "swapped_lat_lon", layer, data.refs[i], data.uuids[i],
-                f"lies at ({x[i]:.6g}, {y[i]:.6g}), outside the national outline; ({y[i]:.6g}, {x[i]:.6g}) is "
+                f"lies at ({c.x:.6g}, {c.y:.6g}), outside the national outline; ({c.y:.6g}, {c.x:.6g}) is "
                 "inside it: latitude and longitude look swapped.",
-                "Swap the coordinates of its geometry (x is longitude, y is latitude) in a GIS or in the source, "
-                "and import it again."))
+                "Swap the x and y of its geometry (x is longitude, y is latitude), e.g. in QGIS: SafeGround "
+                "audits the edit."))
         if tolerance is None or ws.national_crs is None:
             continue
         dist = outside_km(data.geoms, outline, crs=ws.national_crs)
         for i in np.flatnonzero((dist > tolerance) & ~swapped).tolist():
+            c = data.geoms[i].centroid
             outside_out.append(Finding(
                 "outside_country", layer, data.refs[i], data.uuids[i],
-                f"lies at ({x[i]:.6g}, {y[i]:.6g}), {dist[i]:,.1f} km outside the national outline "
+                f"lies at ({c.x:.6g}, {c.y:.6g}), {dist[i]:,.1f} km outside the national outline "
                 f"(tolerance {tolerance:g} km).",
-                "Check its coordinates (a flipped sign or a typing error is common) and correct them; raise "
-                "'geometry.outside_tolerance_km' if the place is real."))
+                "Check its coordinates (a flipped sign or a typing error is common) and correct its geometry; "
+                "raise 'geometry.outside_tolerance_km' if the place is real."))
     return swapped_out + outside_out
 
 
