@@ -169,3 +169,22 @@ def test_pairs_equal_a_brute_force_reading_of_the_rule(rows: list[tuple], km: fl
                   if metric[i] is not None and metric[j] is not None
                   and abs(metric[i].distance(metric[j]) - km * 1000) < 1e-3}
     assert got - borderline == expected - borderline
+
+
+def test_victims_leaving_imsma_meet_a_hospital_list(ws: Workspace, tmp_path: Path) -> None:
+    from tests.services.test_imsma import ACCIDENTS, VICTIMS
+
+    from safeground.io.mapping import Geometry, load_mapping
+
+    (tmp_path / "accidents.csv").write_text(ACCIDENTS, encoding="utf-8")
+    (tmp_path / "victims.csv").write_text(VICTIMS, encoding="utf-8")
+    import_csv(ws, tmp_path / "accidents.csv", load_mapping("imsma_accident").model_copy(
+        update={"geometry": Geometry(wkt="wkt")}))
+    import_csv(ws, tmp_path / "victims.csv", "imsma_victim")
+    victims = {c["source_id"]: c for c in ws.store.query("casualty")}
+    assert duplicate_findings(ws) == [], "Ana and Luis Pérez, of one IMSMA accident, are two people"
+    clinic = accident(ws, "hospital-list.csv", shapely.Point(-74.3437, 3.24), day="2019-06-03")
+    patient = casualty(ws, clinic, given_name="Ana", family_name="Perez Gomez", sex="female")
+    [finding] = duplicate_findings(ws)
+    assert finding.ref == patient["ref"] and f"same person as {victims['VIC-1']['ref']}:" in finding.problem
+    assert "0.7 km apart" in finding.problem and "names 100% alike" in finding.problem
