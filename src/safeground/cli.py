@@ -242,6 +242,85 @@ def export(db: str, user: str | None, layer: str, target: str, include_retired: 
     emit(fmt, {"layer": layer, "file": target, "records": n}, f"Exported {n} {layer} records to {target}.")
 
 
+@main.command()
+@db_options
+@click.option("--out", "out", required=True, type=click.Path(file_okay=False), help="Folder for the .xlsx forms.")
+@click.option("--language", "languages", multiple=True, metavar="CODE",
+              help="Label language, repeatable; the first is the default (default: the database's configured "
+                   "languages, else en and es).")
+@click.option("--form", "names", multiple=True, help="Only this form (repeatable; default: all).")
+@click.option("--validate", is_flag=True, help="Also run ODK Validate on each form (needs Java).")
+@format_option
+def forms(db: str, user: str | None, out: str, languages: tuple[str, ...], names: tuple[str, ...], validate: bool,
+          fmt: str) -> None:
+    """Write the field forms (XLSForms for ODK Collect and KoBoToolbox), generated from the record declarations.
+
+    Example: safeground forms --out forms/ --language en --language es --language ar
+    """
+    from safeground.services.forms import write_forms
+
+    langs = list(languages)
+    if not langs and Path(db).exists():
+        with workspace(db, user) as ws:
+            langs = list(ws.config.languages)
+    paths = write_forms(out, langs or ["en", "es"], names=list(names) or None, validate=validate)
+    emit(fmt, {"folder": out, "forms": [str(p) for p in paths], "languages": langs or ["en", "es"]},
+         f"Wrote {len(paths)} forms to {out}:\n" + "\n".join(f"  {p.name}" for p in paths))
+
+
+@main.command()
+@click.argument("ref")
+@click.argument("file", type=click.Path(dir_okay=False))
+@db_options
+@click.option("--personal/--not-personal", default=None,
+              help="Mark the file as personal data (default: personal for casualties and referrals).")
+@format_option
+def attach(ref: str, file: str, db: str, user: str | None, personal: bool | None, fmt: str) -> None:
+    """Attach a photo, scanned minefield record or sketch to a record (by ref such as HA-000123, or uuid).
+
+    Example: safeground attach HA-000123 sketch.jpg --db demo.gpkg
+    """
+    from safeground.services.attachments import attach as attach_file
+
+    with workspace(db, user) as ws:
+        att = attach_file(ws, ref, file, personal=personal)
+    emit(fmt, att, f"Attached {att['file_name']} ({att['size']:,} bytes, {att['content_type']}) to {ref} "
+         f"as {att['uuid']}.")
+
+
+@main.command()
+@click.argument("ref")
+@db_options
+@click.option("--extract", "extract_dir", type=click.Path(file_okay=False), help="Write the files into this folder.")
+@click.option("--name", help="With --extract or --retire: only the attachment with this file name or uuid.")
+@click.option("--retire", "reason", metavar="REASON", help="Retire the attachment given by --name, with this reason.")
+@click.option("--include-retired", is_flag=True, help="Also list retired attachments.")
+@format_option
+def attachments(ref: str, db: str, user: str | None, extract_dir: str | None, name: str | None, reason: str | None,
+                include_retired: bool, fmt: str) -> None:
+    """List a record's attachments; extract them into a folder, or retire one.
+
+    Example: safeground attachments HA-000123 --extract photos/ --db demo.gpkg
+    """
+    from safeground.services import attachments as service
+
+    with workspace(db, user) as ws:
+        if reason is not None:
+            if name is None:
+                raise click.UsageError("--retire needs --name FILE_NAME_OR_UUID.")
+            service.retire_attachment(ws, ref, name, reason)
+        layer, record, items = service.list_attachments(ws, ref, include_retired=include_retired)
+        written = service.extract(ws, ref, extract_dir, name=name) if extract_dir else []
+    doc = {"layer": layer, "ref": record["ref"], "uuid": record["uuid"], "attachments": items,
+           "extracted": [str(p) for p in written]}
+    lines = [f"{record['ref']} ({layer}): {len(items)} attachments."]
+    lines += [f"  {a['file_name']:<30} {a['size']:>10,} B  {a['content_type']:<20} {a['uuid']}"
+              + (" personal" if a["personal"] else "") + (f" retired: {a['retired_reason']}" if a["retired_at"]
+                                                           else "") for a in items]
+    lines += [f"Extracted {p}" for p in written]
+    emit(fmt, doc, "\n".join(lines))
+
+
 @main.group(cls=SafeGroundGroup, invoke_without_command=True)
 @db_options
 @click.option("--include-submitted", is_flag=True, help="Count submitted records too (default: official only).")

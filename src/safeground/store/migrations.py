@@ -15,6 +15,7 @@ import sqlite3
 from collections.abc import Callable
 
 from safeground.domain.records import RECORD_TYPES
+from safeground.store import related_tables
 from safeground.store import sqlite_schema as ddl
 
 
@@ -54,11 +55,16 @@ def _m3_duplicate_links(conn: sqlite3.Connection) -> None:
     conn.execute("CREATE INDEX idx_safeground_duplicate_link_uuid ON safeground_duplicate_link (uuid)")
 
 
+def _m4_attachments(conn: sqlite3.Connection) -> None:
+    related_tables.create_media_table(conn)
+
+
 #: (number, description, function). Never renumber or edit an applied migration; append a new one.
 MIGRATIONS: list[tuple[int, str, Callable[[sqlite3.Connection], None]]] = [
     (1, "GeoPackage core, SafeGround tables and every declared layer", _m1_initial),
     (2, "Quarantine of imported rows that failed validation", _m2_quarantine),
     (3, "Duplicate links, proposed by imports and checks, confirmed by a person", _m3_duplicate_links),
+    (4, "Attachments: media table of the GeoPackage Related Tables Extension", _m4_attachments),
 ]
 
 SCHEMA_VERSION = MIGRATIONS[-1][0]

@@ -1,0 +1,114 @@
+"""Attachments: kept inside the one database file, idempotent, size-limited, retired not deleted."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import sqlite3
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from tests.conftest import Builder
+
+from safeground.cli import main
+from safeground.domain.config import Config
+from safeground.domain.errors import SafeGroundError
+from safeground.services import attachments as att
+from safeground.services.records import add_record
+from safeground.services.workspace import Workspace
+
+JPEG = b"\xff\xd8\xff\xe0\x00\x10JFIF\x00" + bytes(range(256)) * 4
+
+
+def test_a_photo_is_stored_inside_the_geopackage_with_its_record(ws: Workspace, build: Builder,
+                                                                  tmp_path: Path, db_path: Path) -> None:
+    hazard = build.hazard()
+    photo = tmp_path / "marking.jpg"
+    photo.write_bytes(JPEG)
+    a = att.attach(ws, hazard["ref"], photo)
+    assert (a["layer"], a["record_uuid"], a["file_name"]) == ("hazard_area", hazard["uuid"], "marking.jpg")
+    assert a["content_type"] == "image/jpeg" and a["size"] == len(JPEG)
+    assert a["sha256"] == hashlib.sha256(JPEG).hexdigest() and a["created_by"] == "ana"
+    ws.close()
+    photo.unlink()
+    raw = sqlite3.connect(db_path)  # the file alone holds it, laid out as the Related Tables Extension says
+    rel = raw.execute("SELECT base_table_name, base_primary_column, related_table_name, relation_name, "
+                      "mapping_table_name FROM gpkgext_relations").fetchall()
+    assert rel == [("hazard_area", "fid", "safeground_attachment", "media", "safeground_attachment_hazard_area")]
+    [(data, kind)] = raw.execute("SELECT m.data, m.content_type FROM safeground_attachment_hazard_area r "
+                                 "JOIN safeground_attachment m ON m.id = r.related_id JOIN hazard_area h "
+                                 "ON h.fid = r.base_id WHERE h.uuid = ?", (hazard["uuid"],)).fetchall()
+    assert data == JPEG and kind == "image/jpeg"
+    assert {r[0] for r in raw.execute("SELECT table_name FROM gpkg_extensions WHERE extension_name = "
+                                      "'related_tables'")} == {"gpkgext_relations", "safeground_attachment_hazard_area"}
+    with pytest.raises(sqlite3.IntegrityError, match="never deleted"):
+        raw.execute("DELETE FROM safeground_attachment")
+    raw.close()
+    again = Workspace.open(db_path, user="ben")
+    assert again.store.attachment_data(a["uuid"]) == JPEG
+    again.close()
+
+
+@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(data=st.binary(min_size=1, max_size=5000), name=st.from_regex(r"[a-z]{1,12}\.(jpg|png|pdf|txt)",
+                                                                     fullmatch=True))
+def test_any_bytes_come_back_exactly_and_attaching_twice_keeps_one(ws: Workspace, data: bytes, name: str) -> None:
+    org = add_record(ws, "organisation", {"name": "HALO"})
+    first = att.attach_bytes(ws, "organisation", org["uuid"], name, data)
+    second = att.attach_bytes(ws, "organisation", org["uuid"], name, data)
+    assert first["uuid"] == second["uuid"]
+    assert ws.store.attachment_data(first["uuid"]) == data
+    assert len(ws.store.attachments(record_uuids=[org["uuid"]])) == 1
+
+
+def test_too_large_files_are_refused_and_nothing_is_kept(ws: Workspace, build: Builder, tmp_path: Path) -> None:
+    ws.set_config(Config(country="COL", attachments={"max_mb": 0.001}))  # type: ignore[arg-type]
+    hazard = build.hazard()
+    big = tmp_path / "scan.tif"
+    big.write_bytes(b"x" * 1500)
+    with pytest.raises(SafeGroundError) as exc:
+        att.attach(ws, hazard["uuid"], big)
+    assert exc.value.code == "attachment.too_large" and "0.001 MB" in exc.value.message
+    assert ws.store.attachments() == []
+
+
+def test_casualty_photos_are_personal_and_retiring_keeps_the_file(ws: Workspace) -> None:
+    accident = add_record(ws, "accident", {"accident_type": "mine_erw", "geometry": None})
+    casualty = add_record(ws, "casualty", {"accident": accident["uuid"], "outcome": "injured", "status": "civilian"})
+    a = att.attach_bytes(ws, "casualty", casualty["uuid"], "injury.jpg", JPEG)
+    assert a["personal"] is True
+    assert att.attach_bytes(ws, "accident", accident["uuid"], "site.jpg", JPEG)["personal"] is False
+    retired = att.retire_attachment(ws, casualty["ref"], "injury.jpg", "consent withdrawn")
+    assert retired["retired_reason"] == "consent withdrawn" and retired["retired_by"] == "ana"
+    assert ws.store.attachments(layer="casualty") == []
+    assert ws.store.attachment_data(a["uuid"]) == JPEG, "retired, never deleted"
+
+
+def test_unknown_references_say_what_is_wrong(ws: Workspace) -> None:
+    with pytest.raises(SafeGroundError) as exc:
+        att.find_record(ws, "HA-000999")
+    assert exc.value.code == "record.not_found"
+    with pytest.raises(SafeGroundError) as exc:
+        att.find_record(ws, "the big field")
+    assert exc.value.code == "record.bad_reference"
+
+
+def test_cli_attach_list_and_extract(ws: Workspace, build: Builder, db_path: Path, tmp_path: Path) -> None:
+    hazard = build.hazard()
+    ws.close()
+    sketch = tmp_path / "sketch.png"
+    sketch.write_bytes(b"\x89PNG\r\n\x1a\n" + b"\x00" * 64)
+    runner = CliRunner()
+    res = runner.invoke(main, ["attach", hazard["ref"], str(sketch), "--db", str(db_path), "--user", "ana"])
+    assert res.exit_code == 0, res.output
+    res = runner.invoke(main, ["attachments", hazard["ref"], "--db", str(db_path), "--extract",
+                               str(tmp_path / "out"), "--format", "json"])
+    assert res.exit_code == 0, res.output
+    doc = json.loads(res.output)
+    assert [a["file_name"] for a in doc["attachments"]] == ["sketch.png"]
+    assert (tmp_path / "out" / "sketch.png").read_bytes() == sketch.read_bytes()
+    res = runner.invoke(main, ["attachments", hazard["ref"], "--db", str(db_path), "--extract", str(tmp_path / "out")])
+    assert res.exit_code == 1 and "export.target_exists" in res.output
