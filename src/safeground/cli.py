@@ -151,6 +151,8 @@ def demo(db: str, user: str | None, scale: str, seed: int, fmt: str) -> None:
 @click.option("--as", "layer", type=click.Choice(LAYERS), help="SafeGround layer to import into.")
 @click.option("--mapping", help="Mapping (a shipped name such as colombia_aicma, or a YAML file) for a CSV file; "
                                 "it routes rows to layers and quarantines rows it cannot store.")
+@click.option("--form", "form_name", help="FILE holds submissions of this field form (ODK Central .zip/.csv/.json, "
+                                         "KoBoToolbox .csv/.json); see 'safeground forms'.")
 @db_options
 @click.option("--layer", "source_layer", help="Layer of FILE to read, when it has several.")
 @click.option("--crs", "epsg", type=int, help="EPSG code of FILE's coordinates, when the file does not say.")
@@ -160,14 +162,30 @@ def demo(db: str, user: str | None, scale: str, seed: int, fmt: str) -> None:
 @click.option("--review-state", type=click.Choice(["submitted", "approved"]), default="submitted",
               show_default=True, help="'approved' only for official sources.")
 @format_option
-def import_(file: str, layer: str | None, mapping: str | None, db: str, user: str | None, source_layer: str | None,
-            epsg: int | None, repair: bool | None, admin_level: int | None, review_state: str, fmt: str) -> None:
-    """Import a GeoJSON, GeoPackage, FlatGeobuf or CSV file into a layer (all rows or none), or a CSV file
-    through a mapping (bad rows quarantined).
+def import_(file: str, layer: str | None, mapping: str | None, form_name: str | None, db: str, user: str | None,
+            source_layer: str | None, epsg: int | None, repair: bool | None, admin_level: int | None,
+            review_state: str, fmt: str) -> None:
+    """Import a GeoJSON, GeoPackage, FlatGeobuf or CSV file into a layer (all rows or none), a CSV file
+    through a mapping (bad rows quarantined), or field-form submissions (bad submissions quarantined).
 
     Examples: safeground import hazards.geojson --as hazard_area --db demo.gpkg;
-    safeground import events_1990_2014.csv --mapping colombia_aicma --db colombia.gpkg
+    safeground import events_1990_2014.csv --mapping colombia_aicma --db colombia.gpkg;
+    safeground import safeground_nts.zip --form nts --db demo.gpkg
     """
+    if form_name:
+        from safeground.services.submissions import ingest
+
+        with workspace(db, user) as ws:
+            sub = ingest(ws, file, form_name)
+        lines = [f"Read {sub.submissions_read} submissions of form {sub.form} ({sub.format}) from {file}: stored "
+                 f"{sub.submissions_stored}, quarantined {sub.submissions_quarantined} (import run {sub.import_run}); "
+                 f"{sub.records_created} records created, {sub.records_updated} updated, {sub.records_unchanged} "
+                 f"unchanged; {sub.attachments_stored} attachments."]
+        lines += [f"  {k:<20} {v:>9}" for k, v in sub.created_by_layer.items()]
+        lines += [f"  quarantined: {k:<12} {v:>9}" for k, v in sub.quarantine_reasons.items()]
+        lines += [f"  attachment not in the export: {m}" for m in sub.attachments_missing]
+        emit(fmt, sub.to_dict(), "\n".join(lines))
+        return
     if mapping:
         from safeground.services.mapped_import import import_csv
 
