@@ -7,7 +7,9 @@ import json
 import sqlite3
 from pathlib import Path
 
+import pyogrio
 import pytest
+import shapely
 from click.testing import CliRunner
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -18,6 +20,7 @@ from safeground.domain.config import Config
 from safeground.domain.errors import SafeGroundError
 from safeground.services import attachments as att
 from safeground.services.records import add_record
+from safeground.services.transfer import export_layer, import_file
 from safeground.services.workspace import Workspace
 
 JPEG = b"\xff\xd8\xff\xe0\x00\x10JFIF\x00" + bytes(range(256)) * 4
@@ -112,3 +115,72 @@ def test_cli_attach_list_and_extract(ws: Workspace, build: Builder, db_path: Pat
     assert (tmp_path / "out" / "sketch.png").read_bytes() == sketch.read_bytes()
     res = runner.invoke(main, ["attachments", hazard["ref"], "--db", str(db_path), "--extract", str(tmp_path / "out")])
     assert res.exit_code == 1 and "export.target_exists" in res.output
+
+
+def _fresh(tmp_path: Path, name: str) -> Workspace:
+    other = Workspace.open(tmp_path / name, user="ben", create=True)
+    other.set_config(Config(country="COL"))
+    return other
+
+
+def test_geopackage_export_carries_attachments_and_a_reimport_restores_them(ws: Workspace, build: Builder,
+                                                                           tmp_path: Path) -> None:
+    hazard = build.hazard()
+    build.hazard(name="Sin fotos", geometry=shapely.box(-72.48, 5.0, -72.47, 5.01))
+    att.attach_bytes(ws, "hazard_area", hazard["uuid"], "marking.jpg", JPEG)
+    att.attach_bytes(ws, "hazard_area", hazard["uuid"], "minefield-record.pdf", b"%PDF scan")
+    target = tmp_path / "hazards.gpkg"
+    assert export_layer(ws, "hazard_area", target) == 2
+    assert len(pyogrio.read_dataframe(target, layer="hazard_area")) == 2, "GDAL still reads the export"
+    raw = sqlite3.connect(target)
+    assert raw.execute("SELECT relation_name, mapping_table_name FROM gpkgext_relations").fetchall() == \
+        [("media", "safeground_attachment_hazard_area")]
+    raw.close()
+    other = _fresh(tmp_path, "other.gpkg")
+    report = import_file(other, target, "hazard_area")
+    assert report.attachments == 2 and "attachments" not in report.ignored_columns
+    back = other.store.attachments(record_uuids=[hazard["uuid"]])  # the uuid travels with the record
+    assert sorted(a["file_name"] for a in back) == ["marking.jpg", "minefield-record.pdf"]
+    assert {other.store.attachment_data(a["uuid"]) for a in back} == {JPEG, b"%PDF scan"}
+    other.close()
+
+
+@pytest.mark.parametrize("suffix", [".geojson", ".csv", ".shp.zip", ".fgb"])
+def test_other_formats_write_a_sibling_folder_that_a_reimport_restores(ws: Workspace, build: Builder,
+                                                                       tmp_path: Path, suffix: str) -> None:
+    hazard = build.hazard()
+    plain = build.hazard(name="Sin fotos", geometry=shapely.box(-72.48, 5.0, -72.47, 5.01))
+    att.attach_bytes(ws, "hazard_area", hazard["uuid"], "marking.jpg", JPEG)
+    target = tmp_path / f"hazards{suffix}"
+    export_layer(ws, "hazard_area", target)
+    folder = tmp_path / "hazards_attachments"
+    assert (folder / hazard["ref"] / "marking.jpg").read_bytes() == JPEG
+    other = _fresh(tmp_path, "other.gpkg")
+    report = import_file(other, target, "hazard_area")
+    assert report.attachments == 1
+    [back] = other.store.attachments()
+    assert back["record_uuid"] == hazard["uuid"] and other.store.attachment_data(back["uuid"]) == JPEG
+    assert other.store.attachments(record_uuids=[plain["uuid"]]) == []
+    other.close()
+    (folder / hazard["ref"] / "marking.jpg").unlink()
+    third = _fresh(tmp_path, "third.gpkg")
+    with pytest.raises(SafeGroundError) as exc:
+        import_file(third, target, "hazard_area")
+    assert exc.value.code == "attachment.missing_file"
+    assert third.store.count("hazard_area") == 0, "all or nothing"
+    third.close()
+
+
+def test_casualty_photos_leave_only_with_personal_data(ws: Workspace, tmp_path: Path) -> None:
+    accident = add_record(ws, "accident", {"accident_type": "mine_erw", "geometry": None})
+    casualty = add_record(ws, "casualty", {"accident": accident["uuid"], "outcome": "injured", "status": "civilian"})
+    att.attach_bytes(ws, "casualty", casualty["uuid"], "injury.jpg", JPEG)
+    export_layer(ws, "casualty", tmp_path / "public.csv")
+    assert not (tmp_path / "public_attachments").exists()
+    assert "attachments" not in (tmp_path / "public.csv").read_text().splitlines()[0]
+    export_layer(ws, "casualty", tmp_path / "public.gpkg")
+    raw = sqlite3.connect(tmp_path / "public.gpkg")
+    assert "safeground_attachment" not in {r[0] for r in raw.execute("SELECT name FROM sqlite_master")}
+    raw.close()
+    export_layer(ws, "casualty", tmp_path / "internal.csv", include_personal=True)
+    assert (tmp_path / "internal_attachments" / casualty["ref"] / "injury.jpg").read_bytes() == JPEG

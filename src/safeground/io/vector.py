@@ -76,6 +76,8 @@ def read_vector(path: Path, layer: str | None = None) -> VectorData:
     if layer is None and suffix(path) == ".gpx" and "waypoints" in layers:
         layer = "waypoints"  # GPX files always list five layers; records are waypoints
     if layer is None:
+        # Attachment tables (GeoPackage Related Tables Extension) travel beside a layer; they are not records.
+        layers = [name for name in layers if not name.startswith("safeground_attachment")] or layers
         if len(layers) != 1:
             raise ValidationError("io.which_layer", f"{path.name} has {len(layers)} layers: {', '.join(layers)}.",
                                   hint="Say which one with --layer.")

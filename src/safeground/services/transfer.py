@@ -21,6 +21,7 @@ from safeground.domain.timestamps import now_iso
 from safeground.geo.crs import WGS84, check_epsg, reproject
 from safeground.io.shapefile_names import field_map, reverse_map
 from safeground.io.vector import new_file, read_vector, suffix, write_vector
+from safeground.services import attachment_transfer
 from safeground.services.records import add_records
 from safeground.services.workspace import Workspace
 from safeground.store.base import Batch
@@ -38,6 +39,7 @@ class ImportReport:
     ignored_columns: list[str] = field(default_factory=list)
     repairs: list[str] = field(default_factory=list)
     source_epsg: int | None = None
+    attachments: int = 0
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -76,8 +78,10 @@ def import_file(ws: Workspace, path: str | Path, layer: str, *, source_layer: st
     with ws.store.transaction():
         result = add_records(ws, layer, Batch(columns, geoms), review_state=review_state, import_run=run,
                              repair=repair)
+        restored = attachment_transfer.restore(ws, path, layer, data.layer, data.columns, original, result.uuids)
+        ignored = [c for c in ignored if c not in (attachment_transfer.COLUMN, attachment_transfer.SHAPEFILE_COLUMN)]
         report = ImportReport(run, layer, str(path), n, len(result.uuids), ignored,
-                              [r.describe() for r in result.repairs], src_epsg)
+                              [r.describe() for r in result.repairs], src_epsg, restored)
         ws.store.write_import_run({
             "id": run, "layer": layer, "source": str(path), "format": path.suffix.lstrip(".").lower(),
             "started_at": started, "finished_at": now_iso(), "user": ws.user, "rows_read": n,
@@ -118,12 +122,17 @@ def export_layer(ws: Workspace, layer: str, path: str | Path, *, include_retired
     where = {"review_state": list(review_states)} if review_states else None
     rows = ws.store.query(layer, where=where, include_retired=include_retired)
     fields = [f for f in rt.all_fields if include_personal or not f.personal]
+    attached = attachment_transfer.for_export(ws, layer, rows, include_personal=include_personal)
+    folder = attachment_transfer.prepare_folder(path, attached)
     shapefile = suffix(path) in (".shp.zip", ".shp")
     columns = {f.name: _typed_column(FieldType.TEXT if shapefile and f.type is FieldType.DATETIME else f.type,
                                      [r[f.name] for r in rows]) for f in fields}
     if shapefile:  # DBF: 10-character names (documented map), no date-time type (ISO text instead)
         names = field_map(layer)
         columns = {names[k]: v for k, v in columns.items()}
+    if folder is not None:  # files beside the export, named in a column so that a re-import restores them
+        values = attachment_transfer.column_values(rows, attached)
+        columns[attachment_transfer.column_name(path)] = (np.array(values, dtype=object), None)
     geoms = np.array([r["geometry"] for r in rows], dtype=object) if rt.is_spatial else None
     try:
         write_vector(path, layer, geometry=geoms, geometry_type=rt.geometry_type, columns=columns)
@@ -132,6 +141,10 @@ def export_layer(ws: Workspace, layer: str, path: str | Path, *, include_retired
     except Exception as exc:  # GDAL's own errors: turn them into one clear message
         raise ValidationError("export.failed", f"Could not write {path}: {exc}.",
                               hint="Check the folder exists and is writable.") from None
+    if folder is not None:
+        attachment_transfer.write_folder(ws, folder, rows, attached)
+    elif suffix(path) == ".gpkg":
+        attachment_transfer.write_into_geopackage(ws, path, layer, attached)
     return len(rows)
 
 

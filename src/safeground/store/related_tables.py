@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Iterable, Mapping
+from pathlib import Path
 from typing import Any
 
 MEDIA = "safeground_attachment"
@@ -115,3 +116,26 @@ def read_related_media(conn: sqlite3.Connection, layer: str, key_column: str = "
         "WHERE m.retired_at IS NULL ORDER BY m.id").fetchall()
     return [{"key": r[0], "file_name": r[1], "content_type": r[2], "personal": bool(r[3]), "source": r[4],
              "data": bytes(r[5])} for r in rows]
+
+
+def add_to_geopackage(path: Path, layer: str, items: Iterable[tuple[Mapping[str, Any], bytes]]) -> None:
+    """Write attachments (metadata with ``record_uuid``, bytes) into another GeoPackage whose ``layer`` has a
+    ``uuid`` column, such as an export."""
+    conn = sqlite3.connect(str(path))
+    try:
+        with conn:
+            fids = dict(conn.execute(f"SELECT uuid, fid FROM {_q(layer)}").fetchall())
+            create_media_table(conn)
+            for meta, data in items:
+                insert_media(conn, int(fids[meta["record_uuid"]]), meta, data)
+    finally:
+        conn.close()
+
+
+def read_geopackage(path: Path, layer: str) -> list[dict[str, Any]]:
+    """The attachments of ``layer`` in the GeoPackage at ``path`` (see :func:`read_related_media`)."""
+    conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+    try:
+        return read_related_media(conn, layer)
+    finally:
+        conn.close()
