@@ -101,3 +101,24 @@ def test_forms_never_overwrite(tmp_path: Path) -> None:
         write_forms(tmp_path, ["en"], names=["eore_session", "accident"])
     assert exc.value.code == "export.target_exists"
     assert not (tmp_path / "eore_session.xlsx").exists(), "all forms or none"
+
+
+def test_cli_forms_uses_the_configured_languages(tmp_path: Path) -> None:
+    import json
+
+    from click.testing import CliRunner
+
+    from safeground.cli import main
+    from safeground.domain.config import Config
+    from safeground.services.workspace import Workspace
+
+    db = tmp_path / "kabul.gpkg"
+    with Workspace.open(db, user="ana", create=True) as ws:
+        ws.set_config(Config(country="AFG", languages=["ps", "en"]))
+    res = CliRunner().invoke(main, ["forms", "--out", str(tmp_path / "forms"), "--db", str(db), "--form", "nts",
+                                    "--format", "json"])
+    assert res.exit_code == 0, res.output
+    doc = json.loads(res.output)
+    assert doc["languages"] == ["ps", "en"] and [Path(p).name for p in doc["forms"]] == ["nts.xlsx"]
+    header = [c.value for c in load_workbook(tmp_path / "forms" / "nts.xlsx")["survey"][1]]
+    assert "label::Pashto (ps)" in header and "label::English (en)" in header
