@@ -22,6 +22,7 @@ from safeground.services import attachments as att
 from safeground.services.records import add_record
 from safeground.services.transfer import export_layer, import_file
 from safeground.services.workspace import Workspace
+from safeground.store.base import Batch
 
 JPEG = b"\xff\xd8\xff\xe0\x00\x10JFIF\x00" + bytes(range(256)) * 4
 
@@ -88,6 +89,9 @@ def test_casualty_photos_are_personal_and_retiring_keeps_the_file(ws: Workspace)
     assert retired["retired_reason"] == "consent withdrawn" and retired["retired_by"] == "ana"
     assert ws.store.attachments(layer="casualty") == []
     assert ws.store.attachment_data(a["uuid"]) == JPEG, "retired, never deleted"
+    changes = list(ws.store.changes_since(0))
+    log = [(c.op, c.after["file_name"]) for c in changes if c.uuid == casualty["uuid"] and "attach" in c.op]
+    assert log == [("attach", "injury.jpg"), ("retire_attachment", "injury.jpg")], "the record's history names them"
 
 
 def test_unknown_references_say_what_is_wrong(ws: Workspace) -> None:
@@ -184,3 +188,21 @@ def test_casualty_photos_leave_only_with_personal_data(ws: Workspace, tmp_path: 
     raw.close()
     export_layer(ws, "casualty", tmp_path / "internal.csv", include_personal=True)
     assert (tmp_path / "internal_attachments" / casualty["ref"] / "injury.jpg").read_bytes() == JPEG
+
+
+def test_a_schema_3_database_gains_the_attachment_table_on_open(tmp_path: Path) -> None:
+    from safeground.store import open_store
+    from safeground.store.migrations import MIGRATIONS
+
+    path = tmp_path / "old.gpkg"
+    raw = sqlite3.connect(path)
+    with raw:
+        for number, _desc, fn in MIGRATIONS[:3]:
+            fn(raw)
+            raw.execute("INSERT OR REPLACE INTO safeground_meta VALUES ('schema_version', ?)", (str(number),))
+    raw.close()
+    with open_store(path) as store:
+        assert store.schema_version == 4
+        org = store.insert("organisation", Batch({"name": ["HALO"]}), user="ana")[0]
+        a = store.add_attachment("organisation", org, "logo.png", "image/png", b"png", user="ana")
+        assert store.attachment_data(a["uuid"]) == b"png"

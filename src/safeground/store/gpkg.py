@@ -480,7 +480,17 @@ class GeoPackageStore(Store):
                     "content_type": content_type, "size": len(data), "sha256": digest, "personal": personal,
                     "source": source, "created_at": now_iso(), "created_by": user}
             related_tables.insert_media(self._conn, int(row[0]), meta, data)
+            self._audit_attachment(layer, int(row[0]), record_uuid, "attach", user, None, meta)
         return self._attachment(str(meta["uuid"]))
+
+    def _audit_attachment(self, layer: str, fid: int, record_uuid: str, op: str, user: str,
+                          before: Mapping[str, Any] | None, after: Mapping[str, Any]) -> None:
+        """The record's audit log names each file attached or retired (metadata, never the bytes)."""
+        self._conn.execute(
+            "INSERT INTO safeground_audit (layer, fid, uuid, op, actor, at, before, after) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            (layer, fid, record_uuid, op, user, now_iso(), json.dumps(before, default=str) if before else None,
+             json.dumps(after, default=str)))
 
     def attachments(self, *, layer: str | None = None, record_uuids: Sequence[str] | None = None,
                     include_retired: bool = False) -> list[Record]:
@@ -512,10 +522,15 @@ class GeoPackageStore(Store):
             raise ValidationError("record.retire_needs_reason", "An attachment can be retired only with a reason.",
                                   hint="Say why, e.g. 'wrong photo'.")
         with self.transaction():
-            self._attachment(uuid)
+            before = self._attachment(uuid)
             self._conn.execute(f"UPDATE {related_tables.MEDIA} SET retired_at = ?, retired_by = ?, retired_reason = ? "
                                "WHERE uuid = ? AND retired_at IS NULL", (now_iso(), user, reason, uuid))
-        return self._attachment(uuid)
+            after = self._attachment(uuid)
+            row = self._conn.execute(f"SELECT {FID} FROM {q(after['layer'])} WHERE uuid = ?",
+                                     (after["record_uuid"],)).fetchone()
+            self._audit_attachment(after["layer"], int(row[0]), after["record_uuid"], "retire_attachment", user,
+                                   before, after)
+        return after
 
     # --- quarantine -----------------------------------------------------------------------------------
     _QUARANTINE = ("import_run", "layer", "source", "source_row", "code", "reason", "hint", "raw", "created_at")
