@@ -149,7 +149,7 @@ def test_geopackage_export_carries_attachments_and_a_reimport_restores_them(ws: 
     other.close()
 
 
-@pytest.mark.parametrize("suffix", [".geojson", ".csv", ".shp.zip", ".fgb"])
+@pytest.mark.parametrize("suffix", [".geojson", ".csv", ".shp.zip", ".fgb", ".kml"])
 def test_other_formats_write_a_sibling_folder_that_a_reimport_restores(ws: Workspace, build: Builder,
                                                                        tmp_path: Path, suffix: str) -> None:
     hazard = build.hazard()

@@ -246,3 +246,21 @@ def test_odk_locations_read_latitude_first(lat: float, lon: float) -> None:
     ring = f"{lat!r} {lon!r} 0 0;{lat!r} {lon + 0.01!r} 0 0;{lat + 0.01!r} {lon!r} 0 0"
     poly = geometry_from_odk(ring, "MULTIPOLYGON")
     assert poly.exterior.coords[0] == poly.exterior.coords[-1] == (lon, lat)
+
+
+def test_kobo_json_repeat_groups_become_child_records(ws: Workspace, tmp_path: Path) -> None:
+    doc = {"results": [{
+        "_id": 7, "_uuid": "acc-kobo", "meta/instanceID": "uuid:acc-kobo", "geometry": "5.004 -72.497 0 5",
+        "accident_type": "mine_erw", "accident_date": "2026-10-02", "_attachments": [],
+        "casualty": [{"casualty/outcome": "killed", "casualty/status": "civilian", "casualty/sex": "male",
+                      "casualty/age_group": "child"},
+                     {"casualty/outcome": "injured", "casualty/status": "civilian", "casualty/severity": "serious"}]}]}
+    (tmp_path / "kobo-accidents.json").write_text(json.dumps(doc), encoding="utf-8")
+    report = ingest(ws, tmp_path / "kobo-accidents.json", "accident")
+    assert report.created_by_layer == {"accident": 1, "casualty": 2}
+    [acc] = ws.store.query("accident")
+    rows = ws.store.query("casualty", order_by="source_id")
+    assert [(c["outcome"], c["age_group"], c["severity"]) for c in rows] == [("killed", "child", None),
+                                                                          ("injured", None, "serious")]
+    assert [c["source_id"] for c in rows] == ["uuid:acc-kobo/casualty[1]", "uuid:acc-kobo/casualty[2]"]
+    assert {c["accident"] for c in rows} == {acc["uuid"]}
