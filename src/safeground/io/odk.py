@@ -68,6 +68,7 @@ class SubmissionExport:
     format: str
     submissions: list[Submission]
     media: Callable[[str], bytes | None]
+    close: Callable[[], None] = lambda: None
 
 
 def read_submissions(path: str | Path) -> SubmissionExport:
@@ -188,14 +189,14 @@ def _read_zip(p: Path) -> SubmissionExport:
     stem = Path(main).stem
     repeats = {Path(n).stem.removeprefix(stem + "-").split("-")[-1]: t for n, t in tables.items() if n != main}
 
+    submissions = _submissions_from_csv(tables[main], repeats, "-")
+    archive = zipfile.ZipFile(p)  # kept open while the photos are read; closed by SubmissionExport.close
+
     def media(name: str) -> bytes | None:
         inner = media_names.get(Path(name).name)
-        if inner is None:
-            return None
-        with zipfile.ZipFile(p) as z:
-            return z.read(inner)
+        return None if inner is None else archive.read(inner)
 
-    return SubmissionExport("odk_central_zip", _submissions_from_csv(tables[main], repeats, "-"), media)
+    return SubmissionExport("odk_central_zip", submissions, media, archive.close)
 
 
 def _beside(p: Path) -> Callable[[str], bytes | None]:

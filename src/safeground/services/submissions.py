@@ -63,6 +63,15 @@ def ingest(ws: Workspace, path: str | Path, form_name: str) -> SubmissionReport:
     run = str(uuidlib.uuid4())
     report = SubmissionReport(run, str(p), spec.name, export.format)
     started = now_iso()
+    try:
+        _ingest_all(ws, spec, p, export, report, run, started)
+    finally:
+        export.close()
+    return report
+
+
+def _ingest_all(ws: Workspace, spec: FormSpec, p: Path, export: SubmissionExport, report: SubmissionReport,
+                run: str, started: str) -> None:
     with ws.store.transaction():
         quarantine: list[dict[str, Any]] = []
         for sub in export.submissions:
@@ -95,7 +104,6 @@ def ingest(ws: Workspace, path: str | Path, form_name: str) -> SubmissionReport:
             "user": ws.user, "rows_read": report.submissions_read, "rows_stored": report.submissions_stored,
             "rows_quarantined": report.submissions_quarantined, "status": "complete", "report": report.to_dict(),
         })
-    return report
 
 
 @dataclass

@@ -57,6 +57,9 @@ def _m3_duplicate_links(conn: sqlite3.Connection) -> None:
 
 def _m4_attachments(conn: sqlite3.Connection) -> None:
     related_tables.create_media_table(conn)
+    for rt in RECORD_TYPES.values():  # (source, source_id): re-imports and submissions look records up by it
+        for stmt in ddl.index_sql(rt):
+            conn.execute(stmt.replace("CREATE INDEX", "CREATE INDEX IF NOT EXISTS", 1))
 
 
 #: (number, description, function). Never renumber or edit an applied migration; append a new one.
@@ -64,7 +67,8 @@ MIGRATIONS: list[tuple[int, str, Callable[[sqlite3.Connection], None]]] = [
     (1, "GeoPackage core, SafeGround tables and every declared layer", _m1_initial),
     (2, "Quarantine of imported rows that failed validation", _m2_quarantine),
     (3, "Duplicate links, proposed by imports and checks, confirmed by a person", _m3_duplicate_links),
-    (4, "Attachments: media table of the GeoPackage Related Tables Extension", _m4_attachments),
+    (4, "Attachments (media table of the GeoPackage Related Tables Extension); index on (source, source_id)",
+     _m4_attachments),
 ]
 
 SCHEMA_VERSION = MIGRATIONS[-1][0]

@@ -65,7 +65,7 @@ def create_media_table(conn: sqlite3.Connection) -> None:
 def ensure_mapping(conn: sqlite3.Connection, layer: str, base_primary_column: str = "fid") -> str:
     """Create and register ``layer``'s mapping table when it is missing; return its name."""
     table = mapping_table(layer)
-    if table in _tables(conn):
+    if conn.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?", (table,)).fetchone():
         return table
     conn.execute(f"CREATE TABLE {_q(table)} (base_id INTEGER NOT NULL, related_id INTEGER NOT NULL)")
     conn.execute(f"CREATE INDEX {_q('idx_' + table)} ON {_q(table)} (base_id)")
