@@ -14,7 +14,7 @@ import shapely
 from click.testing import CliRunner
 from hypothesis import given
 from hypothesis import strategies as st
-from tests.conftest import Builder
+from tests.conftest import DATA, Builder
 
 from safeground.cli import main
 from safeground.domain.errors import SafeGroundError
@@ -264,3 +264,23 @@ def test_kobo_json_repeat_groups_become_child_records(ws: Workspace, tmp_path: P
                                                                           ("injured", None, "serious")]
     assert [c["source_id"] for c in rows] == ["uuid:acc-kobo/casualty[1]", "uuid:acc-kobo/casualty[2]"]
     assert {c["accident"] for c in rows} == {acc["uuid"]}
+
+
+def test_real_register_accidents_ingest_and_a_sign_error_is_quarantined(ws: Workspace, tmp_path: Path) -> None:
+    with open(DATA / "colombia_aicma" / "events_1990_2014.csv", encoding="utf-8") as fh:
+        rows = [r for r in csv.DictReader(fh) if r["tipo_evento"].startswith("Accidente")][:200]
+    bogota = {"lat": "4.197777778", "lon": "74.23416667", "departamento": "BOGOTA DC", "municipio": "Bogotá DC",
+              "tipo_area": "Rural", "year": "2004"}  # the register's own sign error, as a team might send it
+    main = [{"geometry-Latitude": r["lat"], "geometry-Longitude": r["lon"], "geometry-Altitude": "0",
+             "geometry-Accuracy": "5", "accident_type": "mine_erw", "accident_date": f"{r['year']}-12-31",
+             "area_type": "rural" if r["tipo_area"] == "Rural" else "urban", "admin1": r["departamento"],
+             "admin2": r["municipio"], "meta-instanceID": f"uuid:reg-{i}", "KEY": f"uuid:reg-{i}"}
+            for i, r in enumerate([*rows, bogota])]
+    report = ingest(ws, central_zip(tmp_path / "register.zip", "accident", main, {}, {}), "accident")
+    assert (report.submissions_read, report.submissions_stored, report.submissions_quarantined) == (201, 200, 1)
+    [bad] = ws.store.quarantined(import_run=report.import_run)
+    assert bad["code"] in ("geometry.outside_country", "geometry.swapped_lat_lon")
+    assert bad["raw"]["KEY"] == "uuid:reg-200" and bad["source_row"] == 201
+    first = ws.store.query("accident", where={"source_id": "uuid:reg-0"})[0]
+    assert (first["admin1"], first["admin2"]) == (rows[0]["departamento"], rows[0]["municipio"])
+    assert first["geometry"].equals(shapely.Point(float(rows[0]["lon"]), float(rows[0]["lat"])))
