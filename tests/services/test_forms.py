@@ -57,6 +57,7 @@ def test_questions_types_and_required_come_from_the_declarations(forms_dir: Path
     assert casualty["age"]["constraint"] == ". >= 0 and . <= 120"
     assert "accident" not in casualty, "the link to the accident is the repeat itself, not a question"
     assert "Personal data" in casualty["given_name"]["hint::English (en)"]
+    assert casualty["severity"]["relevant"] == "selected(${outcome}, 'injured')", "asked only of the injured"
     nts = {r["name"] for r in form_sheets(FORMS["nts"], ["en"])["survey"]}
     assert "activity_type" not in nts and "depth_cm" not in nts  # fixed to 'nts'; no depth in NTS
 

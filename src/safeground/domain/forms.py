@@ -3,8 +3,9 @@
 A form is a main section (one record per submission) and optional repeat sections (several
 child records, each linked to the main one). A section names its layer and only what differs
 from the declaration: fields fixed by the form (``constants``), vocabularies cut to the codes
-that make sense here (``choices``), fields not asked, the child's link to the main record and
-fields the child takes from the main record. Every question, type, vocabulary and label comes
+that make sense here (``choices``), fields not asked, when a question is asked at all (``relevant``,
+an XLSForm expression over other answers), the child's link to the main record and fields the
+child takes from the main record. Every question, type, vocabulary and label comes
 from :mod:`safeground.domain.records`; nobody writes a second list of fields.
 
 >>> [q.name for q in FORMS["accident"].main.questions()][:3]
@@ -45,6 +46,7 @@ class Section:
     omit: frozenset[str] = frozenset()
     parent_link: str | None = None
     inherit: Mapping[str, str] = field(default_factory=dict)
+    relevant: Mapping[str, str] = field(default_factory=dict)
     photos: int = 1
     title_en: str = ""
     title_es: str = ""
@@ -107,12 +109,14 @@ FORMS: dict[str, FormSpec] = {f.name: f for f in (
     FormSpec("ts_clearance", "Technical survey and clearance: progress and completion",
              "Estudio técnico y despeje: avance y finalización",
              Section("activity", "ts_clearance", choices={"activity_type": ("ts", "clearance", "bac", "completion")},
-                     photos=3),
+                     relevant={"depth_cm": "selected(${activity_type}, 'clearance') or "
+                                           "selected(${activity_type}, 'bac')"}, photos=3),
              (Section("device", "device", parent_link="activity", inherit={"hazard": "hazard"},
                       omit=frozenset({"hazard"}), title_en="Device found", title_es="Artefacto encontrado"),)),
     FormSpec("accident", "Accident and casualties", "Accidente y víctimas",
              Section("accident", "accident", photos=3),
-             (Section("casualty", "casualty", parent_link="accident", title_en="Casualty", title_es="Víctima"),)),
+             (Section("casualty", "casualty", parent_link="accident", title_en="Casualty", title_es="Víctima",
+                      relevant={"severity": "selected(${outcome}, 'injured')"}),)),
     FormSpec("eore_session", "EORE session", "Sesión de ERM",
              Section("eore_session", "eore_session", photos=3)),
 )}

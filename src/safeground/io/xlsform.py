@@ -122,6 +122,8 @@ def _question(section: Section, f: Field, langs: Sequence[str]) -> dict[str, Any
             row[f"hint::{col}"] = " ".join(hints)
     if f.required:
         row["required"] = "yes"
+    if f.name in section.relevant:
+        row["relevant"] = section.relevant[f.name]
     if f.type is FieldType.LINK:
         row["constraint"] = f"regex(., '{LINK_PATTERN}')"
     elif f.minimum is not None:
