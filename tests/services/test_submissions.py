@@ -284,3 +284,17 @@ def test_real_register_accidents_ingest_and_a_sign_error_is_quarantined(ws: Work
     first = ws.store.query("accident", where={"source_id": "uuid:reg-0"})[0]
     assert (first["admin1"], first["admin2"]) == (rows[0]["departamento"], rows[0]["municipio"])
     assert first["geometry"].equals(shapely.Point(float(rows[0]["lon"]), float(rows[0]["lat"])))
+
+
+def test_submissions_a_reviewer_rejected_on_the_server_are_quarantined(ws: Workspace, tmp_path: Path) -> None:
+    path = central_zip(tmp_path / "reviewed.zip", "accident",
+                       [_accident("uuid:ok", ReviewState="approved"), _accident("uuid:no", ReviewState="rejected")],
+                       {}, {})
+    report = ingest(ws, path, "accident")
+    assert (report.submissions_stored, report.quarantine_reasons) == (1, {"submission.rejected": 1})
+    doc = {"results": [{"_uuid": "k1", "meta/instanceID": "uuid:k1", "geometry": "5.004 -72.497 0 5",
+                        "accident_type": "mine_erw", "_validation_status": {"uid": "validation_status_not_approved",
+                                                                            "label": "Not Approved"}}]}
+    (tmp_path / "kobo.json").write_text(json.dumps(doc), encoding="utf-8")
+    kobo = ingest(ws, tmp_path / "kobo.json", "accident")
+    assert kobo.submissions_quarantined == 1 and ws.store.count("accident") == 1

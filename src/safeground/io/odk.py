@@ -59,6 +59,7 @@ class Submission:
     values: dict[str, Any]
     repeats: dict[str, list[Item]] = field(default_factory=dict)
     raw: dict[str, Any] = field(default_factory=dict)
+    rejected: bool = False
 
 
 @dataclass
@@ -156,7 +157,8 @@ def _submissions_from_csv(main: tuple[list[str], list[list[str]]], repeats: dict
         raw = dict(zip(header, row, strict=True))
         instance = values.get("instanceID") or values.get("KEY") or (
             f"uuid:{values['_uuid']}" if values.get("_uuid") else "")
-        sub = Submission(instance or f"row:{i}", i, values, {}, raw)
+        sub = Submission(instance or f"row:{i}", i, values, {}, raw, _rejected(values.get("ReviewState"),
+                                                                            values.get("_validation_status")))
         subs.append(sub)
         by_key[values.get("KEY") or sub.instance_id] = sub
     for name, (rheader, rbody) in repeats.items():
@@ -221,6 +223,11 @@ def _read_lone_csv(p: Path) -> SubmissionExport:
     return SubmissionExport(fmt, _submissions_from_csv((header, body), {}, sep), _beside(p))
 
 
+def _rejected(central_review: Any, kobo_validation: Any) -> bool:
+    """Whether a reviewer turned the submission down on the server (Central 'rejected', KoBo 'not approved')."""
+    return central_review == "rejected" or kobo_validation in ("validation_status_not_approved", "Not Approved")
+
+
 # --- JSON ------------------------------------------------------------------------------------------------------
 def _is_geojson(v: Any) -> bool:
     return isinstance(v, dict) and "type" in v and "coordinates" in v
@@ -266,7 +273,9 @@ def _read_json(p: Path) -> SubmissionExport:
         values, lists = _flatten(obj, sep)
         instance = values.get("instanceID") or obj.get("__id") or (
             f"uuid:{obj['_uuid']}" if obj.get("_uuid") else f"row:{i}")
-        sub = Submission(str(instance), i, values, {}, obj)
+        system: dict[str, Any] = obj["__system"] if isinstance(obj.get("__system"), dict) else {}
+        status: dict[str, Any] = obj["_validation_status"] if isinstance(obj.get("_validation_status"), dict) else {}
+        sub = Submission(str(instance), i, values, {}, obj, _rejected(system.get("reviewState"), status.get("uid")))
         for name, items in lists.items():
             sub.repeats[name] = [Item(f"{instance}/{name}[{n}]", _flatten(item, sep)[0])
                                  for n, item in enumerate(items, start=1)]

@@ -18,7 +18,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from safeground.domain.errors import SafeGroundError
+from safeground.domain.errors import SafeGroundError, ValidationError
 from safeground.domain.fields import FieldType
 from safeground.domain.forms import FormSpec, Section, form
 from safeground.domain.records import RECORD_TYPES
@@ -119,6 +119,10 @@ class _Tally:
 def _ingest_one(ws: Workspace, spec: FormSpec, sub: Submission, export: SubmissionExport, run: str,
                 tally: _Tally) -> None:
     tally.layer = spec.main.layer
+    if sub.rejected:
+        raise ValidationError("submission.rejected", f"Submission {sub.instance_id} was rejected by a reviewer on "
+                              "the collection server.", hint="Fix it there (ODK Central review, KoBo validation "
+                              "status) and export it again, or leave it out.")
     main = _store(ws, spec, spec.main, sub.values, sub.instance_id, {}, run, tally)
     _attachments(ws, spec.main, main, sub.values, export.media, sub.instance_id, tally)
     for rep in spec.repeats:
