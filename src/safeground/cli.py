@@ -378,6 +378,35 @@ def check(db: str, user: str | None, overlap: float, fmt: str) -> None:
     emit(fmt, {"findings": docs, "count": len(docs)}, "\n".join(lines))
 
 
+@main.group(cls=SafeGroundGroup)
+def minefields() -> None:
+    """Minefield records handed over or found in archives, against what the ground showed."""
+
+
+@minefields.command(name="match")
+@db_options
+@click.option("--distance", "search_m", type=click.FloatRange(0, 10_000), default=500.0, show_default=True,
+              help="Metres outside a record's perimeter within which a find still counts as the record's.")
+@format_option
+def minefields_match(db: str, user: str | None, search_m: float, fmt: str) -> None:
+    """Match each minefield record with the TS/clearance that worked it and the devices found in or near it.
+
+    Example: safeground minefields match --db demo.gpkg --distance 300
+    """
+    from safeground.services.minefields import match_minefield_records
+
+    with workspace(db, user) as ws:
+        results = match_minefield_records(ws, search_m=search_m)
+    lines = [f"{len(results)} minefield records matched (finds up to {search_m:g} m outside a perimeter).",
+             f"{'record':<10} {'grade':<8} {'recorded':>8} {'worked':>7} {'inside':>7} {'outside':>8} {'offset':>8}"]
+    for r in results:
+        worked = f"{r.worked_share:.0%}"
+        offset = "" if r.mean_offset_m is None else f"{r.mean_offset_m:.0f} m"
+        lines.append(f"{r.ref:<10} {r.reliability:<8} {r.mines_recorded if r.mines_recorded is not None else '':>8} "
+                     f"{worked:>7} {r.found_inside:>7} {r.found_outside:>8} {offset:>8}")
+    emit(fmt, {"search_m": search_m, "records": [r.to_dict() for r in results]}, "\n".join(lines))
+
+
 @main.command()
 @db_options
 @click.option("--to", "target", required=True, type=click.Path(dir_okay=False), help="Backup file (new).")

@@ -159,3 +159,18 @@ def test_import_through_a_mapping_reports_what_was_quarantined(tmp_path: Path) -
     assert doc["quarantine_reasons"] == {"geometry.outside_country": 1}
     result = run("import", str(sample), "--db", db, ok=False)
     assert result.exit_code == 2 and "--as LAYER" in result.stderr
+
+
+def test_minefield_records_import_then_match_against_the_ground(demo_db: Path, tmp_path: Path) -> None:
+    db = tmp_path / "mf.gpkg"
+    run("init", "--db", str(db), "--country", "COL")
+    records = Path(__file__).resolve().parents[1] / "data" / "minefield_records.csv"
+    doc = json.loads(run("import", str(records), "--mapping", "minefield_records", "--db", str(db),
+                         "--format", "json").stdout)
+    assert (doc["rows_read"], doc["rows_stored"], doc["rows_quarantined"], doc["perimeters"]) == (3, 2, 1, 2)
+    matched = json.loads(run("minefields", "match", "--db", str(demo_db), "--format", "json").stdout)
+    stats = json.loads(run("stats", "--db", str(demo_db), "--format", "json").stdout)
+    assert len(matched["records"]) == stats["layers"]["minefield_record"]["records"]
+    assert any(r["found_inside"] + r["found_outside"] > 0 for r in matched["records"])
+    text = run("minefields", "match", "--db", str(demo_db), "--distance", "100").stdout
+    assert text.startswith(f"{len(matched['records'])} minefield records matched (finds up to 100 m")

@@ -16,12 +16,14 @@ import math
 import re
 from dataclasses import dataclass
 
+import mgrs
 import numpy as np
 import shapely
 
 from safeground.domain.errors import GeometryError, ValidationError
 from safeground.geo.crs import WGS84, reproject, utm_epsg
 
+_MGRS = mgrs.MGRS()
 _NUMBER = re.compile(r"-?\d+(?:[.,]\d+)?")
 _SEPARATORS = set(" \t°º'’′\"”″:")
 
@@ -94,3 +96,52 @@ def perimeter(benchmark: tuple[float, float], to_reference: tuple[float, float],
     poly = shapely.Polygon(ring)
     wgs = reproject(np.array([poly, shapely.Point(points[0])], dtype=object), crs, WGS84)
     return Perimeter(wgs[0], shapely.Point(benchmark), wgs[1], miss, length)
+
+
+def parse_mgrs(text: str) -> tuple[float, float]:
+    """(lon, lat) of an MGRS grid reference (the south-west corner of its square, at its precision).
+
+    MGRS is what military maps and many deminers' GPS units show. Spaces are allowed.
+    The ``mgrs`` package wraps the NGA's GEOTRANS code (pyproj has no MGRS).
+
+    >>> lon, lat = parse_mgrs("18N VL 05964 09047")
+    >>> round(lon, 5), round(lat, 5)
+    (-75.84776, 4.60491)
+    """
+    raw = "".join(str(text).split()).upper()
+    try:
+        lat, lon = _MGRS.toLatLon(raw)
+    except Exception:  # the native library raises its own MGRSError for any malformed reference
+        raise ValidationError("geometry.bad_mgrs", f"{text!r} is not an MGRS grid reference.",
+                              hint="Write it like 18N VL 05964 09047: zone, band, 100 km square, easting, "
+                                   "northing (the same number of digits each).") from None
+    return float(lon), float(lat)
+
+
+_LEG = re.compile(r"^\s*(\d+(?:[.,]\d+)?)\s*[/@ ]\s*(\d+(?:[.,]\d+)?)\s*m?\s*$")
+
+#: Angular units of bearings on survey forms, in degrees per unit (NATO mils: 6400 to the circle).
+BEARING_UNITS = {"degrees": 1.0, "mils": 360.0 / 6400.0}
+
+
+def parse_legs(text: str, *, unit: str = "degrees", declination_deg: float = 0.0) -> list[tuple[float, float]]:
+    """Turning points written as ``bearing/distance`` legs separated by ``;``, as (grid bearing°, metres).
+
+    ``declination_deg`` is added to each bearing (magnetic → grid). ``unit`` is ``degrees`` or ``mils``.
+
+    >>> parse_legs("90/100; 180/100; 270/100; 0/100")
+    [(90.0, 100.0), (180.0, 100.0), (270.0, 100.0), (0.0, 100.0)]
+    >>> parse_legs("1600/50", unit="mils")
+    [(90.0, 50.0)]
+    """
+    factor = BEARING_UNITS[unit]
+    legs = []
+    for part in filter(None, (p.strip() for p in str(text).split(";"))):
+        match = _LEG.match(part)
+        if match is None:
+            raise ValidationError("geometry.bad_leg", f"Leg {part!r} is not a bearing and a distance.",
+                                  hint="Write each turning point as bearing/distance in metres, separated by ';', "
+                                       "e.g. 045/120; 135/80.")
+        bearing, dist = (float(g.replace(",", ".")) for g in match.groups())
+        legs.append(((bearing * factor + declination_deg) % 360.0, dist))
+    return legs

@@ -29,8 +29,11 @@ import shapely
 import yaml
 from pydantic import BaseModel, ConfigDict, ValidationError, model_validator
 
-from safeground.domain.errors import ConfigError, NotFoundError
+from safeground.domain.errors import ConfigError, GeometryError, NotFoundError
+from safeground.domain.errors import ValidationError as RowValidationError
 from safeground.domain.records import LAYERS, record_type
+from safeground.geo.survey import BEARING_UNITS, parse_dms, parse_legs, parse_mgrs, perimeter
+from safeground.geo.survey import Perimeter as Walk
 
 
 class _Strict(BaseModel):
@@ -40,9 +43,15 @@ class _Strict(BaseModel):
 class Route(_Strict):
     """Send each row to a layer by the value of one column; unlisted values go to ``default``."""
 
-    column: str
+    column: str | None = None
     cases: dict[str, list[str]] = {}
     default: str | None = None
+
+    @model_validator(mode="after")
+    def _column_for_cases(self) -> Route:
+        if self.column is None and (self.cases or self.default is None):
+            raise ValueError("name the 'column' to route by, or give only a 'default' layer for every row")
+        return self
 
 
 class Derived(_Strict):
@@ -67,18 +76,63 @@ class LayerSpec(_Strict):
     derived: dict[str, Derived] = {}
     date: DateSpec | None = None
     info_date: str | None = None
+    #: link field → column holding the *source id* of the linked record (e.g. casualty.accident ←
+    #: accident_localid). The importer finds the record that an earlier import gave that source id.
+    links: dict[str, str] = {}
+
+
+class Perimeter(_Strict):
+    """A perimeter as IMAS survey forms write it: benchmark, reference point, then turning points.
+
+    The benchmark is ``x``/``y`` columns (decimal degrees or, with ``format: dms``, degrees-minutes-seconds)
+    or an ``mgrs`` column. The reference point is ``reference_bearing``/``reference_distance`` from it; ``legs``
+    holds the turning points as ``bearing/distance; ...`` from the reference point round to it again.
+    A walk that misses closing by more than ``tolerance_m`` is a file fault: nothing is imported.
+    """
+
+    x: str | None = None
+    y: str | None = None
+    mgrs: str | None = None
+    format: Literal["decimal", "dms"] = "decimal"
+    reference_bearing: str
+    reference_distance: str
+    legs: str
+    bearing_unit: Literal["degrees", "mils"] = "degrees"
+    declination_deg: float = 0.0
+    tolerance_m: float = 5.0
+
+    @model_validator(mode="after")
+    def _benchmark(self) -> Perimeter:
+        if (self.mgrs is None) == (self.x is None or self.y is None):
+            raise ValueError("give the benchmark as x and y columns, or as an mgrs column")
+        return self
+
+    def columns(self) -> set[str]:
+        return {c for c in (self.x, self.y, self.mgrs, self.reference_bearing, self.reference_distance, self.legs)
+                if c}
 
 
 class Geometry(_Strict):
+    """Where a row's geometry comes from: x/y (decimal or DMS), WKT, an MGRS reference, or a perimeter walk."""
+
     x: str | None = None
     y: str | None = None
+    format: Literal["decimal", "dms"] = "decimal"
     wkt: str | None = None
+    mgrs: str | None = None
+    perimeter: Perimeter | None = None
 
     @model_validator(mode="after")
     def _one_kind(self) -> Geometry:
-        if (self.wkt is None) == (self.x is None or self.y is None):
-            raise ValueError("give either x and y columns, or a wkt column")
+        kinds = [self.x is not None or self.y is not None, self.wkt is not None, self.mgrs is not None,
+                 self.perimeter is not None]
+        if sum(kinds) != 1 or (kinds[0] and (self.x is None or self.y is None)):
+            raise ValueError("give exactly one of: x and y columns, a wkt column, an mgrs column, or a perimeter")
         return self
+
+    def columns(self) -> set[str]:
+        used = {c for c in (self.x, self.y, self.wkt, self.mgrs) if c}
+        return used | (self.perimeter.columns() if self.perimeter else set())
 
 
 class ImportMapping(_Strict):
@@ -95,6 +149,8 @@ class ImportMapping(_Strict):
 
     @model_validator(mode="after")
     def _layers_known(self) -> ImportMapping:
+        if self.geometry and (self.geometry.mgrs or self.geometry.perimeter) and self.crs != 4326:
+            raise ValueError("MGRS references and perimeters are WGS84 by definition: leave 'crs' at 4326")
         targets = set(self.route.cases) | ({self.route.default} if self.route.default else set())
         for layer in targets | set(self.layers):
             if layer not in LAYERS:
@@ -106,19 +162,22 @@ class ImportMapping(_Strict):
             names = list(spec.fields) + list(spec.values) + list(spec.constants) + list(spec.derived)
             if spec.date:
                 names.append(spec.date.field)
-            for name in names:
+            for name in spec.links:
+                if rt.has_field(name) and rt.field(name).links_to is None:
+                    raise ValueError(f"'{name}' of layer '{layer}' is not a link field: map it under 'fields'")
+            for name in names + list(spec.links):
                 if not rt.has_field(name):
                     raise ValueError(f"layer '{layer}' has no field '{name}'")
         return self
 
     def columns_used(self) -> set[str]:
-        used = {self.route.column}
+        used = {self.route.column} if self.route.column else set()
         if self.source_id:
             used.add(self.source_id)
         if self.geometry:
-            used |= {c for c in (self.geometry.x, self.geometry.y, self.geometry.wkt) if c}
+            used |= self.geometry.columns()
         for spec in self.layers.values():
-            used |= set(spec.fields.values()) | {d.column for d in spec.derived.values()}
+            used |= set(spec.fields.values()) | set(spec.links.values()) | {d.column for d in spec.derived.values()}
             if spec.date:
                 used.add(spec.date.column)
             if spec.info_date:
@@ -162,13 +221,22 @@ class LayerRows:
     columns: dict[str, list[Any]] = field(default_factory=dict)
     geometry: list[Any] = field(default_factory=list)  # shapely geometries (or None) once mapped
 
+    def drop(self, positions: set[int]) -> None:
+        """Remove the rows at ``positions`` (indexes into :attr:`rows`), e.g. to quarantine them."""
+        keep = [k for k in range(len(self.rows)) if k not in positions]
+        self.rows = [self.rows[k] for k in keep]
+        self.geometry = [self.geometry[k] for k in keep]
+        self.columns = {name: [col[k] for k in keep] for name, col in self.columns.items()}
+
 
 @dataclass
 class Mapped:
-    """The result of applying a mapping: rows per layer, and rows that could not be mapped, with why."""
+    """The result of applying a mapping: rows per layer, rows that could not be mapped (with why), and
+    for perimeters, how far each walk missed closing (row → metres)."""
 
     layers: dict[str, LayerRows]
     faults: dict[int, str]
+    misclosure_m: dict[int, float] = field(default_factory=dict)
 
 
 def check_columns(mapping: ImportMapping, available: Sequence[str]) -> None:
@@ -181,14 +249,19 @@ def check_columns(mapping: ImportMapping, available: Sequence[str]) -> None:
                           details={"missing": missing})
 
 
-def apply_mapping(mapping: ImportMapping, source: MappingABC[str, Sequence[Any]]) -> Mapped:
-    """Route and translate source rows; untranslatable rows become faults (row number → reason)."""
+def apply_mapping(mapping: ImportMapping, source: MappingABC[str, Sequence[Any]], *, first_row: int = 0) -> Mapped:
+    """Route and translate source rows; untranslatable rows become faults (row number → reason).
+
+    ``first_row`` is the file row of ``source``'s first row, for messages. A perimeter that fails to
+    close raises ``geometry.perimeter_not_closed`` (a file fault) rather than becoming a row fault.
+    """
     check_columns(mapping, list(source))
+    misclosure: dict[int, float] = {}
     n = len(next(iter(source.values()), []))
     route: dict[str | None, str | None] = {v: layer for layer, values in mapping.route.cases.items() for v in values}
     out: dict[str, LayerRows] = {}
     faults: dict[int, str] = {}
-    key = source[mapping.route.column]
+    key = source[mapping.route.column] if mapping.route.column else [None] * n
     for i in range(n):
         layer = route.get(_text(key[i]), mapping.route.default)
         if layer is None:
@@ -198,6 +271,21 @@ def apply_mapping(mapping: ImportMapping, source: MappingABC[str, Sequence[Any]]
         try:
             values = _row(spec, source, i)
             geom = _geometry(mapping.geometry, source, i)
+            if isinstance(geom, Walk):
+                misclosure[i] = geom.misclosure_m
+                if record_type(layer).has_field("reference_lon"):
+                    values.setdefault("reference_lon", geom.reference.x)
+                    values.setdefault("reference_lat", geom.reference.y)
+                geom = geom.polygon
+        except GeometryError as exc:
+            if exc.code != "geometry.perimeter_not_closed":
+                faults[i] = exc.message
+                continue
+            exc.message = f"Row {first_row + i}: {exc.message}"
+            raise
+        except RowValidationError as exc:
+            faults[i] = exc.message
+            continue
         except _RowFault as fault:
             faults[i] = str(fault)
             continue
@@ -218,7 +306,7 @@ def apply_mapping(mapping: ImportMapping, source: MappingABC[str, Sequence[Any]]
         if xy:
             points = iter(shapely.points(np.array(xy, dtype=float)).tolist())
             rows.geometry = [next(points) if isinstance(g, tuple) else g for g in rows.geometry]
-    return Mapped(out, faults)
+    return Mapped(out, faults, misclosure)
 
 
 class _RowFault(Exception):
@@ -233,10 +321,24 @@ def _text(v: Any) -> str | None:
 
 
 def _geometry(spec: Geometry | None, source: MappingABC[str, Sequence[Any]],
-              i: int) -> shapely.Geometry | tuple[float, float] | None:
-    """The row's geometry in the source CRS: parsed WKT, or (x, y) for a point built later. Never invented."""
+              i: int) -> shapely.Geometry | tuple[float, float] | Walk | None:
+    """The row's geometry in the source CRS: parsed WKT, (x, y) for a point built later, or a perimeter
+    walk. Never invented: a row without coordinates has no geometry."""
     if spec is None:
         return None
+    if spec.mgrs:
+        raw = _text(source[spec.mgrs][i])
+        return None if raw is None else parse_mgrs(raw)
+    if spec.perimeter:
+        return _walk(spec.perimeter, source, i)
+    if spec.format == "dms":
+        assert spec.x is not None and spec.y is not None
+        x, y = _text(source[spec.x][i]), _text(source[spec.y][i])
+        if x is None and y is None:
+            return None
+        if x is None or y is None:
+            raise _RowFault(f"only one of '{spec.x}'/'{spec.y}' is given")
+        return parse_dms(x), parse_dms(y)
     if spec.wkt:
         raw = _text(source[spec.wkt][i])
         if raw is None:
@@ -258,6 +360,37 @@ def _geometry(spec: Geometry | None, source: MappingABC[str, Sequence[Any]],
     return point
 
 
+def _walk(spec: Perimeter, source: MappingABC[str, Sequence[Any]], i: int) -> Walk | None:
+    cells = {c: _text(source[c][i]) for c in spec.columns()}
+    if not any(cells.values()):
+        return None
+    if spec.mgrs:
+        if cells[spec.mgrs] is None:
+            raise _RowFault(f"the perimeter has no benchmark in '{spec.mgrs}'")
+        benchmark = parse_mgrs(cells[spec.mgrs])  # type: ignore[arg-type]
+    else:
+        assert spec.x is not None and spec.y is not None
+        x, y = cells[spec.x], cells[spec.y]
+        if x is None or y is None:
+            raise _RowFault(f"the perimeter's benchmark needs both '{spec.x}' and '{spec.y}'")
+        benchmark = (parse_dms(x), parse_dms(y)) if spec.format == "dms" else (_number(x, spec.x), _number(y, spec.y))
+    unit = BEARING_UNITS[spec.bearing_unit]
+    to_reference = ((_number(cells[spec.reference_bearing], spec.reference_bearing) * unit + spec.declination_deg)
+                    % 360.0, _number(cells[spec.reference_distance], spec.reference_distance))
+    legs = parse_legs(cells[spec.legs] or "", unit=spec.bearing_unit, declination_deg=spec.declination_deg)
+    return perimeter(benchmark, to_reference, legs, tolerance_m=spec.tolerance_m)
+
+
+def _number(raw: str | None, column: str) -> float:
+    try:
+        value = float(str(raw).replace(",", "."))
+    except ValueError:
+        raise _RowFault(f"'{column}' value {raw!r} is not a number") from None
+    if not np.isfinite(value):
+        raise _RowFault(f"'{column}' value {raw!r} is not a finite number")
+    return value
+
+
 def _row(spec: LayerSpec, source: MappingABC[str, Sequence[Any]], i: int) -> dict[str, Any]:
     values: dict[str, Any] = dict(spec.constants)
     for name, column in spec.fields.items():
@@ -268,6 +401,8 @@ def _row(spec: LayerSpec, source: MappingABC[str, Sequence[Any]], i: int) -> dic
             values[name] = spec.values[name][raw]
         else:
             values[name] = raw
+    for name, column in spec.links.items():
+        values[name] = _text(source[column][i])
     for name, d in spec.derived.items():
         raw = _text(source[d.column][i])
         if raw not in d.values:

@@ -22,10 +22,12 @@ from typing import Any
 import numpy as np
 
 from safeground.domain.errors import SafeGroundError, ValidationError
+from safeground.domain.records import RecordType, record_type
 from safeground.domain.timestamps import now_iso
 from safeground.geo.crs import WGS84, check_epsg, reproject
 from safeground.io.mapping import ImportMapping, LayerRows, apply_mapping, check_columns, load_mapping
 from safeground.services import records
+from safeground.services.source_links import resolve_source_links
 from safeground.services.workspace import Workspace
 from safeground.store.base import Batch
 
@@ -45,6 +47,8 @@ class MappedImportReport:
     rows_updated: int = 0
     rows_unchanged: int = 0
     exact_duplicates: int = 0
+    perimeters: int = 0  # perimeters built from bearings and distances
+    max_misclosure_m: float = 0.0  # the worst of their closing errors
     stored_by_layer: dict[str, int] = field(default_factory=dict)
     quarantine_reasons: dict[str, int] = field(default_factory=dict)
 
@@ -66,7 +70,11 @@ def import_csv(ws: Workspace, path: str | Path, mapping: str | Path | ImportMapp
         for first_row, columns in _chunks(path, m, chunk):
             n = len(next(iter(columns.values()), []))
             report.rows_read += n
-            mapped = apply_mapping(m, columns)
+            mapped = apply_mapping(m, columns, first_row=first_row)
+            resolve_source_links(ws, m, mapped)
+            if mapped.misclosure_m:
+                report.perimeters += len(mapped.misclosure_m)
+                report.max_misclosure_m = max(report.max_misclosure_m, *mapped.misclosure_m.values())
             quarantine = [_q(run, None, path, first_row + i, "mapping.row", reason, "", columns, i)
                           for i, reason in sorted(mapped.faults.items())]
             for layer, rows in mapped.layers.items():
@@ -171,12 +179,13 @@ def _reimport(ws: Workspace, layer: str, rows: LayerRows,
     existing = {r["source_id"]: r for r in found}
     handled: set[int] = set()
     refused: list[tuple[int, SafeGroundError]] = []
+    rt = record_type(layer)
     for k, sid in enumerate(ids):
         record = existing.get(sid)
         if record is None:
             continue
         handled.add(k)
-        changes = {name: col[k] for name, col in rows.columns.items() if record.get(name) != col[k]}
+        changes = {name: col[k] for name, col in rows.columns.items() if record.get(name) != _typed(rt, name, col[k])}
         geom = rows.geometry[k]
         if geom is not None and (record.get("geometry") is None or not record["geometry"].equals(geom)):
             changes["geometry"] = geom
@@ -192,6 +201,14 @@ def _reimport(ws: Workspace, layer: str, rows: LayerRows,
         report.rows_updated += 1
         report.rows_stored += 1
     return handled, refused
+
+
+def _typed(rt: RecordType, name: str, value: Any) -> Any:
+    """``value`` as the store holds it, so that an unchanged source row compares equal to its record."""
+    try:
+        return rt.field(name).check(value) if rt.has_field(name) else value
+    except SafeGroundError:
+        return value  # refused later, by the update itself
 
 
 def _store(ws: Workspace, layer: str, rows: LayerRows, run: str, review_state: str,

@@ -147,6 +147,15 @@ class Store(abc.ABC):
         """Duplicate links, oldest first."""
 
     @abc.abstractmethod
+    def replace_minefield_matches(self, record: str, matches: Sequence[Mapping[str, Any]], *, search_m: float) -> None:
+        """Replace the derived matches of minefield record ``record`` (layer, uuid, inside, distance_m,
+        overlap_m2, quantity), computed with search distance ``search_m``."""
+
+    @abc.abstractmethod
+    def minefield_matches(self, record: str | None = None) -> list[Record]:
+        """Stored minefield-record matches, of one record or of all, in record order."""
+
+    @abc.abstractmethod
     def retire(self, layer: str, uuid: str, reason: str, *, user: str,
                expected_version: int | None = None) -> Record:
         """Retire a record (nothing is ever hard-deleted)."""

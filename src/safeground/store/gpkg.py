@@ -578,6 +578,29 @@ class GeoPackageStore(Store):
                 params.append(value)
         return [dict(zip(cols, row, strict=True)) for row in self._conn.execute(sql + " ORDER BY id", params)]
 
+    _MATCH = ("minefield_record", "layer", "uuid", "inside", "distance_m", "overlap_m2", "quantity", "search_m",
+              "computed_at")
+
+    def replace_minefield_matches(self, record: str, matches: Sequence[Mapping[str, Any]], *, search_m: float) -> None:
+        fixed = {"minefield_record": record, "search_m": search_m, "computed_at": now_iso()}
+        values = [tuple(fixed[c] if c in fixed else m.get(c) for c in self._MATCH) for m in matches]
+        with self.transaction():
+            self._conn.execute("DELETE FROM safeground_minefield_match WHERE minefield_record = ?", (record,))
+            self._conn.executemany(f"INSERT INTO safeground_minefield_match ({', '.join(self._MATCH)}) "
+                                   f"VALUES ({', '.join('?' * len(self._MATCH))})", values)
+
+    def minefield_matches(self, record: str | None = None) -> list[Record]:
+        cols = ("id", *self._MATCH)
+        sql = f"SELECT {', '.join(cols)} FROM safeground_minefield_match"
+        params: tuple[Any, ...] = ()
+        if record is not None:
+            sql += " WHERE minefield_record = ?"
+            params = (record,)
+        rows = [dict(zip(cols, row, strict=True)) for row in self._conn.execute(sql + " ORDER BY id", params)]
+        for r in rows:
+            r["inside"] = bool(r["inside"])
+        return rows
+
     # --- import runs -----------------------------------------------------------------------------
     def write_import_run(self, run: Mapping[str, Any]) -> None:
         """Insert or replace an import run's summary row."""

@@ -62,6 +62,16 @@ def _m4_attachments(conn: sqlite3.Connection) -> None:
             conn.execute(stmt.replace("CREATE INDEX", "CREATE INDEX IF NOT EXISTS", 1))
 
 
+def _m5_minefield_matches(conn: sqlite3.Connection) -> None:
+    # Derived data: which activities and finds fall in or near each minefield record. Recomputed whole
+    # for a record by `safeground minefields match`; the records themselves are never touched.
+    conn.execute("""CREATE TABLE safeground_minefield_match (
+  id INTEGER PRIMARY KEY AUTOINCREMENT, minefield_record TEXT NOT NULL, layer TEXT NOT NULL, uuid TEXT NOT NULL,
+  inside INTEGER NOT NULL, distance_m REAL NOT NULL, overlap_m2 REAL, quantity INTEGER,
+  search_m REAL NOT NULL, computed_at DATETIME NOT NULL)""")
+    conn.execute("CREATE INDEX idx_safeground_minefield_match_record ON safeground_minefield_match (minefield_record)")
+
+
 #: (number, description, function). Never renumber or edit an applied migration; append a new one.
 MIGRATIONS: list[tuple[int, str, Callable[[sqlite3.Connection], None]]] = [
     (1, "GeoPackage core, SafeGround tables and every declared layer", _m1_initial),
@@ -69,6 +79,7 @@ MIGRATIONS: list[tuple[int, str, Callable[[sqlite3.Connection], None]]] = [
     (3, "Duplicate links, proposed by imports and checks, confirmed by a person", _m3_duplicate_links),
     (4, "Attachments (media table of the GeoPackage Related Tables Extension); index on (source, source_id)",
      _m4_attachments),
+    (5, "Minefield-record matches: activities and finds in or near each handed-over record", _m5_minefield_matches),
 ]
 
 SCHEMA_VERSION = MIGRATIONS[-1][0]
