@@ -46,8 +46,9 @@ def test_a_photo_is_stored_inside_the_geopackage_with_its_record(ws: Workspace, 
                                  "JOIN safeground_attachment m ON m.id = r.related_id JOIN hazard_area h "
                                  "ON h.fid = r.base_id WHERE h.uuid = ?", (hazard["uuid"],)).fetchall()
     assert data == JPEG and kind == "image/jpeg"
-    assert {r[0] for r in raw.execute("SELECT table_name FROM gpkg_extensions WHERE extension_name = "
-                                      "'related_tables'")} == {"gpkgext_relations", "safeground_attachment_hazard_area"}
+    registered = {r[0] for r in raw.execute("SELECT table_name FROM gpkg_extensions WHERE extension_name = "
+                                            "'gpkg_related_tables'")}
+    assert registered == {"gpkgext_relations", "safeground_attachment_hazard_area"}
     with pytest.raises(sqlite3.IntegrityError, match="never deleted"):
         raw.execute("DELETE FROM safeground_attachment")
     raw.close()

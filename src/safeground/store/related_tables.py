@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 MEDIA = "safeground_attachment"
-RTE = "related_tables"
+RTE = "gpkg_related_tables"
 RTE_DEFINITION = "http://docs.opengeospatial.org/is/18-000/18-000.html"
 
 #: Columns of the media table after ``id``, in order.
