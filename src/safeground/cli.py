@@ -151,6 +151,8 @@ def demo(db: str, user: str | None, scale: str, seed: int, fmt: str) -> None:
 @click.option("--as", "layer", type=click.Choice(LAYERS), help="SafeGround layer to import into.")
 @click.option("--mapping", help="Mapping (a shipped name such as colombia_aicma, or a YAML file) for a CSV file; "
                                 "it routes rows to layers and quarantines rows it cannot store.")
+@click.option("--form", "form_name", help="FILE holds submissions of this field form (ODK Central .zip/.csv/.json, "
+                                         "KoBoToolbox .csv/.json); see 'safeground forms'.")
 @db_options
 @click.option("--layer", "source_layer", help="Layer of FILE to read, when it has several.")
 @click.option("--crs", "epsg", type=int, help="EPSG code of FILE's coordinates, when the file does not say.")
@@ -160,15 +162,31 @@ def demo(db: str, user: str | None, scale: str, seed: int, fmt: str) -> None:
 @click.option("--review-state", type=click.Choice(["submitted", "approved"]), default="submitted",
               show_default=True, help="'approved' only for official sources.")
 @format_option
-def import_(file: str, layer: str | None, mapping: str | None, db: str, user: str | None, source_layer: str | None,
-            epsg: int | None, repair: bool | None, admin_level: int | None, review_state: str, fmt: str) -> None:
-    """Import a GeoJSON, GeoPackage, FlatGeobuf, Shapefile, KML, GPX or CSV file into a layer, or a CSV file
-    through a mapping. Rows that break a rule are quarantined with their reason; a broken file imports
-    nothing.
+def import_(file: str, layer: str | None, mapping: str | None, form_name: str | None, db: str, user: str | None,
+            source_layer: str | None, epsg: int | None, repair: bool | None, admin_level: int | None,
+            review_state: str, fmt: str) -> None:
+    """Import a GeoJSON, GeoPackage, FlatGeobuf, Shapefile, KML, GPX or CSV file into a layer, a CSV file
+    through a mapping, or field-form submissions. Rows (submissions) that break a rule are quarantined with
+    their reason; a broken file imports nothing.
 
     Examples: safeground import hazards.geojson --as hazard_area --db demo.gpkg;
-    safeground import events_1990_2014.csv --mapping colombia_aicma --db colombia.gpkg
+    safeground import events_1990_2014.csv --mapping colombia_aicma --db colombia.gpkg;
+    safeground import safeground_nts.zip --form nts --db demo.gpkg
     """
+    if form_name:
+        from safeground.services.submissions import ingest
+
+        with workspace(db, user) as ws:
+            sub = ingest(ws, file, form_name)
+        lines = [f"Read {sub.submissions_read} submissions of form {sub.form} ({sub.format}) from {file}: stored "
+                 f"{sub.submissions_stored}, quarantined {sub.submissions_quarantined} (import run {sub.import_run}); "
+                 f"{sub.records_created} records created, {sub.records_updated} updated, {sub.records_unchanged} "
+                 f"unchanged; {sub.attachments_stored} attachments."]
+        lines += [f"  {k:<20} {v:>9}" for k, v in sub.created_by_layer.items()]
+        lines += [f"  quarantined: {k:<12} {v:>9}" for k, v in sub.quarantine_reasons.items()]
+        lines += [f"  attachment not in the export: {m}" for m in sub.attachments_missing]
+        emit(fmt, sub.to_dict(), "\n".join(lines))
+        return
     if mapping:
         from safeground.services.mapped_import import import_csv
 
@@ -242,6 +260,85 @@ def export(db: str, user: str | None, layer: str, target: str, include_retired: 
         n = export_layer(ws, layer, target, include_retired=include_retired, include_personal=include_personal,
                          review_states=("published",) if published_only else None)
     emit(fmt, {"layer": layer, "file": target, "records": n}, f"Exported {n} {layer} records to {target}.")
+
+
+@main.command()
+@db_options
+@click.option("--out", "out", required=True, type=click.Path(file_okay=False), help="Folder for the .xlsx forms.")
+@click.option("--language", "languages", multiple=True, metavar="CODE",
+              help="Label language, repeatable; the first is the default (default: the database's configured "
+                   "languages, else en and es).")
+@click.option("--form", "names", multiple=True, help="Only this form (repeatable; default: all).")
+@click.option("--validate", is_flag=True, help="Also run ODK Validate on each form (needs Java).")
+@format_option
+def forms(db: str, user: str | None, out: str, languages: tuple[str, ...], names: tuple[str, ...], validate: bool,
+          fmt: str) -> None:
+    """Write the field forms (XLSForms for ODK Collect and KoBoToolbox), generated from the record declarations.
+
+    Example: safeground forms --out forms/ --language en --language es --language ar
+    """
+    from safeground.services.forms import write_forms
+
+    langs = list(languages)
+    if not langs and Path(db).exists():
+        with workspace(db, user) as ws:
+            langs = list(ws.config.languages)
+    paths = write_forms(out, langs or ["en", "es"], names=list(names) or None, validate=validate)
+    emit(fmt, {"folder": out, "forms": [str(p) for p in paths], "languages": langs or ["en", "es"]},
+         f"Wrote {len(paths)} forms to {out}:\n" + "\n".join(f"  {p.name}" for p in paths))
+
+
+@main.command()
+@click.argument("ref")
+@click.argument("file", type=click.Path(dir_okay=False))
+@db_options
+@click.option("--personal/--not-personal", default=None,
+              help="Mark the file as personal data (default: personal for casualties and referrals).")
+@format_option
+def attach(ref: str, file: str, db: str, user: str | None, personal: bool | None, fmt: str) -> None:
+    """Attach a photo, scanned minefield record or sketch to a record (by ref such as HA-000123, or uuid).
+
+    Example: safeground attach HA-000123 sketch.jpg --db demo.gpkg
+    """
+    from safeground.services.attachments import attach as attach_file
+
+    with workspace(db, user) as ws:
+        att = attach_file(ws, ref, file, personal=personal)
+    emit(fmt, att, f"Attached {att['file_name']} ({att['size']:,} bytes, {att['content_type']}) to {ref} "
+         f"as {att['uuid']}.")
+
+
+@main.command()
+@click.argument("ref")
+@db_options
+@click.option("--extract", "extract_dir", type=click.Path(file_okay=False), help="Write the files into this folder.")
+@click.option("--name", help="With --extract or --retire: only the attachment with this file name or uuid.")
+@click.option("--retire", "reason", metavar="REASON", help="Retire the attachment given by --name, with this reason.")
+@click.option("--include-retired", is_flag=True, help="Also list retired attachments.")
+@format_option
+def attachments(ref: str, db: str, user: str | None, extract_dir: str | None, name: str | None, reason: str | None,
+                include_retired: bool, fmt: str) -> None:
+    """List a record's attachments; extract them into a folder, or retire one.
+
+    Example: safeground attachments HA-000123 --extract photos/ --db demo.gpkg
+    """
+    from safeground.services import attachments as service
+
+    with workspace(db, user) as ws:
+        if reason is not None:
+            if name is None:
+                raise click.UsageError("--retire needs --name FILE_NAME_OR_UUID.")
+            service.retire_attachment(ws, ref, name, reason)
+        layer, record, items = service.list_attachments(ws, ref, include_retired=include_retired)
+        written = service.extract(ws, ref, extract_dir, name=name) if extract_dir else []
+    doc = {"layer": layer, "ref": record["ref"], "uuid": record["uuid"], "attachments": items,
+           "extracted": [str(p) for p in written]}
+    lines = [f"{record['ref']} ({layer}): {len(items)} attachments."]
+    lines += [f"  {a['file_name']:<30} {a['size']:>10,} B  {a['content_type']:<20} {a['uuid']}"
+              + (" personal" if a["personal"] else "") + (f" retired: {a['retired_reason']}" if a["retired_at"]
+                                                           else "") for a in items]
+    lines += [f"Extracted {p}" for p in written]
+    emit(fmt, doc, "\n".join(lines))
 
 
 @main.group(cls=SafeGroundGroup, invoke_without_command=True)

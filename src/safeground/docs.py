@@ -51,6 +51,27 @@ def transitions_markdown() -> str:
     return "\n".join(out).rstrip() + "\n"
 
 
+def forms_markdown() -> str:
+    """One row per field form section: form id, layer, what the form fixes, the link of a repeat, questions."""
+    from safeground.domain.forms import FORMS
+
+    out = ["| form (id) | section | layer | fixed or restricted | link to the main record | questions |",
+           "|---|---|---|---|---|---|"]
+    for spec in FORMS.values():
+        for section in (spec.main, *spec.repeats):
+            fixed = [f"`{k}` = `{v}`" for k, v in section.constants.items()]
+            fixed += [f"`{k}` ∈ {', '.join(f'`{c}`' for c in v)}" for k, v in section.choices.items()]
+            link = ""
+            if section.parent_link:
+                link = f"`{section.parent_link}`" + "".join(f"; `{c}` ← main `{m}`" for c, m in section.inherit.items())
+            questions = ", ".join(f"`{f.name}`" for f in section.questions())
+            geo = "geometry, " if section.record_type.is_spatial else ""
+            kind = "main" if section.parent_link is None else f"repeat `{section.name}`"
+            out.append(f"| `{spec.name}` (`{spec.form_id}`) | {kind} | `{section.layer}` | {'; '.join(fixed)} | "
+                       f"{link} | {geo}{questions}, {section.photos} photo(s) |")
+    return "\n".join(out) + "\n"
+
+
 def shapefile_markdown() -> str:
     from safeground.io.shapefile_names import markdown
 
@@ -58,7 +79,7 @@ def shapefile_markdown() -> str:
 
 
 SECTIONS = {"fields": fields_markdown, "vocabularies": vocabularies_markdown, "transitions": transitions_markdown,
-            "shapefile": shapefile_markdown}
+            "shapefile": shapefile_markdown, "forms": forms_markdown}
 
 
 def render(text: str) -> str:

@@ -410,3 +410,27 @@ def test_a_file_of_many_bad_rows_is_sorted_in_one_pass(ws: Workspace, tmp_path: 
     assert (quarantined[2], quarantined[9], quarantined[13]) == ("record.not_in_vocabulary",
                                                                  "geometry.out_of_range", "record.out_of_range")
     assert sorted(d["depth_cm"] for d in ws.store.query("device")) == [5.0] * len(good)
+
+
+def test_attachments_come_back_with_stored_rows_only(ws: Workspace, build: Builder, tmp_path: Path) -> None:
+    from safeground.domain.config import Config
+    from safeground.services import attachments
+
+    kept = build.hazard(name="Con foto")
+    odd = build.hazard(name="Clase rara", geometry=shapely.box(-72.48, 5.0, -72.47, 5.01))
+    for hz in (kept, odd):
+        attachments.attach_bytes(ws, "hazard_area", hz["uuid"], "marking.jpg", b"\xff\xd8 " + hz["ref"].encode())
+    export_layer(ws, "hazard_area", tmp_path / "hz.geojson")
+    text = (tmp_path / "hz.geojson").read_text()
+    (tmp_path / "hz.geojson").write_text(text.replace('"Clase rara", "hazard_class": "cha"',
+                                                      '"Clase rara", "hazard_class": "minefield"'))
+    other = Workspace.open(tmp_path / "o.gpkg", user="bo", create=True)
+    other.set_config(Config(country="COL"))
+    try:
+        report = import_file(other, tmp_path / "hz.geojson", "hazard_area")
+        [back] = other.store.attachments()
+        [q] = other.store.quarantined()
+    finally:
+        other.close()
+    assert (report.rows_stored, report.rows_quarantined, report.attachments) == (1, 1, 1)
+    assert back["record_uuid"] == kept["uuid"] and q["raw"]["name"] == "Clase rara"

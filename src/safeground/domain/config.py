@@ -40,6 +40,11 @@ class ReleaseConfig(_Section):
                                                                       "this is closed (m², slivers from GPS noise).")
 
 
+class AttachmentsConfig(_Section):
+    max_mb: float = Field(25.0, gt=0, description="Largest file that may be attached to a record (MB); photos and "
+                                                  "scans travel inside the database file.")
+
+
 class Config(_Section):
     country: str | None = Field(None, description="ISO 3166-1 alpha-3 code. Its Natural Earth outline is the "
                                                   "national outline when no admin_area of level 0 exists.")
@@ -51,6 +56,7 @@ class Config(_Section):
                                                       "Natural Earth outlines are always available offline.")
     geometry: GeometryConfig = Field(default_factory=GeometryConfig)
     release: ReleaseConfig = Field(default_factory=ReleaseConfig)
+    attachments: AttachmentsConfig = Field(default_factory=AttachmentsConfig)
 
     @field_validator("country")
     @classmethod

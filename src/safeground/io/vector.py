@@ -106,6 +106,8 @@ def read_vector(path: Path, layer: str | None = None, *, into: str | None = None
             features, values = gpx.read_gpx(path, wanted, into=into)
         return VectorData(features, values, 4326, ",".join(wanted))  # GPX is always WGS84
     if layer is None:
+        # Attachment tables (GeoPackage Related Tables Extension) travel beside a layer; they are not records.
+        layers = [name for name in layers if not name.startswith("safeground_attachment")] or layers
         if len(layers) != 1:
             raise ValidationError("io.which_layer", f"{path.name} has {len(layers)} layers: {', '.join(layers)}.",
                                   hint="Say which one with --layer.")

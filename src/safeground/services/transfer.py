@@ -33,7 +33,7 @@ from safeground.geo.placement import outside_km, swapped_mask
 from safeground.geo.validity import Repair, wrong_type_error, wrong_types
 from safeground.io.shapefile_names import field_map, reverse_map
 from safeground.io.vector import new_file, read_vector, suffix, write_vector
-from safeground.services import records, validation
+from safeground.services import attachment_transfer, records, validation
 from safeground.services.workspace import Workspace
 from safeground.store.base import Batch
 
@@ -52,6 +52,7 @@ class ImportReport:
     ignored_columns: list[str] = field(default_factory=list)
     repairs: list[str] = field(default_factory=list)
     source_epsg: int | None = None
+    attachments: int = 0
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -95,19 +96,22 @@ def import_file(ws: Workspace, path: str | Path, layer: str, *, source_layer: st
     with ws.store.transaction():
         stored, repairs, refused = _store(ws, layer, columns, geoms, n, run=run, review_state=review_state,
                                           repair=repair)
+        row_uuids: list[str | None] = [stored.get(i) for i in range(n)]
+        restored = attachment_transfer.restore(ws, path, layer, data.layer, data.columns, original, row_uuids)
+        ignored = [c for c in ignored if c not in (attachment_transfer.COLUMN, attachment_transfer.SHAPEFILE_COLUMN)]
         quarantine = [_quarantine_row(run, layer, path, i, err, data.columns, data.geometry) for i, err in refused]
         if quarantine:
             ws.store.write_quarantine(quarantine)
         reasons: dict[str, int] = {}
         for q in quarantine:
             reasons[q["code"]] = reasons.get(q["code"], 0) + 1
-        report = ImportReport(run, layer, str(path), n, stored, len(quarantine), reasons, ignored,
-                              [r.describe() for r in repairs], src_epsg)
+        report = ImportReport(run, layer, str(path), n, len(stored), len(quarantine), reasons, ignored,
+                              [r.describe() for r in repairs], src_epsg, restored)
         assert report.rows_read == report.rows_stored + report.rows_quarantined
         ws.store.write_import_run({
             "id": run, "layer": layer, "source": str(path), "format": path.suffix.lstrip(".").lower(),
             "started_at": started, "finished_at": now_iso(), "user": ws.user, "rows_read": n,
-            "rows_stored": stored, "rows_quarantined": len(quarantine), "status": "complete",
+            "rows_stored": len(stored), "rows_quarantined": len(quarantine), "status": "complete",
             "report": report.to_dict(),
         })
     return report
@@ -126,10 +130,11 @@ def _require_columns(rt: RecordType, columns: dict[str, list[Any]], path: Path, 
 
 
 def _store(ws: Workspace, layer: str, columns: dict[str, list[Any]], geoms: np.ndarray | None, n: int, *,
-           run: str, review_state: str, repair: bool | None) -> tuple[int, list[Repair],
+           run: str, review_state: str, repair: bool | None) -> tuple[dict[int, str], list[Repair],
                                                                      list[tuple[int, SafeGroundError]]]:
-    """Store the features the rules accept; return how many, their repairs (numbered by feature) and the
-    (feature, error) of each refused one. An error that names no feature is a file fault and propagates."""
+    """Store the features the rules accept; return {feature: uuid} of those stored, their repairs (numbered
+    by feature) and the (feature, error) of each refused one. An error that names no feature is a file fault
+    and propagates."""
     rt = record_type(layer)
     keep = list(range(n))
     refused: list[tuple[int, SafeGroundError]] = []
@@ -158,8 +163,8 @@ def _store(ws: Workspace, layer: str, columns: dict[str, list[Any]], geoms: np.n
             continue
         records.write_prepared(ws, prepared, review_state=review_state, import_run=run)
         repairs = [dataclasses.replace(r, index=keep[r.index]) for r in prepared.repairs]
-        return len(keep), repairs, sorted(refused, key=lambda pair: pair[0])
-    return 0, [], sorted(refused, key=lambda pair: pair[0])
+        return dict(zip(keep, prepared.uuids, strict=True)), repairs, sorted(refused, key=lambda pair: pair[0])
+    return {}, [], sorted(refused, key=lambda pair: pair[0])
 
 
 def _screen(ws: Workspace, rt: RecordType, columns: dict[str, list[Any]], geoms: np.ndarray | None,
@@ -259,12 +264,17 @@ def export_layer(ws: Workspace, layer: str, path: str | Path, *, include_retired
     where = {"review_state": list(review_states)} if review_states else None
     rows = ws.store.query(layer, where=where, include_retired=include_retired)
     fields = [f for f in rt.all_fields if include_personal or not f.personal]
+    attached = attachment_transfer.for_export(ws, layer, rows, include_personal=include_personal)
+    folder = attachment_transfer.prepare_folder(path, attached)
     shapefile = suffix(path) in (".shp.zip", ".shp")
     columns = {f.name: _typed_column(FieldType.TEXT if shapefile and f.type is FieldType.DATETIME else f.type,
                                      [r[f.name] for r in rows]) for f in fields}
     if shapefile:  # DBF: 10-character names (documented map), no date-time type (ISO text instead)
         names = field_map(layer)
         columns = {names[k]: v for k, v in columns.items()}
+    if folder is not None:  # files beside the export, named in a column so that a re-import restores them
+        values = attachment_transfer.column_values(rows, attached)
+        columns[attachment_transfer.column_name(path)] = (np.array(values, dtype=object), None)
     geoms = np.array([r["geometry"] for r in rows], dtype=object) if rt.is_spatial else None
     try:
         write_vector(path, layer, geometry=geoms, geometry_type=rt.geometry_type, columns=columns)
@@ -273,6 +283,10 @@ def export_layer(ws: Workspace, layer: str, path: str | Path, *, include_retired
     except Exception as exc:  # GDAL's own errors: turn them into one clear message
         raise ValidationError("export.failed", f"Could not write {path}: {exc}.",
                               hint="Check the folder exists and is writable.") from None
+    if folder is not None:
+        attachment_transfer.write_folder(ws, folder, rows, attached)
+    elif suffix(path) == ".gpkg":
+        attachment_transfer.write_into_geopackage(ws, path, layer, attached)
     return len(rows)
 
 

@@ -83,6 +83,10 @@ class Store(abc.ABC):
     def transaction(self) -> AbstractContextManager[None]:
         """All writes inside happen atomically; nested calls join the outer transaction."""
 
+    @abc.abstractmethod
+    def savepoint(self) -> AbstractContextManager[None]:
+        """Writes inside are undone on their own when it raises; the enclosing transaction goes on."""
+
     @property
     @abc.abstractmethod
     def schema_version(self) -> int: ...
@@ -160,6 +164,27 @@ class Store(abc.ABC):
     def retire(self, layer: str, uuid: str, reason: str, *, user: str,
                expected_version: int | None = None) -> Record:
         """Retire a record (nothing is ever hard-deleted)."""
+
+    # --- attachments -------------------------------------------------------------------------------
+    @abc.abstractmethod
+    def add_attachment(self, layer: str, record_uuid: str, file_name: str, content_type: str, data: bytes, *,
+                       user: str, personal: bool = False, source: str | None = None) -> Record:
+        """Store a file with a record; return its metadata (uuid, size, sha256, ...), never the bytes.
+
+        The same bytes under the same name on the same record are kept once: that attachment comes back."""
+
+    @abc.abstractmethod
+    def attachments(self, *, layer: str | None = None, record_uuids: Sequence[str] | None = None,
+                    include_retired: bool = False) -> list[Record]:
+        """Attachment metadata (no bytes), oldest first."""
+
+    @abc.abstractmethod
+    def attachment_data(self, uuid: str) -> bytes:
+        """The bytes of one attachment; ``attachment.not_found`` if absent."""
+
+    @abc.abstractmethod
+    def retire_attachment(self, uuid: str, reason: str, *, user: str) -> Record:
+        """Retire an attachment with a reason (nothing is ever hard-deleted)."""
 
     # --- reads -----------------------------------------------------------------------------------
     @abc.abstractmethod

@@ -6,6 +6,7 @@ GeoPackage R-tree; exact predicates and distances run in shapely, in metres (UTM
 
 from __future__ import annotations
 
+import hashlib
 import json
 import math
 import sqlite3
@@ -23,7 +24,7 @@ from safeground.domain.fields import FieldType
 from safeground.domain.records import RecordType, record_type
 from safeground.domain.timestamps import now_iso
 from safeground.geo.crs import WGS84, reproject, utm_epsg
-from safeground.store import gpkg_binary
+from safeground.store import gpkg_binary, related_tables
 from safeground.store.base import OPERATORS, Batch, Change, Record, Store, Where
 from safeground.store.migrations import MIGRATIONS, SCHEMA_VERSION
 from safeground.store.sqlite_schema import FID, GEOM, index_sql, q, rtree_insert_trigger
@@ -147,6 +148,19 @@ class GeoPackageStore(Store):
             raise
         self._depth = 0
         self._conn.execute("COMMIT")
+
+    @contextmanager
+    def savepoint(self) -> Iterator[None]:
+        with self.transaction():
+            name = f"sg_savepoint_{self._depth}"
+            self._conn.execute(f"SAVEPOINT {name}")
+            try:
+                yield
+            except BaseException:
+                self._conn.execute(f"ROLLBACK TO {name}")
+                self._conn.execute(f"RELEASE {name}")
+                raise
+            self._conn.execute(f"RELEASE {name}")
 
     # --- configuration ---------------------------------------------------------------------------
     def read_config_text(self) -> str | None:
@@ -447,6 +461,77 @@ class GeoPackageStore(Store):
             dest.execute("PRAGMA journal_mode = DELETE")
         finally:
             dest.close()
+
+    # --- attachments -------------------------------------------------------------------------------
+    def add_attachment(self, layer: str, record_uuid: str, file_name: str, content_type: str, data: bytes, *,
+                       user: str, personal: bool = False, source: str | None = None) -> Record:
+        record_type(layer)
+        digest = hashlib.sha256(data).hexdigest()
+        with self.transaction():
+            row = self._conn.execute(f"SELECT {FID} FROM {q(layer)} WHERE uuid = ?", (record_uuid,)).fetchone()
+            if row is None:
+                raise NotFoundError("record.not_found", f"No {layer} record with uuid {record_uuid}.",
+                                    hint="Check the reference; retired records are still found.")
+            same = related_tables.select_media(
+                self._conn, where="layer = ? AND record_uuid = ? AND file_name = ? AND sha256 = ? "
+                "AND retired_at IS NULL", params=(layer, record_uuid, file_name, digest))
+            if same:
+                return same[0]
+            meta = {"uuid": str(uuidlib.uuid4()), "layer": layer, "record_uuid": record_uuid, "file_name": file_name,
+                    "content_type": content_type, "size": len(data), "sha256": digest, "personal": personal,
+                    "source": source, "created_at": now_iso(), "created_by": user}
+            related_tables.insert_media(self._conn, int(row[0]), meta, data)
+            self._audit_attachment(layer, int(row[0]), record_uuid, "attach", user, None, meta)
+        return self._attachment(str(meta["uuid"]))
+
+    def _audit_attachment(self, layer: str, fid: int, record_uuid: str, op: str, user: str,
+                          before: Mapping[str, Any] | None, after: Mapping[str, Any]) -> None:
+        """The record's audit log names each file attached or retired (metadata, never the bytes)."""
+        self._conn.execute(
+            "INSERT INTO safeground_audit (layer, fid, uuid, op, actor, at, before, after) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            (layer, fid, record_uuid, op, user, now_iso(), json.dumps(before, default=str) if before else None,
+             json.dumps(after, default=str)))
+
+    def attachments(self, *, layer: str | None = None, record_uuids: Sequence[str] | None = None,
+                    include_retired: bool = False) -> list[Record]:
+        conds: list[str] = []
+        params: list[Any] = []
+        if layer is not None:
+            record_type(layer)
+            conds.append("layer = ?")
+            params.append(layer)
+        if record_uuids is not None:
+            conds.append("record_uuid IN (SELECT value FROM json_each(?))")
+            params.append(json.dumps(list(record_uuids)))
+        if not include_retired:
+            conds.append("retired_at IS NULL")
+        return related_tables.select_media(self._conn, where=" AND ".join(conds), params=params)
+
+    def _attachment(self, uuid: str, *, data: bool = False) -> Record:
+        rows = related_tables.select_media(self._conn, where="uuid = ?", params=(uuid,), data=data)
+        if not rows:
+            raise NotFoundError("attachment.not_found", f"No attachment with uuid {uuid}.",
+                                hint="List a record's attachments with 'safeground attachments REF'.")
+        return rows[0]
+
+    def attachment_data(self, uuid: str) -> bytes:
+        return bytes(self._attachment(uuid, data=True)["data"])
+
+    def retire_attachment(self, uuid: str, reason: str, *, user: str) -> Record:
+        if not reason or not reason.strip():
+            raise ValidationError("record.retire_needs_reason", "An attachment can be retired only with a reason.",
+                                  hint="Say why, e.g. 'wrong photo'.")
+        with self.transaction():
+            before = self._attachment(uuid)
+            self._conn.execute(f"UPDATE {related_tables.MEDIA} SET retired_at = ?, retired_by = ?, retired_reason = ? "
+                               "WHERE uuid = ? AND retired_at IS NULL", (now_iso(), user, reason, uuid))
+            after = self._attachment(uuid)
+            row = self._conn.execute(f"SELECT {FID} FROM {q(after['layer'])} WHERE uuid = ?",
+                                     (after["record_uuid"],)).fetchone()
+            self._audit_attachment(after["layer"], int(row[0]), after["record_uuid"], "retire_attachment", user,
+                                   before, after)
+        return after
 
     # --- quarantine -----------------------------------------------------------------------------------
     _QUARANTINE = ("import_run", "layer", "source", "source_row", "code", "reason", "hint", "raw", "created_at")

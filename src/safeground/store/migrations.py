@@ -15,6 +15,7 @@ import sqlite3
 from collections.abc import Callable
 
 from safeground.domain.records import RECORD_TYPES
+from safeground.store import related_tables
 from safeground.store import sqlite_schema as ddl
 
 
@@ -54,6 +55,13 @@ def _m3_duplicate_links(conn: sqlite3.Connection) -> None:
     conn.execute("CREATE INDEX idx_safeground_duplicate_link_uuid ON safeground_duplicate_link (uuid)")
 
 
+def _m4_attachments(conn: sqlite3.Connection) -> None:
+    related_tables.create_media_table(conn)
+    for rt in RECORD_TYPES.values():  # (source, source_id): re-imports and submissions look records up by it
+        for stmt in ddl.index_sql(rt):
+            conn.execute(stmt.replace("CREATE INDEX", "CREATE INDEX IF NOT EXISTS", 1))
+
+
 def _m5_minefield_matches(conn: sqlite3.Connection) -> None:
     # Derived data: which activities and finds fall in or near each minefield record. Recomputed whole
     # for a record by `safeground minefields match`; the records themselves are never touched.
@@ -69,6 +77,8 @@ MIGRATIONS: list[tuple[int, str, Callable[[sqlite3.Connection], None]]] = [
     (1, "GeoPackage core, SafeGround tables and every declared layer", _m1_initial),
     (2, "Quarantine of imported rows that failed validation", _m2_quarantine),
     (3, "Duplicate links, proposed by imports and checks, confirmed by a person", _m3_duplicate_links),
+    (4, "Attachments (media table of the GeoPackage Related Tables Extension); index on (source, source_id)",
+     _m4_attachments),
     (5, "Minefield-record matches: activities and finds in or near each handed-over record", _m5_minefield_matches),
 ]
 

@@ -148,11 +148,12 @@ def audit_triggers(rt: RecordType) -> list[str]:
 
 
 def index_sql(rt: RecordType) -> list[str]:
-    """Indexes on links and the event date."""
+    """Indexes on links, the event date, and (source, source_id), which re-imports look records up by."""
     cols = [f.name for f in rt.fields if f.type is FieldType.LINK]
     if rt.event_date:
         cols.append(rt.event_date)
-    return [f"CREATE INDEX {q('idx_' + rt.layer + '_' + c)} ON {q(rt.layer)} ({q(c)})" for c in cols]
+    out = [f"CREATE INDEX {q('idx_' + rt.layer + '_' + c)} ON {q(rt.layer)} ({q(c)})" for c in cols]
+    return [*out, f"CREATE INDEX {q('idx_' + rt.layer + '_source')} ON {q(rt.layer)} (source, source_id)"]
 
 
 def registration_sql(rt: RecordType) -> list[tuple[str, tuple[object, ...]]]:
