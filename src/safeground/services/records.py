@@ -7,7 +7,6 @@ database unchanged.
 
 from __future__ import annotations
 
-import uuid as uuidlib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -17,6 +16,7 @@ import numpy as np
 from safeground.domain import transitions
 from safeground.domain.errors import ValidationError
 from safeground.domain.records import RecordType, record_type
+from safeground.domain.uuids import time_ordered
 from safeground.geo.measure import areas_m2
 from safeground.geo.validity import Repair
 from safeground.services import validation
@@ -62,8 +62,7 @@ def prepare(ws: Workspace, layer: str, batch: Batch, *, offset: int = 0, repair:
     allow = SYSTEM_FIELDS | {"review_state"} if system else frozenset()
     columns = validation.check_fields(rt, Batch({k: v for k, v in batch.columns.items() if k != "uuid"}),
                                       offset=offset, allow_managed=allow)
-    uuids = [str(u) for u in batch.columns["uuid"]] if "uuid" in batch.columns else \
-        [str(uuidlib.uuid4()) for _ in range(n)]
+    uuids = [str(u) for u in batch.columns["uuid"]] if "uuid" in batch.columns else time_ordered(n)
     validation.check_links(ws, rt, columns, offset=offset, batch_uuids=uuids)
     if rt.event_date and rt.event_date in columns:
         # The information became known no earlier than the event: never default it to the import date.

@@ -83,6 +83,10 @@ class Store(abc.ABC):
     def transaction(self) -> AbstractContextManager[None]:
         """All writes inside happen atomically; nested calls join the outer transaction."""
 
+    def bulk_load(self) -> AbstractContextManager[None]:
+        """A transaction for loading many rows; a backend may defer index work to its end (same guarantees)."""
+        return self.transaction()
+
     @property
     @abc.abstractmethod
     def schema_version(self) -> int: ...

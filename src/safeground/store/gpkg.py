@@ -9,7 +9,6 @@ from __future__ import annotations
 import json
 import math
 import sqlite3
-import uuid as uuidlib
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -22,15 +21,24 @@ from safeground.domain.errors import ConflictError, NotFoundError, StoreError, V
 from safeground.domain.fields import FieldType
 from safeground.domain.records import RecordType, record_type
 from safeground.domain.timestamps import now_iso
+from safeground.domain.uuids import time_ordered
 from safeground.geo.crs import WGS84, reproject, utm_epsg
-from safeground.store import gpkg_binary
+from safeground.store import gpkg_binary, rtree
 from safeground.store.base import OPERATORS, Batch, Change, Record, Store, Where
 from safeground.store.migrations import MIGRATIONS, SCHEMA_VERSION
-from safeground.store.sqlite_schema import FID, GEOM, index_sql, q, rtree_insert_trigger
+from safeground.store.sqlite_schema import (
+    FID,
+    GEOM,
+    audit_insert_sql,
+    audit_insert_trigger,
+    index_sql,
+    q,
+    rtree_insert_trigger,
+)
 
-#: Above this many rows, an insert fills the R-tree in one pass from envelopes computed in numpy,
-#: instead of calling the ST_ functions row by row from the trigger (same index, no Python callbacks),
-#: and an empty table gets its indexes built after the load.
+#: From this many rows, an insert replaces the per-row triggers by set-based work in the same transaction:
+#: one audit statement for the batch, and boxes from numpy for the R-tree instead of the ST_ functions
+#: called row by row (same index, no Python callbacks); an empty table gets its indexes built after the load.
 BULK_ROWS = 2000
 
 #: SafeGround's own updates must always change ``updated_at``, or the audit trigger takes them for
@@ -50,6 +58,8 @@ class GeoPackageStore(Store):
         self._path = path
         self._depth = 0
         self._closed = False
+        self._bulk = 0  # depth of bulk_load()
+        self._pending: set[str] = set()  # layers whose new boxes wait for their R-tree
 
     # --- lifecycle -------------------------------------------------------------------------------
     @classmethod
@@ -143,6 +153,7 @@ class GeoPackageStore(Store):
             yield
         except BaseException:
             self._depth = 0
+            self._pending.clear()  # the temporary tables go with the rollback
             self._conn.execute("ROLLBACK")
             raise
         self._depth = 0
@@ -158,6 +169,26 @@ class GeoPackageStore(Store):
             self._conn.execute("INSERT OR REPLACE INTO safeground_config VALUES (1, ?, ?, ?)", (text, user, now_iso()))
 
     # --- writes ----------------------------------------------------------------------------------
+    @contextmanager
+    def bulk_load(self) -> Iterator[None]:
+        """A transaction in which large inserts leave their spatial index to the end.
+
+        Inside it, each bulk insert's boxes wait in a temporary table, and the R-tree is filled once on the
+        way out (packed from scratch when the new boxes outnumber the old ones), still inside the
+        transaction: a failure rolls everything back. Reads and updates that need the index fill it first.
+        """
+        with self.transaction():
+            self._bulk += 1
+            try:
+                yield
+                if self._bulk == 1:
+                    for layer in sorted(self._pending):
+                        self._flush_rtree(layer)
+            finally:
+                self._bulk -= 1
+                if not self._bulk:
+                    self._pending.clear()
+
     def insert(self, layer: str, batch: Batch, *, user: str, import_run: str | None = None,
                review_state: str = "submitted") -> list[str]:
         rt = record_type(layer)
@@ -168,10 +199,12 @@ class GeoPackageStore(Store):
         given = {k: v for k, v in batch.columns.items() if k not in ("uuid", "ref")}
         for name in given:
             rt.field(name)
-        uuids = [str(u) for u in batch.columns["uuid"]] if "uuid" in batch.columns else \
-            [str(uuidlib.uuid4()) for _ in range(n)]
+        uuids = [str(u) for u in batch.columns["uuid"]] if "uuid" in batch.columns else time_ordered(n)
         fixed = {"version": 1, "review_state": review_state, "import_run": import_run, "created_by": user,
                  "created_at": stamp, "updated_by": user, "updated_at": stamp}
+        bulk = n >= BULK_ROWS
+        if bulk:  # an all-empty column is left to its NULL default: binding a million Nones costs seconds
+            given = {k: v for k, v in given.items() if any(x is not None for x in v)}
         names = [FID, "uuid", "ref"] + [k for k in fixed if k not in given] + list(given)
         columns: list[Sequence[Any]] = [[None] * n, uuids, [None] * n]
         columns += [[fixed[k]] * n for k in fixed if k not in given]
@@ -181,7 +214,6 @@ class GeoPackageStore(Store):
             geoms = batch.geometry if batch.geometry is not None else np.full(n, None, dtype=object)
             names.append(GEOM)
             columns.append(gpkg_binary.encode(geoms))
-        bulk = geoms is not None and n >= BULK_ROWS
         sql = (f"INSERT INTO {q(layer)} ({', '.join(q(c) for c in names)}) "
                f"VALUES ({', '.join('?' * len(names))})")
         with self.transaction():
@@ -189,10 +221,12 @@ class GeoPackageStore(Store):
             fids = range(first, first + n)
             columns[0] = fids
             columns[2] = [f"{rt.prefix}-{fid:06d}" for fid in fids]
-            trigger, trigger_sql = rtree_insert_trigger(layer) if rt.is_spatial else ("", "")
-            reindex = n >= BULK_ROWS and first == 1  # loading an empty table: build its indexes afterwards
+            # Bulk: the per-row triggers (R-tree, audit) are replaced by set-based statements in this transaction.
+            triggers = [audit_insert_trigger(rt)] + ([rtree_insert_trigger(layer)] if rt.is_spatial else [])
+            reindex = bulk and first == 1  # loading an empty table: build its indexes afterwards
             if bulk:
-                self._conn.execute(f"DROP TRIGGER {q(trigger)}")
+                for trigger, _sql in triggers:
+                    self._conn.execute(f"DROP TRIGGER {q(trigger)}")
             if reindex:
                 for stmt in index_sql(rt):
                     self._conn.execute(f"DROP INDEX IF EXISTS {stmt.split()[2]}")
@@ -202,21 +236,55 @@ class GeoPackageStore(Store):
                 raise ValidationError("store.duplicate", f"Insert into {layer} refused: {exc}.",
                                       hint="A record with this uuid or ref exists already.") from None
             if bulk:
-                assert geoms is not None
-                self._fill_rtree(layer, np.asarray(fids), geoms)
-                self._conn.execute(trigger_sql)
+                self._conn.execute(audit_insert_sql(rt), (first, first + n - 1))
+                if geoms is not None:
+                    self._queue_rtree(layer, np.asarray(fids), geoms)
+                for _trigger, trigger_sql in triggers:
+                    self._conn.execute(trigger_sql)
             if reindex:
                 for stmt in index_sql(rt):
                     self._conn.execute(stmt)
+            if bulk and not self._bulk and layer in self._pending:
+                self._flush_rtree(layer)
         return uuids
 
-    def _fill_rtree(self, layer: str, fids: np.ndarray, geoms: np.ndarray) -> None:
+    def _queue_rtree(self, layer: str, fids: np.ndarray, geoms: np.ndarray) -> None:
+        """Keep the boxes of new rows in a temporary table until :meth:`_flush_rtree`."""
         keep = ~shapely.is_missing(geoms)
         keep[keep] = ~shapely.is_empty(geoms[keep])
-        b = shapely.bounds(geoms[keep])
-        rows = zip(fids[keep].tolist(), b[:, 0].tolist(), b[:, 2].tolist(), b[:, 1].tolist(), b[:, 3].tolist(),
-                   strict=True)
-        self._conn.executemany(f"INSERT INTO {q('rtree_' + layer + '_' + GEOM)} VALUES (?, ?, ?, ?, ?)", rows)
+        if not keep.any():
+            return
+        b = _bounds(geoms[keep])
+        table = _pending_table(layer)
+        if layer not in self._pending:
+            self._conn.execute(f"DROP TABLE IF EXISTS {table}")
+            self._conn.execute(f"CREATE TEMP TABLE {table.split('.')[1]} ({rtree.PENDING_COLUMNS})")
+            self._pending.add(layer)
+        key = rtree.hilbert((b[:, 0] + b[:, 2]) / 2, (b[:, 1] + b[:, 3]) / 2)
+        self._conn.executemany(f"INSERT INTO {table} VALUES (?, ?, ?, ?, ?, ?)",
+                               zip(fids[keep].tolist(), b[:, 0].tolist(), b[:, 2].tolist(), b[:, 1].tolist(),
+                                   b[:, 3].tolist(), key.tolist(), strict=True))
+
+    def _flush_rtree(self, layer: str) -> None:
+        """Put the waiting boxes of ``layer`` into its R-tree: packed anew when they outnumber the indexed
+        ones, else inserted through the R*Tree module in one statement."""
+        if layer not in self._pending:
+            return
+        self._pending.discard(layer)
+        table, index = _pending_table(layer), q(f"rtree_{layer}_{GEOM}")
+        waiting = self._conn.execute(f"SELECT COUNT(*) FROM {table}").fetchone()[0]
+        indexed = self._conn.execute(f"SELECT COUNT(*) FROM {index}").fetchone()[0]
+        if waiting >= indexed:
+            old = self._conn.execute(f"SELECT id, minx, maxx, miny, maxy FROM {index}")
+            while rows := old.fetchmany(100_000):
+                b = np.array(rows, dtype=float)
+                key = rtree.hilbert((b[:, 1] + b[:, 2]) / 2, (b[:, 3] + b[:, 4]) / 2)
+                self._conn.executemany(f"INSERT INTO {table} VALUES (?, ?, ?, ?, ?, ?)",
+                                       [(*r, k) for r, k in zip(rows, key.tolist(), strict=True)])
+            rtree.rebuild(self._conn, f"rtree_{layer}_{GEOM}", table)
+        else:
+            self._conn.execute(f"INSERT INTO {index} SELECT id, minx, maxx, miny, maxy FROM {table}")
+        self._conn.execute(f"DROP TABLE {table}")
 
     def _next_fid(self, layer: str) -> int:
         row = self._conn.execute(f"SELECT COALESCE(MAX({FID}), 0) FROM {q(layer)}").fetchone()
@@ -227,6 +295,7 @@ class GeoPackageStore(Store):
                expected_version: int | None = None) -> Record:
         rt = record_type(layer)
         with self.transaction():
+            self._flush_rtree(layer)
             current = self._row_meta(layer, uuid)
             if expected_version is not None and current["version"] != expected_version:
                 raise ConflictError(
@@ -270,6 +339,7 @@ class GeoPackageStore(Store):
         n = len(uuids)
         rows = zip(*cols, [user] * n, [stamp] * n, [stamp] * n, uuids, strict=True)
         with self.transaction():
+            self._flush_rtree(layer)
             cur = self._conn.executemany(sql, rows)
         return cur.rowcount
 
@@ -342,6 +412,7 @@ class GeoPackageStore(Store):
                 raise ValidationError("query.not_spatial", f"Layer '{rt.layer}' has no geometry.",
                                       hint="Drop the bounding box for this layer.")
             minx, miny, maxx, maxy = (float(v) for v in bbox)
+            self._flush_rtree(rt.layer)
             conds.append(f"t.{FID} IN (SELECT id FROM {q('rtree_' + rt.layer + '_geom')} "
                          "WHERE maxx >= ? AND minx <= ? AND maxy >= ? AND miny <= ?)")
             params += [minx, maxx, miny, maxy]
@@ -530,6 +601,18 @@ def _to_sql_column(rt: RecordType, name: str, values: Sequence[Any]) -> Sequence
     if rt.field(name).type is FieldType.BOOLEAN:
         return [None if v is None else int(bool(v)) for v in values]
     return values
+
+
+def _pending_table(layer: str) -> str:
+    return "temp." + q(f"sg_rtree_pending_{layer}")
+
+
+def _bounds(geoms: np.ndarray) -> np.ndarray:
+    """``(minx, miny, maxx, maxy)`` per geometry; points without building envelopes."""
+    if (shapely.get_type_id(geoms) == 0).all():
+        x, y = shapely.get_x(geoms), shapely.get_y(geoms)
+        return np.column_stack([x, y, x, y])
+    return shapely.bounds(geoms)
 
 
 def _check_is_safeground(conn: sqlite3.Connection, path: Path) -> None:
