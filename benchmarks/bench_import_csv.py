@@ -46,7 +46,7 @@ def main(n: int) -> None:
         ws = Workspace.open(Path(tmp) / "sg.gpkg", user="bench", create=True)
         ws.set_config(Config(country="COL", geometry={"outside_tolerance_km": None}))
         t = time.perf_counter()
-        report = import_csv(ws, csv_path, mapping, chunk=200_000)
+        report = import_csv(ws, csv_path, mapping)
         ws.close()
         sg = time.perf_counter() - t
         t = time.perf_counter()

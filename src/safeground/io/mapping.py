@@ -226,9 +226,24 @@ class _Table:
     def text(self, column: str) -> list[str | None]:
         if column not in self._text:
             values = self.source[column]
-            distinct = {v: _text(v) for v in set(values)}
-            self._text[column] = [distinct[v] for v in values]
+            out: list[str | None]
+            try:
+                out = list(map(str.strip, values))  # the usual case, text from a file: C speed
+            except TypeError:  # not all text: each distinct value once
+                distinct = {v: _text(v) for v in set(values)}
+                out = [distinct[v] for v in values]
+            else:
+                if "" in out:
+                    out = [v or None for v in out]
+            self._text[column] = out
         return self._text[column]
+
+    def take(self, column: str, rows: list[int]) -> list[str | None]:
+        """The text of ``column`` at ``rows`` (ascending positions)."""
+        text = self.text(column)
+        if len(rows) == len(text):
+            return text
+        return [text[i] for i in rows]
 
 
 _LAYER_KEYS = {"fields", "values", "constants", "derived", "date", "info_date"}
@@ -300,8 +315,7 @@ def _layer_columns(mapping: ImportMapping, spec: LayerSpec, table: _Table, idx: 
     bad: dict[int, str] = {}  # position in ``rows`` -> first fault
 
     def take(column: str) -> list[str | None]:
-        text = table.text(column)
-        return [text[i] for i in rows]
+        return table.take(column, rows)
 
     def fault(found: dict[int, str]) -> None:
         for k, reason in found.items():
@@ -366,9 +380,24 @@ def _geometry_columns(spec: Geometry | None, table: _Table, rows: list[int], bad
                 out.append(None)
         return out
     assert spec.x is not None and spec.y is not None
-    xs, ys = table.text(spec.x), table.text(spec.y)
-    x = [xs[i] for i in rows]
-    y = [ys[i] for i in rows]
+    x, y = table.take(spec.x, rows), table.take(spec.y, rows)
+    try:  # the usual case: every coordinate a number
+        fx = np.array(list(map(float, x)), dtype=np.float64)  # type: ignore[arg-type]
+        fy = np.array(list(map(float, y)), dtype=np.float64)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        pass
+    else:
+        finite = np.isfinite(fx) & np.isfinite(fy)
+        for k in np.flatnonzero(~finite).tolist():
+            bad.setdefault(k, f"coordinates ({x[k]!r}, {y[k]!r}) in '{spec.x}'/'{spec.y}' are not finite numbers")
+        if finite.all():
+            made: list[Any] = shapely.points(fx, fy).tolist()
+            return made
+        made = [None] * len(rows)
+        for k, p in zip(np.flatnonzero(finite).tolist(), shapely.points(fx[finite], fy[finite]).tolist(),
+                        strict=True):
+            made[k] = p
+        return made
     numbers: dict[str | None, float] = {None: np.nan}
     for v in set(x) | set(y):
         try:

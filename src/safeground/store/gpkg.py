@@ -30,7 +30,7 @@ from safeground.store.sqlite_schema import (
     FID,
     GEOM,
     audit_insert_sql,
-    audit_insert_trigger,
+    audit_insert_triggers,
     index_sql,
     q,
     rtree_insert_trigger,
@@ -221,8 +221,9 @@ class GeoPackageStore(Store):
             fids = range(first, first + n)
             columns[0] = fids
             columns[2] = [f"{rt.prefix}-{fid:06d}" for fid in fids]
-            # Bulk: the per-row triggers (R-tree, audit) are replaced by set-based statements in this transaction.
-            triggers = [audit_insert_trigger(rt)] + ([rtree_insert_trigger(layer)] if rt.is_spatial else [])
+            # Bulk: the per-row triggers (R-tree, audit) are replaced by set-based statements in this transaction;
+            # even a trigger whose WHEN is false (the uuid/ref filler: both are given) costs microseconds a row.
+            triggers = audit_insert_triggers(rt) + ([rtree_insert_trigger(layer)] if rt.is_spatial else [])
             reindex = bulk and first == 1  # loading an empty table: build its indexes afterwards
             if bulk:
                 for trigger, _sql in triggers:
@@ -529,19 +530,66 @@ class GeoPackageStore(Store):
             self._conn.executemany(f"INSERT INTO safeground_quarantine ({', '.join(self._QUARANTINE)}) "
                                    f"VALUES ({', '.join('?' * len(self._QUARANTINE))})", values)
 
-    def quarantined(self, *, import_run: str | None = None) -> list[Record]:
+    def quarantined(self, *, import_run: str | None = None, source: str | None = None,
+                    ids: Sequence[int] | None = None) -> list[Record]:
         cols = ("id", *self._QUARANTINE)
         sql = f"SELECT {', '.join(cols)} FROM safeground_quarantine WHERE resolved_at IS NULL"
         params: list[Any] = []
-        if import_run is not None:
-            sql += " AND import_run = ?"
-            params.append(import_run)
+        for name, value in (("import_run", import_run), ("source", source)):
+            if value is not None:
+                sql += f" AND {name} = ?"
+                params.append(value)
+        if ids is not None:
+            sql += " AND id IN (SELECT value FROM json_each(?))"
+            params.append(json.dumps([int(i) for i in ids]))
         out = []
         for row in self._conn.execute(sql + " ORDER BY id", params):
             rec = dict(zip(cols, row, strict=True))
             rec["raw"] = json.loads(rec["raw"])
             out.append(rec)
         return out
+
+    def requarantine(self, rows: Sequence[Mapping[str, Any]]) -> None:
+        values = [(r["import_run"], r["code"], r["reason"], r.get("hint"),
+                   json.dumps(r["raw"], ensure_ascii=False, default=str), now_iso(), r["id"]) for r in rows]
+        with self.transaction():
+            self._conn.executemany("UPDATE safeground_quarantine SET import_run = ?, code = ?, reason = ?, hint = ?, "
+                                   "raw = ?, created_at = ? WHERE id = ? AND resolved_at IS NULL", values)
+
+    def resolve_quarantine(self, resolved: Sequence[tuple[int, str, str]], *, import_run: str, user: str) -> None:
+        stamp = now_iso()
+        with self.transaction():
+            self._conn.executemany(
+                "UPDATE safeground_quarantine SET resolved_at = ?, resolved_layer = ?, resolved_uuid = ?, "
+                "resolved_run = ?, resolved_by = ? WHERE id = ? AND resolved_at IS NULL",
+                [(stamp, layer, uuid, import_run, user, qid) for qid, layer, uuid in resolved])
+
+    # --- source rows of one import, for exact duplicates ----------------------------------------------
+    def stage_source_rows(self, layer: str, uuids: Sequence[str], rows: Sequence[str]) -> None:
+        # A row is known by a 128-bit key: Python's keyed string hash (SipHash, a pseudo-random function) of
+        # the row and of the row with a marker added. Two different rows share it with odds of 2**-128.
+        with self.transaction():
+            self._conn.execute("CREATE TEMP TABLE IF NOT EXISTS sg_source_row (h1 INTEGER, h2 INTEGER, layer TEXT, "
+                               "uuid TEXT)")
+            self._conn.executemany("INSERT INTO temp.sg_source_row VALUES (?, ?, ?, ?)",
+                                   zip(map(hash, rows), (hash(r + "\x1e") for r in rows), [layer] * len(rows), uuids,
+                                       strict=True))
+
+    def link_exact_duplicates(self, import_run: str, reason: str) -> int:
+        with self.transaction():
+            if not self._conn.execute("SELECT 1 FROM temp.sqlite_master WHERE name = 'sg_source_row'").fetchone():
+                return 0
+            # The first of each group of equal rows, in staging order, is the original, as a person reading the
+            # file would see it.
+            cur = self._conn.execute(
+                f"INSERT INTO safeground_duplicate_link ({', '.join(self._LINK)}) "
+                "SELECT layer, uuid, first_uuid, 'exact_source_row', 'proposed', ?, ?, ? FROM ("
+                "  SELECT rowid AS seq, layer, uuid, first_value(uuid) OVER w AS first_uuid, "
+                "  first_value(layer) OVER w AS first_layer FROM temp.sg_source_row "
+                "  WINDOW w AS (PARTITION BY h1, h2 ORDER BY rowid)) "
+                "WHERE uuid != first_uuid AND layer = first_layer ORDER BY seq", (reason, import_run, now_iso()))
+            self._conn.execute("DROP TABLE temp.sg_source_row")
+        return cur.rowcount
 
     # --- duplicate links -----------------------------------------------------------------------------
     _LINK = ("layer", "uuid", "duplicate_of", "kind", "status", "reason", "import_run", "created_at")

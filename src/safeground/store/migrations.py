@@ -54,11 +54,20 @@ def _m3_duplicate_links(conn: sqlite3.Connection) -> None:
     conn.execute("CREATE INDEX idx_safeground_duplicate_link_uuid ON safeground_duplicate_link (uuid)")
 
 
+def _m6_quarantine_resolution(conn: sqlite3.Connection) -> None:
+    # A fixed row that was imported again keeps its entry, marked resolved and linked to the record it became.
+    for column in ("resolved_layer TEXT", "resolved_uuid TEXT", "resolved_run TEXT", "resolved_by TEXT"):
+        conn.execute(f"ALTER TABLE safeground_quarantine ADD COLUMN {column}")
+
+
 #: (number, description, function). Never renumber or edit an applied migration; append a new one.
 MIGRATIONS: list[tuple[int, str, Callable[[sqlite3.Connection], None]]] = [
     (1, "GeoPackage core, SafeGround tables and every declared layer", _m1_initial),
     (2, "Quarantine of imported rows that failed validation", _m2_quarantine),
     (3, "Duplicate links, proposed by imports and checks, confirmed by a person", _m3_duplicate_links),
+    # 4 and 5 are taken by work in progress elsewhere; numbers only need to grow.
+    (6, "Quarantine entries resolved by a later import, linked to the record they became",
+     _m6_quarantine_resolution),
 ]
 
 SCHEMA_VERSION = MIGRATIONS[-1][0]

@@ -97,10 +97,11 @@ def rtree_insert_trigger(table: str) -> tuple[str, str]:
     return f"rtree_{table}_{GEOM}_insert", stmt
 
 
-def audit_insert_trigger(rt: RecordType) -> tuple[str, str]:
-    """Name and SQL of the per-row insert audit trigger; bulk inserts use :func:`audit_insert_sql` instead."""
-    stmt = audit_triggers(rt)[0]
-    return f"sg_{rt.layer}_insert", stmt
+def audit_insert_triggers(rt: RecordType) -> list[tuple[str, str]]:
+    """Names and SQL of the per-row insert triggers (audit; uuid and ref filler); bulk inserts, which give uuid
+    and ref, use :func:`audit_insert_sql` instead."""
+    stmts = audit_triggers(rt)
+    return [(f"sg_{rt.layer}_insert", stmts[0]), (f"sg_{rt.layer}_insert_fill", stmts[1])]
 
 
 def audit_insert_sql(rt: RecordType) -> str:
