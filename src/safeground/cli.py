@@ -177,6 +177,8 @@ def import_(file: str, layer: str | None, mapping: str | None, db: str, user: st
         lines = [f"Read {result.rows_read} rows from {file}: stored {result.rows_stored}, quarantined "
                  f"{result.rows_quarantined} (import run {result.import_run}); "
                  f"{result.exact_duplicates} exact duplicate rows kept and flagged."]
+        if result.quarantine_resolved:
+            lines.append(f"Resolved {result.quarantine_resolved} quarantine entries (fixed rows now stored).")
         lines += [f"  {k:<20} {v:>9}" for k, v in result.stored_by_layer.items()]
         lines += [f"  quarantined: {k:<12} {v:>9}" for k, v in result.quarantine_reasons.items()]
         emit(fmt, doc, "\n".join(lines))
@@ -279,6 +281,32 @@ def check(db: str, user: str | None, overlap: float, fmt: str) -> None:
     lines = [f"{len(findings)} findings."]
     lines += [f"{f.check:<20} {f.ref or f.layer or '':<12} {f.problem} {f.action}" for f in findings]
     emit(fmt, {"findings": docs, "count": len(docs)}, "\n".join(lines))
+
+
+@main.group(cls=SafeGroundGroup)
+def quarantine() -> None:
+    """Rows an import could not store: export them to fix, then import the fixed file again."""
+
+
+@quarantine.command(name="export")
+@db_options
+@click.option("--to", "target", required=True, type=click.Path(dir_okay=False),
+              help="New CSV file: the rows' original columns, then quarantine_id and quarantine_reason.")
+@click.option("--import-run", help="Only the rows of this import run.")
+@click.option("--source", help="Only the rows of this source file (its name, as 'safeground check' shows it).")
+@format_option
+def quarantine_export(db: str, user: str | None, target: str, import_run: str | None, source: str | None,
+                      fmt: str) -> None:
+    """Write open quarantine entries to a CSV file; fix it and import it with the same --mapping.
+
+    Example: safeground quarantine export --to fix.csv --db colombia.gpkg
+    """
+    from safeground.services.quarantine import export_quarantine
+
+    with workspace(db, user) as ws:
+        n = export_quarantine(ws, target, import_run=import_run, source=source)
+    emit(fmt, {"file": target if n else None, "rows": n},
+         f"Exported {n} quarantined rows to {target}." if n else "No open quarantine entries: nothing written.")
 
 
 @main.command()

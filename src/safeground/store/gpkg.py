@@ -60,6 +60,8 @@ class GeoPackageStore(Store):
         self._closed = False
         self._bulk = 0  # depth of bulk_load()
         self._pending: set[str] = set()  # layers whose new boxes wait for their R-tree
+        self._packing: dict[str, rtree.Packer] = {}  # layers whose R-tree is being built anew in this load
+        self._unindexed: set[str] = set()  # layers loaded from empty, whose indexes are built at the end
 
     # --- lifecycle -------------------------------------------------------------------------------
     @classmethod
@@ -154,6 +156,8 @@ class GeoPackageStore(Store):
         except BaseException:
             self._depth = 0
             self._pending.clear()  # the temporary tables go with the rollback
+            self._packing.clear()
+            self._unindexed.clear()
             self._conn.execute("ROLLBACK")
             raise
         self._depth = 0
@@ -182,12 +186,14 @@ class GeoPackageStore(Store):
             try:
                 yield
                 if self._bulk == 1:
-                    for layer in sorted(self._pending):
+                    for layer in sorted(self._pending | set(self._packing) | self._unindexed):
                         self._flush_rtree(layer)
             finally:
                 self._bulk -= 1
                 if not self._bulk:
                     self._pending.clear()
+                    self._packing.clear()
+                    self._unindexed.clear()
 
     def insert(self, layer: str, batch: Batch, *, user: str, import_run: str | None = None,
                review_state: str = "submitted") -> list[str]:
@@ -217,6 +223,8 @@ class GeoPackageStore(Store):
         sql = (f"INSERT INTO {q(layer)} ({', '.join(q(c) for c in names)}) "
                f"VALUES ({', '.join('?' * len(names))})")
         with self.transaction():
+            if not bulk:
+                self._flush_rtree(layer)  # the per-row triggers need a finished index
             first = self._next_fid(layer)
             fids = range(first, first + n)
             columns[0] = fids
@@ -224,13 +232,17 @@ class GeoPackageStore(Store):
             # Bulk: the per-row triggers (R-tree, audit) are replaced by set-based statements in this transaction;
             # even a trigger whose WHEN is false (the uuid/ref filler: both are given) costs microseconds a row.
             triggers = audit_insert_triggers(rt) + ([rtree_insert_trigger(layer)] if rt.is_spatial else [])
-            reindex = bulk and first == 1  # loading an empty table: build its indexes afterwards
+            # Loading an empty table: build its indexes afterwards (at the end of a bulk load).
+            reindex = bulk and first == 1 and layer not in self._unindexed
             if bulk:
                 for trigger, _sql in triggers:
                     self._conn.execute(f"DROP TRIGGER {q(trigger)}")
             if reindex:
                 for stmt in index_sql(rt):
                     self._conn.execute(f"DROP INDEX IF EXISTS {stmt.split()[2]}")
+                if self._bulk:
+                    self._unindexed.add(layer)
+                    reindex = False
             try:
                 self._conn.executemany(sql, zip(*columns, strict=True))
             except sqlite3.IntegrityError as exc:
@@ -245,7 +257,7 @@ class GeoPackageStore(Store):
             if reindex:
                 for stmt in index_sql(rt):
                     self._conn.execute(stmt)
-            if bulk and not self._bulk and layer in self._pending:
+            if bulk and not self._bulk:
                 self._flush_rtree(layer)
         return uuids
 
@@ -256,6 +268,13 @@ class GeoPackageStore(Store):
         if not keep.any():
             return
         b = _bounds(geoms[keep])
+        packer = self._packing.get(layer)
+        if packer is None and layer not in self._pending and not self._conn.execute(
+                f"SELECT 1 FROM {q(f'rtree_{layer}_{GEOM}')} LIMIT 1").fetchone():
+            packer = self._packing[layer] = rtree.Packer(self._conn, f"rtree_{layer}_{GEOM}")
+        if packer is not None:  # an empty index: pack the leaves now
+            packer.add(fids[keep], b[:, 0], b[:, 2], b[:, 1], b[:, 3])
+            return
         table = _pending_table(layer)
         if layer not in self._pending:
             self._conn.execute(f"DROP TABLE IF EXISTS {table}")
@@ -267,8 +286,16 @@ class GeoPackageStore(Store):
                                    b[:, 3].tolist(), key.tolist(), strict=True))
 
     def _flush_rtree(self, layer: str) -> None:
-        """Put the waiting boxes of ``layer`` into its R-tree: packed anew when they outnumber the indexed
-        ones, else inserted through the R*Tree module in one statement."""
+        """Finish the index work left for later on ``layer``: the packed R-tree's upper levels, the waiting
+        boxes (packed anew with the indexed ones when they outnumber them, else inserted through the R*Tree
+        module in one statement), and indexes dropped for a load from empty."""
+        if layer in self._unindexed:
+            self._unindexed.discard(layer)
+            for stmt in index_sql(record_type(layer)):
+                self._conn.execute(stmt)
+        packer = self._packing.pop(layer, None)
+        if packer is not None:
+            packer.finish()
         if layer not in self._pending:
             return
         self._pending.discard(layer)
@@ -579,13 +606,14 @@ class GeoPackageStore(Store):
         with self.transaction():
             if not self._conn.execute("SELECT 1 FROM temp.sqlite_master WHERE name = 'sg_source_row'").fetchone():
                 return 0
-            # The first of each group of equal rows, in staging order, is the original, as a person reading the
-            # file would see it.
+            # Keys seen more than once first (a sort of two integers), then only those rows: the first of each
+            # group, in staging order, is the original, as a person reading the file would see it.
             cur = self._conn.execute(
                 f"INSERT INTO safeground_duplicate_link ({', '.join(self._LINK)}) "
                 "SELECT layer, uuid, first_uuid, 'exact_source_row', 'proposed', ?, ?, ? FROM ("
                 "  SELECT rowid AS seq, layer, uuid, first_value(uuid) OVER w AS first_uuid, "
                 "  first_value(layer) OVER w AS first_layer FROM temp.sg_source_row "
+                "  WHERE (h1, h2) IN (SELECT h1, h2 FROM temp.sg_source_row GROUP BY h1, h2 HAVING COUNT(*) > 1) "
                 "  WINDOW w AS (PARTITION BY h1, h2 ORDER BY rowid)) "
                 "WHERE uuid != first_uuid AND layer = first_layer ORDER BY seq", (reason, import_run, now_iso()))
             self._conn.execute("DROP TABLE temp.sg_source_row")

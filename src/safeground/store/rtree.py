@@ -1,10 +1,11 @@
 """Bulk loading of a GeoPackage R-tree (SQLite R*Tree module), packed along a Hilbert curve.
 
 Inserting a million boxes one by one through the R*Tree module costs ~13 µs each. GDAL fills a
-GeoPackage spatial index by writing the R*Tree's tables directly; this does the same, in bounded memory:
-boxes wait in a table with their Hilbert key (:func:`hilbert`), SQLite sorts them (spilling to disk when
-large), and leaves are packed and written as they stream past (a packed Hilbert R-tree). The result is the
-tree the module itself reads and updates afterwards (checked with SQLite's ``rtreecheck``).
+GeoPackage spatial index by writing the R*Tree's tables directly; this does the same, in bounded memory.
+:class:`Packer` writes leaves as batches of boxes arrive (each batch packed along a Hilbert curve,
+:func:`hilbert`) and the small levels above them at the end; :func:`rebuild` packs a whole table of boxes,
+which SQLite sorts (spilling to disk when large). The result is the tree the module itself reads and
+updates afterwards (checked with SQLite's ``rtreecheck``).
 
 Format (SQLite ``ext/rtree/rtree.c``): node 1 is the root; a node is a blob of the table's node size
 holding a 2-byte depth (root only), a 2-byte cell count and cells of an 8-byte id and four 4-byte floats
@@ -72,46 +73,65 @@ def hilbert(x: np.ndarray, y: np.ndarray) -> np.ndarray:
 def rebuild(conn: sqlite3.Connection, rtree: str, source: str) -> int:
     """Replace the contents of the R*Tree table ``rtree`` with the boxes in table ``source``
     (:data:`PENDING_COLUMNS`, ids unique); return how many. Runs in the caller's transaction."""
-    conn.execute(f"DROP TABLE {_q(rtree)}")
-    conn.execute(f"CREATE VIRTUAL TABLE {_q(rtree)} USING rtree(id, minx, maxx, miny, maxy)")
-    size = conn.execute(f"SELECT length(data) FROM {_q(rtree + '_node')} WHERE nodeno = 1").fetchone()[0]
-    writer = _Writer(conn, rtree, size)
-    fanout = writer.fanout
+    packer = Packer(conn, rtree)
     conn.execute("DROP TABLE IF EXISTS temp.sg_rtree_sorted")
-    # Rows get rowids 1, 2, ... in Hilbert order: leaf k holds rowids k * fanout + 1 ...
     conn.execute(f"CREATE TEMP TABLE sg_rtree_sorted AS SELECT id, minx, maxx, miny, maxy FROM {source} "
                  "ORDER BY hkey, id")
-    n = conn.execute("SELECT COUNT(*) FROM temp.sg_rtree_sorted").fetchone()[0]
-    if n == 0:
-        conn.execute("DROP TABLE temp.sg_rtree_sorted")
-        return 0
-    rows = "SELECT id, minx, maxx, miny, maxy FROM temp.sg_rtree_sorted ORDER BY rowid"
-    if n <= fanout:
-        writer.root(_cells(conn.execute(rows).fetchall()), depth=0, leaf=True)
-    else:
-        conn.execute(f"INSERT INTO {_q(rtree + '_rowid')} (rowid, nodeno) "
-                     "SELECT id, 2 + (rowid - 1) / ? FROM temp.sg_rtree_sorted", (fanout,))
-        cursor = conn.execute(rows)
-        parents: list[np.ndarray] = []
-        while batch := cursor.fetchmany(_STREAM - _STREAM % fanout):
-            parents.append(writer.level(_cells(batch), leaf=True))
-        level = np.concatenate(parents).astype(_CELL)
-        depth = 1
-        while len(level) > fanout:
-            level = writer.level(level, leaf=False)
-            depth += 1
-        writer.root(level, depth=depth, leaf=False)
+    cursor = conn.execute("SELECT id, minx, maxx, miny, maxy FROM temp.sg_rtree_sorted ORDER BY rowid")
+    n = 0
+    while batch := cursor.fetchmany(_STREAM - _STREAM % packer.fanout):
+        b = np.array(batch, dtype=float)
+        packer.add_sorted(b[:, 0].astype(np.int64), b[:, 1], b[:, 2], b[:, 3], b[:, 4])
+        n += len(batch)
     conn.execute("DROP TABLE temp.sg_rtree_sorted")
+    packer.finish()
     return n
 
 
-def _cells(rows: list[tuple[int, float, float, float, float]]) -> np.ndarray:
-    arr = np.array(rows, dtype=float)
-    cells = np.empty(len(rows), dtype=_CELL)
-    cells["id"] = [r[0] for r in rows]
-    for k, name in enumerate(("minx", "maxx", "miny", "maxy"), start=1):
-        cells[name] = _outward(arr[:, k], down=name.startswith("min"))
-    return cells
+class Packer:
+    """Builds a new packed R-tree in ``rtree`` (emptied first): leaves as boxes arrive, the levels above at
+    :meth:`finish`. Boxes given in one call are packed along the Hilbert curve; so are the leaves at the end.
+    Until :meth:`finish`, the table is not a usable index."""
+
+    def __init__(self, conn: sqlite3.Connection, rtree: str) -> None:
+        conn.execute(f"DROP TABLE {_q(rtree)}")
+        conn.execute(f"CREATE VIRTUAL TABLE {_q(rtree)} USING rtree(id, minx, maxx, miny, maxy)")
+        size = conn.execute(f"SELECT length(data) FROM {_q(rtree + '_node')} WHERE nodeno = 1").fetchone()[0]
+        self.writer = _Writer(conn, rtree, size)
+        self.fanout = self.writer.fanout
+        self.leaves: list[np.ndarray] = []  # one parent cell per leaf written
+
+    def add(self, ids: np.ndarray, minx: np.ndarray, maxx: np.ndarray, miny: np.ndarray, maxy: np.ndarray) -> None:
+        """Pack these boxes (float64 bounds) into leaves along the Hilbert curve."""
+        order = np.argsort(hilbert((minx + maxx) / 2, (miny + maxy) / 2), kind="stable")
+        self.add_sorted(ids[order], minx[order], maxx[order], miny[order], maxy[order])
+
+    def add_sorted(self, ids: np.ndarray, minx: np.ndarray, maxx: np.ndarray, miny: np.ndarray,
+                   maxy: np.ndarray) -> None:
+        """Pack these boxes into leaves in the order given."""
+        if not len(ids):
+            return
+        cells = np.empty(len(ids), dtype=_CELL)
+        cells["id"] = ids
+        cells["minx"], cells["maxx"] = _outward(minx, down=True), _outward(maxx, down=False)
+        cells["miny"], cells["maxy"] = _outward(miny, down=True), _outward(maxy, down=False)
+        self.leaves.append(self.writer.level(cells, leaf=True))
+
+    def finish(self) -> None:
+        """Write the levels above the leaves and the root."""
+        if not self.leaves:
+            return
+        level = np.concatenate(self.leaves).astype(_CELL)
+        if len(self.leaves) > 1:  # leaves of different batches: along the curve too
+            cx = level["minx"].astype(float) + level["maxx"]
+            cy = level["miny"].astype(float) + level["maxy"]
+            level = level[np.argsort(hilbert(cx / 2, cy / 2), kind="stable")]
+        depth = 1
+        while len(level) > self.fanout:
+            level = self.writer.level(level, leaf=False)
+            depth += 1
+        self.writer.root(level, depth=depth)
+        self.leaves = []
 
 
 def _outward(values: np.ndarray, *, down: bool) -> np.ndarray:
@@ -151,8 +171,8 @@ class _Writer:
         self.conn.executemany(self.node_sql, ((int(no), self._blob(cells[s:s + self.fanout]))
                                               for no, s in zip(numbers, starts, strict=True)))
         owner = np.repeat(numbers, self.fanout)[: len(cells)]
-        if not leaf:  # the leaves' rowid map is written in one statement by rebuild()
-            self.conn.executemany(self.parent_sql, zip(cells["id"].tolist(), owner.tolist(), strict=True))
+        self.conn.executemany(self.rowid_sql if leaf else self.parent_sql,
+                              zip(cells["id"].tolist(), owner.tolist(), strict=True))
         up = np.empty(count, dtype=_CELL)
         up["id"] = numbers
         up["minx"] = np.minimum.reduceat(cells["minx"], starts)
@@ -161,9 +181,7 @@ class _Writer:
         up["maxy"] = np.maximum.reduceat(cells["maxy"], starts)
         return up
 
-    def root(self, cells: np.ndarray, *, depth: int, leaf: bool) -> None:
+    def root(self, cells: np.ndarray, *, depth: int) -> None:
+        """The root (node 1) over ``cells``, the nodes of the level below it."""
         self.conn.execute(self.root_sql, (self._blob(cells, depth),))
-        if leaf:
-            self.conn.executemany(self.rowid_sql, ((int(i), 1) for i in cells["id"]))
-        else:
-            self.conn.executemany(self.parent_sql, ((int(i), 1) for i in cells["id"]))
+        self.conn.executemany(self.parent_sql, ((int(i), 1) for i in cells["id"]))
