@@ -217,7 +217,9 @@ def _stage_source_rows(ws: Workspace, layer: str, stored: dict[int, str], column
     if not stored:
         return
     at = list(stored)
-    picked = [[col[i] for i in at] for col in (columns[c] for c in sorted(columns))]
+    n = len(next(iter(columns.values())))
+    every = len(at) == n and at[0] == 0 and at[-1] == n - 1  # the whole chunk, in order (positions ascend)
+    picked = [col if every else [col[i] for i in at] for col in (columns[c] for c in sorted(columns))]
     ws.store.stage_source_rows(layer, list(stored.values()), list(map("\x1f".join, zip(*picked, strict=True))))
 
 
@@ -274,7 +276,9 @@ def _store(ws: Workspace, layer: str, rows: LayerRows, run: str, review_state: s
     refused: list[tuple[int, SafeGroundError]] = []
     geoms = np.array(rows.geometry, dtype=object)
     while keep:
-        batch = Batch({k: [v[i] for i in keep] for k, v in rows.columns.items()}, geoms[keep])
+        whole = len(keep) == len(rows.rows)
+        batch = Batch({k: v if whole else [v[i] for i in keep] for k, v in rows.columns.items()},
+                      geoms if whole else geoms[keep])
         errors: dict[int, SafeGroundError] = {}
         try:
             prepared = records.prepare(ws, layer, batch, errors=errors)

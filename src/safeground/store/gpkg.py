@@ -211,17 +211,23 @@ class GeoPackageStore(Store):
         bulk = n >= BULK_ROWS
         if bulk:  # an all-empty column is left to its NULL default: binding a million Nones costs seconds
             given = {k: v for k, v in given.items() if any(x is not None for x in v)}
+        if bulk:  # the column default gives version 1 (and a row binds one parameter less)
+            fixed.pop("version")
+        # updated_by/updated_at repeat created_by/created_at: numbered parameters bind each value once a row.
+        same = {k: v for k, v in {"updated_by": "created_by", "updated_at": "created_at"}.items()
+                if k not in given and v not in given}
         names = [FID, "uuid", "ref"] + [k for k in fixed if k not in given] + list(given)
         columns: list[Sequence[Any]] = [[None] * n, uuids, [None] * n]
-        columns += [[fixed[k]] * n for k in fixed if k not in given]
+        columns += [[fixed[k]] * n for k in fixed if k not in given and k not in same]
         columns += [_to_sql_column(rt, k, v) for k, v in given.items()]
         geoms = None
         if rt.is_spatial:
             geoms = batch.geometry if batch.geometry is not None else np.full(n, None, dtype=object)
             names.append(GEOM)
             columns.append(gpkg_binary.encode(geoms))
-        sql = (f"INSERT INTO {q(layer)} ({', '.join(q(c) for c in names)}) "
-               f"VALUES ({', '.join('?' * len(names))})")
+        bound = [c for c in names if c not in same]
+        slots = [f"?{bound.index(same.get(c, c)) + 1}" for c in names]
+        sql = f"INSERT INTO {q(layer)} ({', '.join(q(c) for c in names)}) VALUES ({', '.join(slots)})"
         with self.transaction():
             if not bulk:
                 self._flush_rtree(layer)  # the per-row triggers need a finished index

@@ -29,6 +29,7 @@ each node to its parent. Float32 bounds are rounded outwards, as the module does
 
 from __future__ import annotations
 
+import json
 import math
 import sqlite3
 
@@ -153,8 +154,9 @@ class _Writer:
         self.conn, self.size, self.next = conn, size, 2
         self.fanout = (size - 4) // _CELL.itemsize
         self.node_sql = f"INSERT INTO {_q(rtree + '_node')} (nodeno, data) VALUES (?, ?)"
-        self.rowid_sql = f"INSERT INTO {_q(rtree + '_rowid')} (rowid, nodeno) VALUES (?, ?)"
-        self.parent_sql = f"INSERT INTO {_q(rtree + '_parent')} (nodeno, parentnode) VALUES (?, ?)"
+        each = "SELECT value, ? + key / ? FROM json_each(?)"
+        self.rowid_sql = f"INSERT INTO {_q(rtree + '_rowid')} (rowid, nodeno) {each}"
+        self.parent_sql = f"INSERT INTO {_q(rtree + '_parent')} (nodeno, parentnode) {each}"
         self.root_sql = f"UPDATE {_q(rtree + '_node')} SET data = ? WHERE nodeno = 1"
 
     def _blob(self, cells: np.ndarray, depth: int = 0) -> bytes:
@@ -170,9 +172,10 @@ class _Writer:
         starts = np.arange(count) * self.fanout
         self.conn.executemany(self.node_sql, ((int(no), self._blob(cells[s:s + self.fanout]))
                                               for no, s in zip(numbers, starts, strict=True)))
-        owner = np.repeat(numbers, self.fanout)[: len(cells)]
-        self.conn.executemany(self.rowid_sql if leaf else self.parent_sql,
-                              zip(cells["id"].tolist(), owner.tolist(), strict=True))
+        # The map from each id (leaf) or node (level above) to its node, in one statement: the i-th cell is in
+        # node numbers[0] + i // fanout.
+        self.conn.execute(self.rowid_sql if leaf else self.parent_sql,
+                          (int(numbers[0]), self.fanout, json.dumps(cells["id"].tolist())))
         up = np.empty(count, dtype=_CELL)
         up["id"] = numbers
         up["minx"] = np.minimum.reduceat(cells["minx"], starts)
@@ -184,4 +187,4 @@ class _Writer:
     def root(self, cells: np.ndarray, *, depth: int) -> None:
         """The root (node 1) over ``cells``, the nodes of the level below it."""
         self.conn.execute(self.root_sql, (self._blob(cells, depth),))
-        self.conn.executemany(self.parent_sql, ((int(i), 1) for i in cells["id"]))
+        self.conn.execute(self.parent_sql, (1, len(cells) + 1, json.dumps(cells["id"].tolist())))
