@@ -41,6 +41,9 @@ from safeground.store.sqlite_schema import (
 #: called row by row (same index, no Python callbacks); an empty table gets its indexes built after the load.
 BULK_ROWS = 2000
 
+#: Page cache (negative: KiB) during a bulk load, instead of the usual 256 MiB.
+BULK_CACHE_KIB = -32768
+
 #: SafeGround's own updates must always change ``updated_at``, or the audit trigger takes them for
 #: external edits: use now, or 1 ms after the stored value when the clock has not moved past it.
 _LATER = ("CASE WHEN ? > updated_at THEN ? "
@@ -183,6 +186,9 @@ class GeoPackageStore(Store):
         """
         with self.transaction():
             self._bulk += 1
+            cache = self._conn.execute("PRAGMA cache_size").fetchone()[0]
+            if self._bulk == 1:  # memory must not grow with the load: appends need few pages, sorts spill to disk
+                self._conn.execute(f"PRAGMA cache_size = {BULK_CACHE_KIB}")
             try:
                 yield
                 if self._bulk == 1:
@@ -191,6 +197,7 @@ class GeoPackageStore(Store):
             finally:
                 self._bulk -= 1
                 if not self._bulk:
+                    self._conn.execute(f"PRAGMA cache_size = {int(cache)}")
                     self._pending.clear()
                     self._packing.clear()
                     self._unindexed.clear()
