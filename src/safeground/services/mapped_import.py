@@ -88,37 +88,10 @@ def import_csv(ws: Workspace, path: str | Path, mapping: str | Path | ImportMapp
     prior: dict[tuple[str, str], bool] = {}  # (layer, source) -> records from an earlier import exist
     with ws.store.bulk_load():
         for part in _chunks(path, m, chunk):
-            columns = {k: v for k, v in part.columns.items() if k not in RETRY_COLUMNS}
-            entries = _entries(ws, path, part) if QUARANTINE_ID in part.columns else None
-            report.rows_read += len(next(iter(part.columns.values())))
-            mapped = apply_mapping(m, columns)
-            quarantine = [_q(run, None, path, part.first + i, "mapping.row", reason, "", columns, i)
-                          for i, reason in mapped.faults.items()]
-            resolved: list[tuple[int, str, str]] = []
-            for layer, rows in mapped.layers.items():
-                _provenance(m, rows, columns, path, part.first, entries)
-                if src_epsg != WGS84:
-                    rows.geometry = list(reproject(np.array(rows.geometry, dtype=object), src_epsg, WGS84))
-                again, bad_again = _reimport(ws, layer, rows, report, prior)
-                stored, bad = _store(ws, layer, rows, run, m.review_state, skip=again)
-                bad += bad_again
-                report.stored_by_layer[layer] = report.stored_by_layer.get(layer, 0) + len(stored)
-                report.rows_stored += len(stored)
-                _stage_source_rows(ws, layer, stored, columns)
-                quarantine += [_q(run, layer, path, part.first + rows.rows[k], err.code, err.message, err.hint,
-                                  columns, rows.rows[k]) for k, err in bad]
-                if entries is not None:
-                    became = {**stored, **{rows.rows[k]: u for k, u in again.items()}}
-                    resolved += [(entries[i]["id"], layer, u) for i, u in became.items()]
-            _keep_in_quarantine(ws, quarantine, entries)
-            if resolved:
-                ws.store.resolve_quarantine(resolved, import_run=run, user=ws.user)
-                report.quarantine_resolved += len(resolved)
-            report.rows_quarantined += len(quarantine)
-            for q in quarantine:
-                report.quarantine_reasons[q["code"]] = report.quarantine_reasons.get(q["code"], 0) + 1
+            _import_chunk(ws, m, path, part, run, src_epsg, report, prior)
             if progress:
                 progress("import", part.done, part.total)
+            del part  # let go of this chunk before the next is read: memory holds one chunk at a time
         report.exact_duplicates = ws.store.link_exact_duplicates(
             run, "every column equals an earlier row of the same file")
         assert report.rows_read == report.rows_stored + report.rows_quarantined
@@ -129,6 +102,40 @@ def import_csv(ws: Workspace, path: str | Path, mapping: str | Path | ImportMapp
             "report": report.to_dict(),
         })
     return report
+
+
+def _import_chunk(ws: Workspace, m: ImportMapping, path: Path, part: _Chunk, run: str, src_epsg: int,
+                  report: MappedImportReport, prior: dict[tuple[str, str], bool]) -> None:
+    """Map, validate and store one chunk; its rows that fail go to the quarantine."""
+    columns = {k: v for k, v in part.columns.items() if k not in RETRY_COLUMNS}
+    entries = _entries(ws, path, part) if QUARANTINE_ID in part.columns else None
+    report.rows_read += len(next(iter(part.columns.values())))
+    mapped = apply_mapping(m, columns)
+    quarantine = [_q(run, None, path, part.first + i, "mapping.row", reason, "", columns, i)
+                  for i, reason in mapped.faults.items()]
+    resolved: list[tuple[int, str, str]] = []
+    for layer, rows in mapped.layers.items():
+        _provenance(m, rows, columns, path, part.first, entries)
+        if src_epsg != WGS84:
+            rows.geometry = list(reproject(np.array(rows.geometry, dtype=object), src_epsg, WGS84))
+        again, bad_again = _reimport(ws, layer, rows, report, prior)
+        stored, bad = _store(ws, layer, rows, run, m.review_state, skip=again)
+        bad += bad_again
+        report.stored_by_layer[layer] = report.stored_by_layer.get(layer, 0) + len(stored)
+        report.rows_stored += len(stored)
+        _stage_source_rows(ws, layer, stored, columns)
+        quarantine += [_q(run, layer, path, part.first + rows.rows[k], err.code, err.message, err.hint,
+                          columns, rows.rows[k]) for k, err in bad]
+        if entries is not None:
+            became = {**stored, **{rows.rows[k]: u for k, u in again.items()}}
+            resolved += [(entries[i]["id"], layer, u) for i, u in became.items()]
+    _keep_in_quarantine(ws, quarantine, entries)
+    if resolved:
+        ws.store.resolve_quarantine(resolved, import_run=run, user=ws.user)
+        report.quarantine_resolved += len(resolved)
+    report.rows_quarantined += len(quarantine)
+    for q in quarantine:
+        report.quarantine_reasons[q["code"]] = report.quarantine_reasons.get(q["code"], 0) + 1
 
 
 def _chunks(path: Path, m: ImportMapping, size: int) -> Iterator[_Chunk]:
@@ -148,8 +155,12 @@ def _chunks(path: Path, m: ImportMapping, size: int) -> Iterator[_Chunk]:
                 if any(len(r) != len(header) for r in rows):
                     k = next(k for k, r in enumerate(rows) if len(r) != len(header))
                     _malformed(path, first + k, len(rows[k]), len(header))
-                yield _Chunk(first, dict(zip(header, zip(*rows, strict=True), strict=True)), raw.tell(), total)
-                first += len(rows)
+                n = len(rows)
+                columns: dict[str, Sequence[str]] = dict(zip(header, zip(*rows, strict=True), strict=True))
+                del rows  # one copy of a chunk at a time
+                yield _Chunk(first, columns, raw.tell(), total)
+                del columns
+                first += n
     except UnicodeDecodeError as exc:
         raise ValidationError("io.bad_encoding", f"{path.name} is not UTF-8 text (byte {exc.start}: {exc.reason}).",
                               hint="Save the file as UTF-8 (in a spreadsheet: 'CSV UTF-8') and import again. "

@@ -42,7 +42,7 @@ from safeground.store.sqlite_schema import (
 BULK_ROWS = 2000
 
 #: Page cache (negative: KiB) during a bulk load, instead of the usual 256 MiB.
-BULK_CACHE_KIB = -32768
+BULK_CACHE_KIB = -16384
 
 #: SafeGround's own updates must always change ``updated_at``, or the audit trigger takes them for
 #: external edits: use now, or 1 ms after the stored value when the clock has not moved past it.
