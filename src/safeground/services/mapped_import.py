@@ -242,9 +242,13 @@ def _reimport(ws: Workspace, layer: str, rows: LayerRows, report: MappedImportRe
     A source seen for the first time (the usual case) costs one count per layer and run."""
     handled: dict[int, str] = {}
     refused: list[tuple[int, SafeGroundError]] = []
+    sources = rows.columns["source"]
     by_source: dict[str, list[int]] = {}
-    for k, source in enumerate(rows.columns["source"]):
-        by_source.setdefault(source, []).append(k)
+    if len(set(sources)) == 1:  # one file: the usual case
+        by_source[sources[0]] = list(range(len(sources)))
+    else:
+        for k, source in enumerate(sources):
+            by_source.setdefault(source, []).append(k)
     for source, positions in by_source.items():
         if (layer, source) not in prior:
             prior[(layer, source)] = ws.store.count(layer, where={"source": source}) > 0

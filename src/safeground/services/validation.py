@@ -79,7 +79,9 @@ def _fast_path(f: Field, values: Sequence[Any]) -> list[Any] | None:
     """Columns of plain Python strings or numbers, checked in bulk; ``None`` when the slow path must decide."""
     types = set(map(type, values))
     if f.vocabulary is None and f.type in (FieldType.TEXT, FieldType.LINK) and types <= {str, type(None)}:
-        if any(not v.strip() for v in set(values) if v is not None):
+        distinct = set(values)
+        distinct.discard(None)
+        if not all(map(str.strip, distinct)):
             return None  # blank strings become None on the slow path
         return list(values)
     if f.type in (FieldType.REAL, FieldType.INTEGER) and types <= {float, int, type(None)}:

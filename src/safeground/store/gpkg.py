@@ -607,13 +607,13 @@ class GeoPackageStore(Store):
     # --- source rows of one import, for exact duplicates ----------------------------------------------
     def stage_source_rows(self, layer: str, uuids: Sequence[str], rows: Sequence[str]) -> None:
         # A row is known by a 128-bit key: Python's keyed string hash (SipHash, a pseudo-random function) of
-        # the row and of the row with a marker added. Two different rows share it with odds of 2**-128.
+        # the row and of the row with a marker put before it. Two different rows share it with odds of 2**-128.
         with self.transaction():
             self._conn.execute("CREATE TEMP TABLE IF NOT EXISTS sg_source_row (h1 INTEGER, h2 INTEGER, layer TEXT, "
                                "uuid TEXT)")
             self._conn.executemany("INSERT INTO temp.sg_source_row VALUES (?, ?, ?, ?)",
-                                   zip(map(hash, rows), (hash(r + "\x1e") for r in rows), [layer] * len(rows), uuids,
-                                       strict=True))
+                                   zip(map(hash, rows), map(hash, map("\x1e".__add__, rows)), [layer] * len(rows),
+                                       uuids, strict=True))
 
     def link_exact_duplicates(self, import_run: str, reason: str) -> int:
         with self.transaction():
