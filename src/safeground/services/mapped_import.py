@@ -152,7 +152,7 @@ def _chunks(path: Path, m: ImportMapping, size: int) -> Iterator[_Chunk]:
             check_columns(m, header)
             first = 1
             while rows := list(islice(reader, size)):
-                if any(len(r) != len(header) for r in rows):
+                if set(map(len, rows)) != {len(header)}:
                     k = next(k for k, r in enumerate(rows) if len(r) != len(header))
                     _malformed(path, first + k, len(rows[k]), len(header))
                 n = len(rows)
