@@ -53,6 +53,8 @@ def test_a_bulk_load_in_batches_indexes_and_audits_every_record(store, db_path: 
     n = len(uuids)
     assert store.count("device") == n and len(set(uuids)) == n
     assert {uuidlib.UUID(u).version for u in uuids} == {7} and uuids == sorted(uuids)  # time-ordered
+    refs = [r["ref"] for r in store.query("device", geometry=False)]
+    assert refs == [f"DV-{i:06d}" for i in range(1, n + 1)]
     audit = [c for c in store.changes_since(0) if c.layer == "device"]
     assert [(c.op, c.uuid, c.actor, c.import_run) for c in audit] == [("insert", u, "ana", "run-1") for u in uuids]
     assert _tree_ok(store) == "ok"

@@ -224,7 +224,7 @@ class GeoPackageStore(Store):
         same = {k: v for k, v in {"updated_by": "created_by", "updated_at": "created_at"}.items()
                 if k not in given and v not in given}
         names = [FID, "uuid", "ref"] + [k for k in fixed if k not in given] + list(given)
-        columns: list[Sequence[Any]] = [[None] * n, uuids, [None] * n]
+        columns: list[Sequence[Any]] = [[None] * n, uuids, [rt.prefix] * n]
         columns += [[fixed[k]] * n for k in fixed if k not in given and k not in same]
         columns += [_to_sql_column(rt, k, v) for k, v in given.items()]
         geoms = None
@@ -234,6 +234,7 @@ class GeoPackageStore(Store):
             columns.append(gpkg_binary.encode(geoms))
         bound = [c for c in names if c not in same]
         slots = [f"?{bound.index(same.get(c, c)) + 1}" for c in names]
+        slots[2] = "printf('%s-%06d', ?3, ?1)"  # the ref, <prefix>-<fid>, made by SQLite from the fid
         sql = f"INSERT INTO {q(layer)} ({', '.join(q(c) for c in names)}) VALUES ({', '.join(slots)})"
         with self.transaction():
             if not bulk:
@@ -241,7 +242,6 @@ class GeoPackageStore(Store):
             first = self._next_fid(layer)
             fids = range(first, first + n)
             columns[0] = fids
-            columns[2] = [f"{rt.prefix}-{fid:06d}" for fid in fids]
             # Bulk: the per-row triggers (R-tree, audit) are replaced by set-based statements in this transaction;
             # even a trigger whose WHEN is false (the uuid/ref filler: both are given) costs microseconds a row.
             triggers = audit_insert_triggers(rt) + ([rtree_insert_trigger(layer)] if rt.is_spatial else [])
