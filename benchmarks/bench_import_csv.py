@@ -2,7 +2,10 @@
 with a spatial index, in the same run. Plain script: prints a table of rows per second.
 
 Run: python benchmarks/bench_import_csv.py [ROWS]   (default 1,000,000)
-SafeGround does more per row: mapping, validation, rules, quarantine, audit trigger, duplicate flagging.
+SafeGround does more per row: mapping, validation, rules, quarantine, an audit row, exact-duplicate flagging,
+uuid, ref and date indexes, all in one transaction that a file fault rolls back; it runs exactly as
+`safeground import FILE.csv --mapping M` does (default chunk size, streaming). Both sides end with a complete
+GeoPackage with a spatial index (SafeGround's time includes its closing WAL checkpoint).
 """
 
 from __future__ import annotations
@@ -46,7 +49,7 @@ def main(n: int) -> None:
         ws = Workspace.open(Path(tmp) / "sg.gpkg", user="bench", create=True)
         ws.set_config(Config(country="COL", geometry={"outside_tolerance_km": None}))
         t = time.perf_counter()
-        report = import_csv(ws, csv_path, mapping, chunk=200_000)
+        report = import_csv(ws, csv_path, mapping)
         ws.close()
         sg = time.perf_counter() - t
         t = time.perf_counter()

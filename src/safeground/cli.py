@@ -196,6 +196,8 @@ def import_(file: str, layer: str | None, mapping: str | None, form_name: str | 
         lines = [f"Read {result.rows_read} rows from {file}: stored {result.rows_stored}, quarantined "
                  f"{result.rows_quarantined} (import run {result.import_run}); "
                  f"{result.exact_duplicates} exact duplicate rows kept and flagged."]
+        if result.quarantine_resolved:
+            lines.append(f"Resolved {result.quarantine_resolved} quarantine entries (fixed rows now stored).")
         lines += [f"  {k:<20} {v:>9}" for k, v in result.stored_by_layer.items()]
         lines += [f"  quarantined: {k:<12} {v:>9}" for k, v in result.quarantine_reasons.items()]
         emit(fmt, doc, "\n".join(lines))
@@ -476,6 +478,32 @@ def minefields_match(db: str, user: str | None, search_m: float, fmt: str) -> No
         lines.append(f"{r.ref:<10} {r.reliability:<8} {r.mines_recorded if r.mines_recorded is not None else '':>8} "
                      f"{worked:>7} {r.found_inside:>7} {r.found_outside:>8} {offset:>8}")
     emit(fmt, {"search_m": search_m, "records": [r.to_dict() for r in results]}, "\n".join(lines))
+
+
+@main.group(cls=SafeGroundGroup)
+def quarantine() -> None:
+    """Rows an import could not store: export them to fix, then import the fixed file again."""
+
+
+@quarantine.command(name="export")
+@db_options
+@click.option("--to", "target", required=True, type=click.Path(dir_okay=False),
+              help="New CSV file: the rows' original columns, then quarantine_id and quarantine_reason.")
+@click.option("--import-run", help="Only the rows of this import run.")
+@click.option("--source", help="Only the rows of this source file (its name, as 'safeground check' shows it).")
+@format_option
+def quarantine_export(db: str, user: str | None, target: str, import_run: str | None, source: str | None,
+                      fmt: str) -> None:
+    """Write open quarantine entries to a CSV file; fix it and import it with the same --mapping.
+
+    Example: safeground quarantine export --to fix.csv --db colombia.gpkg
+    """
+    from safeground.services.quarantine import export_quarantine
+
+    with workspace(db, user) as ws:
+        n = export_quarantine(ws, target, import_run=import_run, source=source)
+    emit(fmt, {"file": target if n else None, "rows": n},
+         f"Exported {n} quarantined rows to {target}." if n else "No open quarantine entries: nothing written.")
 
 
 @main.command()

@@ -219,3 +219,22 @@ def test_minefield_records_import_then_match_against_the_ground(demo_db: Path, t
     assert any(r["found_inside"] + r["found_outside"] > 0 for r in matched["records"])
     text = run("minefields", "match", "--db", str(demo_db), "--distance", "100").stdout
     assert text.startswith(f"{len(matched['records'])} minefield records matched (finds up to 100 m")
+
+
+def test_quarantine_export_then_import_of_the_fixed_file(tmp_path: Path) -> None:
+    from tests.conftest import DATA
+
+    db = str(tmp_path / "c.gpkg")
+    run("init", "--db", db, "--country", "COL")
+    lines = (DATA / "colombia_aicma" / "events_1990_2014.csv").read_text(encoding="utf-8").splitlines()
+    sample = tmp_path / "sample.csv"
+    sample.write_text("\n".join([lines[0], *lines[5770:5790]]) + "\n", encoding="utf-8")  # holds the +74.23 row
+    run("import", str(sample), "--mapping", "colombia_aicma", "--db", db)
+    fix = tmp_path / "fix.csv"
+    doc = json.loads(run("quarantine", "export", "--to", str(fix), "--db", db, "--format", "json").stdout)
+    assert doc == {"file": str(fix), "rows": 1}
+    fix.write_text(fix.read_text(encoding="utf-8").replace(",74.23416667,", ",-74.23416667,"), encoding="utf-8")
+    result = run("import", str(fix), "--mapping", "colombia_aicma", "--db", db)
+    assert "Resolved 1 quarantine entries" in result.stdout
+    assert "No open quarantine entries" in run("quarantine", "export", "--to", str(tmp_path / "again.csv"),
+                                               "--db", db).stdout

@@ -8,6 +8,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from tests.conftest import DATA
 
 from safeground.domain.errors import SafeGroundError
@@ -95,3 +97,30 @@ def test_invalid_mappings_are_refused_with_what_is_wrong(tmp_path: Path, text: s
     with pytest.raises(SafeGroundError) as info:
         load_mapping(path)
     assert info.value.code == "mapping.invalid" and fragment in info.value.message
+
+
+_CELLS = {
+    "year": ["2004", "1999", " 2010 ", "", "20x4", "04"],
+    "tipo_evento": ["Accidente por MAP", "Accidente por MUSE", "Municiones sin explotar", "Incautaciones", "",
+                    " Desminado militar en operaciones"],
+    "departamento": ["META", "", "  ", "NARIÑO"],
+    "municipio": ["URIBE", "", "TUMACO"],
+    "tipo_area": ["Rural", "Urbana", "", "Selva", " Rural"],
+    "lat": ["3.2", "", "norte", "nan", "1e400", " 4.5 "],
+    "lon": ["-74.3", "", "oeste", "-72", "inf"],
+}
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(st.tuples(*(st.sampled_from(v) for v in _CELLS.values())), min_size=0, max_size=40))
+def test_column_wise_mapping_gives_exactly_what_row_by_row_mapping_gives(rows: list[tuple[str, ...]]) -> None:
+    source = {name: [r[k] for r in rows] for k, name in enumerate(_CELLS)}
+    mapping = load_mapping("colombia_aicma")
+    fast, slow = apply_mapping(mapping, source), apply_mapping(mapping, source, columnar=False)
+    assert fast.faults == slow.faults
+    assert list(fast.layers) == list(slow.layers)
+    for layer, rows_ in slow.layers.items():
+        got = fast.layers[layer]
+        assert got.rows == rows_.rows and got.columns == rows_.columns
+        assert [g is None or g.wkt for g in got.geometry] == [g is None or g.wkt for g in rows_.geometry]
+    assert len(fast.faults) + sum(len(r.rows) for r in fast.layers.values()) == len(rows)

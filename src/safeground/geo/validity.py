@@ -90,45 +90,59 @@ def check_geometries(
     required: bool = True,
     repair: bool = False,
     offset: int = 0,
+    errors: dict[int, GeometryError] | None = None,
 ) -> tuple[np.ndarray, list[Repair]]:
     """Check an array of geometries for ``geometry_type``; return them (polygons as MultiPolygon) and repairs.
 
-    ``offset`` is added to indices in messages, so that batch positions read as source rows.
+    ``offset`` is added to indices in messages, so that batch positions read as source rows. With
+    ``errors``, every faulty geometry is recorded there (by position) instead of raising at the first,
+    and the others are still checked.
     """
     geoms = np.asarray(geoms, dtype=object).copy()
     missing = shapely.is_missing(geoms)
     empty = np.zeros(len(geoms), dtype=bool)
     empty[~missing] = shapely.is_empty(geoms[~missing])
     if required and (missing | empty).any():
-        i = int(np.flatnonzero(missing | empty)[0])
-        raise GeometryError("geometry.missing", f"Feature {i + offset}: the geometry is missing or empty.",
-                            hint="Every record of this layer needs a location; give its geometry.",
-                            details={"index": i + offset})
+        for i in np.flatnonzero(missing | empty).tolist():
+            _fail(errors, i, GeometryError(
+                "geometry.missing", f"Feature {i + offset}: the geometry is missing or empty.",
+                hint="Every record of this layer needs a location; give its geometry.", details={"index": i + offset}))
     present = np.flatnonzero(~missing & ~empty)
     wrong = wrong_types(geoms[present], geometry_type)
-    if wrong.any():
-        j = int(np.flatnonzero(wrong)[0])
-        raise wrong_type_error(int(present[j]) + offset, geoms[present[j]], geometry_type)
-    coords, owner = shapely.get_coordinates(geoms[present], return_index=True)
-    if len(coords) and not np.isfinite(coords).all():
-        j = int(owner[~np.isfinite(coords).all(axis=1)][0])
-        raise GeometryError("geometry.not_finite", f"Feature {present[j] + offset}: a coordinate is NaN or infinite.",
-                            hint="Check the source's coordinate columns.", details={"index": int(present[j]) + offset})
+    for j in np.flatnonzero(wrong).tolist():
+        _fail(errors, int(present[j]), wrong_type_error(int(present[j]) + offset, geoms[present[j]], geometry_type))
+    present = present[~wrong]
+    types = shapely.get_type_id(geoms[present])
+    points = bool(len(present)) and bool((types == 0).all())
+    if points:  # a point is valid when its coordinates are finite
+        finite = np.isfinite(shapely.get_x(geoms[present])) & np.isfinite(shapely.get_y(geoms[present]))
+    else:
+        coords, owner = shapely.get_coordinates(geoms[present], return_index=True)
+        finite = np.ones(len(present), dtype=bool)
+        finite[owner[~np.isfinite(coords).all(axis=1)]] = False
+    for i in present[~finite].tolist():
+        _fail(errors, i, GeometryError("geometry.not_finite", f"Feature {i + offset}: a coordinate is NaN or "
+                                       "infinite.", hint="Check the source's coordinate columns.",
+                                       details={"index": i + offset}))
+    present = present[finite]
     repairs: list[Repair] = []
-    invalid = present[~shapely.is_valid(geoms[present])]
+    invalid = present[~shapely.is_valid(geoms[present])] if not points else present[:0]
     for i in invalid:
         reason = located_reason(shapely.is_valid_reason(geoms[i]))
         if not repair:
-            raise GeometryError(
+            _fail(errors, int(i), GeometryError(
                 "geometry.invalid", f"Feature {i + offset}: invalid polygon: {reason}.",
                 hint="Fix the polygon in a GIS, or import again with repair turned on (--repair) to have it "
-                     "repaired and reported.", details={"index": int(i) + offset, "problem": reason})
+                     "repaired and reported.", details={"index": int(i) + offset, "problem": reason}))
+            continue
         before = float(shapely.area(geoms[i]))
         fixed = shapely.make_valid(geoms[i], method="structure", keep_collapsed=False)
         fixed = _keep_polygonal(fixed) if geometry_type in ("MULTIPOLYGON", "POLYGON") else fixed
         if fixed is None or fixed.is_empty:
-            raise GeometryError("geometry.unrepairable", f"Feature {i + offset}: {reason}; nothing is left after "
-                                "repair.", hint="Redraw the polygon.", details={"index": int(i) + offset})
+            _fail(errors, int(i), GeometryError(
+                "geometry.unrepairable", f"Feature {i + offset}: {reason}; nothing is left after repair.",
+                hint="Redraw the polygon.", details={"index": int(i) + offset}))
+            continue
         geoms[i] = fixed
         repairs.append(Repair(int(i) + offset, reason, before, float(shapely.area(fixed))))
     if geometry_type == "MULTIPOLYGON" and len(present):
@@ -136,6 +150,13 @@ def check_geometries(
         if len(single):
             geoms[single] = shapely.multipolygons(geoms[single], indices=np.arange(len(single)))
     return geoms, repairs
+
+
+def _fail(errors: dict[int, GeometryError] | None, i: int, err: GeometryError) -> None:
+    """Raise ``err``, or record it for position ``i`` (the first problem of a position wins)."""
+    if errors is None:
+        raise err
+    errors.setdefault(i, err)
 
 
 def _keep_polygonal(geom: shapely.Geometry) -> shapely.Geometry | None:

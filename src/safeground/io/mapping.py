@@ -249,25 +249,96 @@ def check_columns(mapping: ImportMapping, available: Sequence[str]) -> None:
                           details={"missing": missing})
 
 
-def apply_mapping(mapping: ImportMapping, source: MappingABC[str, Sequence[Any]], *, first_row: int = 0) -> Mapped:
+def apply_mapping(mapping: ImportMapping, source: MappingABC[str, Sequence[Any]], *, first_row: int = 0,
+                  columnar: bool = True) -> Mapped:
     """Route and translate source rows; untranslatable rows become faults (row number → reason).
 
-    ``first_row`` is the file row of ``source``'s first row, for messages. A perimeter that fails to
-    close raises ``geometry.perimeter_not_closed`` (a file fault) rather than becoming a row fault.
+    Works column by column: each distinct value of a column is stripped, translated and checked once,
+    and points are made in one vectorised call. ``columnar=False`` maps row by row instead, the plain
+    definition the column-wise path is tested against (and the path for mapping keys it does not know:
+    DMS, MGRS and perimeters). ``first_row`` is the file row of ``source``'s first row, for messages.
+    A perimeter that fails to close raises ``geometry.perimeter_not_closed`` (a file fault).
     """
     check_columns(mapping, list(source))
     misclosure: dict[int, float] = {}
     n = len(next(iter(source.values()), []))
+    table = _Table(source)
     route: dict[str | None, str | None] = {v: layer for layer, values in mapping.route.cases.items() for v in values}
+    key = table.text(mapping.route.column) if mapping.route.column else [None] * n
+    layer_of: dict[str | None, str | None] = {v: route.get(v, mapping.route.default) for v in set(key)}
+    targets = sorted({t for t in layer_of.values() if t is not None})
+    code: dict[str | None, int] = {t: k for k, t in enumerate(targets)}
+    code_of = {v: code.get(t, -1) for v, t in layer_of.items()}
+    codes = np.fromiter((code_of[v] for v in key), dtype=np.int64, count=n)
+    raw_key = source[mapping.route.column] if mapping.route.column else key
+    faults: dict[int, str] = {int(i): f"'{mapping.route.column}' value {raw_key[i]!r} is not routed to any layer"
+                              for i in np.flatnonzero(codes < 0).tolist()}
     out: dict[str, LayerRows] = {}
-    faults: dict[int, str] = {}
-    key = source[mapping.route.column] if mapping.route.column else [None] * n
-    for i in range(n):
-        layer = route.get(_text(key[i]), mapping.route.default)
-        if layer is None:
-            faults[i] = f"'{mapping.route.column}' value {key[i]!r} is not routed to any layer"
-            continue
-        spec = mapping.layers[layer]
+    for t in [layer for layer in mapping.layers if layer in code]:  # the mapping's order, as row by row
+        idx = np.flatnonzero(codes == code[t])
+        spec = mapping.layers[t]
+        if columnar and _plain_layer(spec) and _plain_geometry(mapping.geometry):
+            rows = _layer_columns(mapping, spec, table, idx, faults)
+        else:
+            rows = _layer_rows(mapping, t, source, idx, faults, misclosure, first_row)
+        if rows.rows:
+            out[t] = rows
+    order = {t: min(r.rows) for t, r in out.items()}  # layers in order of their first row, as row by row
+    return Mapped({t: out[t] for t in sorted(out, key=order.__getitem__)}, dict(sorted(faults.items())), misclosure)
+
+
+class _Table:
+    """Source columns with each column's stripped text (``None`` for blank) made once, per distinct value."""
+
+    def __init__(self, source: MappingABC[str, Sequence[Any]]) -> None:
+        self.source = source
+        self._text: dict[str, list[str | None]] = {}
+
+    def text(self, column: str) -> list[str | None]:
+        if column not in self._text:
+            values = self.source[column]
+            out: list[str | None]
+            try:
+                out = list(map(str.strip, values))  # the usual case, text from a file: C speed
+            except TypeError:  # not all text: each distinct value once
+                distinct = {v: _text(v) for v in set(values)}
+                out = [distinct[v] for v in values]
+            else:
+                if "" in out:
+                    out = [v or None for v in out]
+            self._text[column] = out
+        return self._text[column]
+
+    def take(self, column: str, rows: list[int]) -> list[str | None]:
+        """The text of ``column`` at ``rows`` (ascending positions)."""
+        text = self.text(column)
+        if len(rows) == len(text):
+            return text
+        return [text[i] for i in rows]
+
+
+_LAYER_KEYS = {"fields", "values", "constants", "derived", "date", "info_date", "links"}
+_DATE_KEYS = {"field", "column", "precision"}
+_GEOMETRY_KEYS = {"x", "y", "wkt"}
+
+
+def _plain_layer(spec: LayerSpec) -> bool:
+    """Whether the column-wise path knows every key the layer's spec sets."""
+    if spec.model_dump(exclude=_LAYER_KEYS, exclude_defaults=True):
+        return False
+    return spec.date is None or not spec.date.model_dump(exclude=_DATE_KEYS, exclude_defaults=True)
+
+
+def _plain_geometry(spec: Geometry | None) -> bool:
+    return spec is None or not spec.model_dump(exclude=_GEOMETRY_KEYS, exclude_defaults=True)
+
+
+def _layer_rows(mapping: ImportMapping, layer: str, source: MappingABC[str, Sequence[Any]],
+                idx: np.ndarray, faults: dict[int, str], misclosure: dict[int, float], first_row: int) -> LayerRows:
+    """Row by row: the definition of what a mapping does to one source row."""
+    target = LayerRows()
+    spec = mapping.layers[layer]
+    for i in idx.tolist():
         try:
             values = _row(spec, source, i)
             geom = _geometry(mapping.geometry, source, i)
@@ -289,7 +360,6 @@ def apply_mapping(mapping: ImportMapping, source: MappingABC[str, Sequence[Any]]
         except _RowFault as fault:
             faults[i] = str(fault)
             continue
-        target = out.setdefault(layer, LayerRows())
         target.rows.append(i)
         target.geometry.append(geom)
         n_rows = len(target.rows)
@@ -301,12 +371,147 @@ def apply_mapping(mapping: ImportMapping, source: MappingABC[str, Sequence[Any]]
         for col in target.columns.values():
             if len(col) < n_rows:
                 col.append(None)
-    for rows in out.values():  # points are made all at once (shapely is vectorised), from (x, y) pairs
-        xy = [g for g in rows.geometry if isinstance(g, tuple)]
-        if xy:
-            points = iter(shapely.points(np.array(xy, dtype=float)).tolist())
-            rows.geometry = [next(points) if isinstance(g, tuple) else g for g in rows.geometry]
-    return Mapped(out, faults, misclosure)
+    xy = [g for g in target.geometry if isinstance(g, tuple)]
+    if xy:  # points are made all at once (shapely is vectorised), from (x, y) pairs
+        points = iter(shapely.points(np.array(xy, dtype=float)).tolist())
+        target.geometry = [next(points) if isinstance(g, tuple) else g for g in target.geometry]
+    return target
+
+
+def _translate(column: list[str | None], table: dict[str, Any], reason: str) -> tuple[list[Any], dict[int, str]]:
+    """Values looked up in ``table`` (blank stays ``None``); positions with no translation, with why."""
+    distinct: dict[str | None, Any] = {}
+    bad: dict[int, str] = {}
+    missing = object()
+    for v in set(column):
+        distinct[v] = None if v is None else table.get(v, missing)
+    out = [distinct[v] for v in column]
+    if any(d is missing for d in distinct.values()):
+        for k, v in enumerate(column):
+            if distinct[v] is missing:
+                bad[k] = reason.format(value=repr(v))
+                out[k] = None
+    return out, bad
+
+
+def _layer_columns(mapping: ImportMapping, spec: LayerSpec, table: _Table, idx: np.ndarray,
+                   faults: dict[int, str]) -> LayerRows:
+    """Column by column; the same rows, values and faults (the first, in the same order) as row by row."""
+    rows = idx.tolist()
+    m = len(rows)
+    bad: dict[int, str] = {}  # position in ``rows`` -> first fault
+
+    def take(column: str) -> list[str | None]:
+        return table.take(column, rows)
+
+    def fault(found: dict[int, str]) -> None:
+        for k, reason in found.items():
+            bad.setdefault(k, reason)
+
+    values: dict[str, list[Any]] = {name: [v] * m for name, v in spec.constants.items()}
+    for name, column in spec.fields.items():
+        raw = take(column)
+        if name in spec.values:
+            values[name], found = _translate(raw, spec.values[name], f"'{column}' value {{value}} has no "
+                                             f"translation for field '{name}'")
+            fault(found)
+        else:
+            values[name] = raw
+    for name, column in spec.links.items():  # source ids, resolved to uuids by the importer
+        values[name] = take(column)
+    for name, d in spec.derived.items():
+        raw = take(d.column)
+        values[name], found = _translate(raw, d.values, f"'{d.column}' value {{value}} has no translation for "
+                                         f"field '{name}'")
+        lookup: dict[Any, Any] = d.values
+        if None in lookup:  # a blank source value may itself be translated
+            values[name] = [lookup[None] if v is None else x for v, x in zip(raw, values[name], strict=True)]
+        else:
+            found.update({k: f"'{d.column}' value None has no translation for field '{name}'"
+                          for k, v in enumerate(raw) if v is None})
+        fault(dict(sorted(found.items())))
+    if spec.date:
+        raw = take(spec.date.column)
+        if spec.date.precision == "year":
+            years = {v: f"{v}-12-31" if v.isdigit() and len(v) == 4 else None for v in set(raw) if v is not None}
+            fault({k: f"'{spec.date.column}' value {v!r} is not a year" for k, v in enumerate(raw)
+                   if v is not None and years[v] is None})
+            values[spec.date.field] = [None if v is None else years[v] for v in raw]
+        else:
+            values[spec.date.field] = raw
+        values["date_precision"] = [None if v is None else spec.date.precision for v in raw]
+    info = take(spec.info_date) if spec.info_date else [None] * m
+    event = values.get(spec.date.field) if spec.date else None
+    # Where there is no information date, it is the event date, never the import date.
+    values["info_date"] = [i or e for i, e in zip(info, event, strict=True)] if event else \
+        [i or None for i in info]
+    geometry = _geometry_columns(mapping.geometry, table, rows, bad)
+    keep = [k for k in range(m) if k not in bad]
+    for k, reason in bad.items():
+        faults[rows[k]] = reason
+    if len(keep) == m:
+        return LayerRows(rows, values, geometry)
+    return LayerRows([rows[k] for k in keep], {name: [col[k] for k in keep] for name, col in values.items()},
+                     [geometry[k] for k in keep])
+
+
+def _geometry_columns(spec: Geometry | None, table: _Table, rows: list[int], bad: dict[int, str]) -> list[Any]:
+    """Geometries of ``rows`` (points made at once); rows with faults not seen before get theirs in ``bad``."""
+    if spec is None:
+        return [None] * len(rows)
+    if spec.wkt:
+        out: list[Any] = []
+        for k, i in enumerate(rows):
+            try:
+                out.append(_geometry(spec, table.source, i))
+            except _RowFault as exc:
+                bad.setdefault(k, str(exc))
+                out.append(None)
+        return out
+    assert spec.x is not None and spec.y is not None
+    x, y = table.take(spec.x, rows), table.take(spec.y, rows)
+    try:  # the usual case: every coordinate a number
+        fx = np.array(list(map(float, x)), dtype=np.float64)  # type: ignore[arg-type]
+        fy = np.array(list(map(float, y)), dtype=np.float64)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        pass
+    else:
+        finite = np.isfinite(fx) & np.isfinite(fy)
+        for k in np.flatnonzero(~finite).tolist():
+            bad.setdefault(k, f"coordinates ({x[k]!r}, {y[k]!r}) in '{spec.x}'/'{spec.y}' are not finite numbers")
+        if finite.all():
+            made: list[Any] = shapely.points(fx, fy).tolist()
+            return made
+        made = [None] * len(rows)
+        for k, p in zip(np.flatnonzero(finite).tolist(), shapely.points(fx[finite], fy[finite]).tolist(),
+                        strict=True):
+            made[k] = p
+        return made
+    numbers: dict[str | None, float] = {None: np.nan}
+    for v in set(x) | set(y):
+        try:
+            numbers[v] = float(v)  # type: ignore[arg-type]
+        except (TypeError, ValueError):
+            numbers[v] = np.nan  # not a number; told apart from 'nan' below
+    fx = np.fromiter((numbers[v] for v in x), dtype=float, count=len(rows))
+    fy = np.fromiter((numbers[v] for v in y), dtype=float, count=len(rows))
+    blank = np.array([a is None and b is None for a, b in zip(x, y, strict=True)], dtype=bool)
+    for k in np.flatnonzero(~np.isfinite(fx) | ~np.isfinite(fy)).tolist():
+        if blank[k]:
+            continue
+        try:
+            float(x[k]), float(y[k])  # type: ignore[arg-type]
+            reason = "are not finite numbers"
+        except (TypeError, ValueError):
+            reason = "are not numbers"
+        bad.setdefault(k, f"coordinates ({x[k]!r}, {y[k]!r}) in '{spec.x}'/'{spec.y}' {reason}")
+    good = ~blank & np.isfinite(fx) & np.isfinite(fy)
+    out = [None] * len(rows)
+    if good.any():
+        points = shapely.points(fx[good], fy[good]).tolist()
+        for k, p in zip(np.flatnonzero(good).tolist(), points, strict=True):
+            out[k] = p
+    return out
 
 
 class _RowFault(Exception):

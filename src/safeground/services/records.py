@@ -7,7 +7,6 @@ database unchanged.
 
 from __future__ import annotations
 
-import uuid as uuidlib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -15,8 +14,9 @@ from typing import Any
 import numpy as np
 
 from safeground.domain import transitions
-from safeground.domain.errors import ValidationError
+from safeground.domain.errors import SafeGroundError, ValidationError
 from safeground.domain.records import RecordType, record_type
+from safeground.domain.uuids import time_ordered
 from safeground.geo.measure import areas_m2
 from safeground.geo.validity import Repair
 from safeground.services import validation
@@ -45,6 +45,7 @@ class Prepared:
     geometry: np.ndarray | None
     uuids: list[str]
     repairs: list[Repair]
+    rows: list[int] = field(default_factory=list)  # positions in the batch given to prepare() that were kept
 
 
 Hook = Callable[[Workspace, Prepared], None]
@@ -55,24 +56,36 @@ AFTER_INSERT: dict[str, list[Hook]] = {}
 
 
 def prepare(ws: Workspace, layer: str, batch: Batch, *, offset: int = 0, repair: bool | None = None,
-            system: bool = False) -> Prepared:
-    """Validate ``batch`` for ``layer`` without writing; raises on the first problem."""
+            system: bool = False, errors: dict[int, SafeGroundError] | None = None) -> Prepared:
+    """Validate ``batch`` for ``layer`` without writing; raises on the first problem.
+
+    With ``errors``, problems of single rows are recorded there (by batch position, the first problem of
+    each row) and those rows are left out of the result (``Prepared.rows`` says which are kept): one pass,
+    however many rows are bad. Problems of the whole batch, and the layer's rules, still raise.
+    """
     rt = record_type(layer)
     n = len(batch)
     allow = SYSTEM_FIELDS | {"review_state"} if system else frozenset()
     columns = validation.check_fields(rt, Batch({k: v for k, v in batch.columns.items() if k != "uuid"}),
-                                      offset=offset, allow_managed=allow)
-    uuids = [str(u) for u in batch.columns["uuid"]] if "uuid" in batch.columns else \
-        [str(uuidlib.uuid4()) for _ in range(n)]
-    validation.check_links(ws, rt, columns, offset=offset, batch_uuids=uuids)
+                                      offset=offset, allow_managed=allow, errors=errors)
+    uuids = [str(u) for u in batch.columns["uuid"]] if "uuid" in batch.columns else time_ordered(n)
+    validation.check_links(ws, rt, columns, offset=offset, batch_uuids=uuids, errors=errors)
     if rt.event_date and rt.event_date in columns:
         # The information became known no earlier than the event: never default it to the import date.
         info = columns.get("info_date", [None] * n)
         columns["info_date"] = [i if i is not None else e for i, e in zip(info, columns[rt.event_date], strict=True)]
-    geoms, repairs = validation.check_geometry(ws, rt, batch.geometry, n, offset=offset, repair=repair)
+    geoms, repairs = validation.check_geometry(ws, rt, batch.geometry, n, offset=offset, repair=repair,
+                                               errors=errors)
+    rows = list(range(n))
+    if errors:
+        rows = [i for i in rows if i not in errors]
+        columns = {name: [col[i] for i in rows] for name, col in columns.items()}
+        uuids = [uuids[i] for i in rows]
+        geoms = geoms[rows] if geoms is not None else None
+        repairs = [r for r in repairs if r.index - offset not in errors]
     if rt.is_polygonal and rt.has_field("area_m2") and geoms is not None:
         columns["area_m2"] = areas_m2(geoms).round(2).tolist()
-    prepared = Prepared(rt, columns, geoms, uuids, repairs)
+    prepared = Prepared(rt, columns, geoms, uuids, repairs, rows)
     for hook in BEFORE_INSERT.get(layer, []):
         hook(ws, prepared)
     return prepared

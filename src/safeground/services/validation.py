@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 import shapely
 
-from safeground.domain.errors import SafeGroundError, ValidationError
+from safeground.domain.errors import GeometryError, SafeGroundError, ValidationError
 from safeground.domain.fields import Field, FieldType
 from safeground.domain.records import RecordType
 from safeground.geo.placement import check_outside, check_placement
@@ -40,10 +40,13 @@ def _plain(v: Any) -> Any:
     return v
 
 
-def check_column(f: Field, values: Sequence[Any], *, offset: int = 0) -> list[Any]:
+def check_column(f: Field, values: Sequence[Any], *, offset: int = 0,
+                 errors: dict[int, SafeGroundError] | None = None) -> list[Any]:
     """Normalise one column through ``f.check``; blanks become ``None``.
 
     Each distinct value is checked once; a million-row column of a few codes costs a set and a lookup.
+    With ``errors``, each refused value is recorded there by position (and left ``None``) instead of
+    raising at the first.
     """
     if isinstance(values, np.ndarray):
         values = values.tolist()
@@ -53,7 +56,7 @@ def check_column(f: Field, values: Sequence[Any], *, offset: int = 0) -> list[An
     try:  # keyed by type too: 0 and 0.0 (and True and 1) are equal but may check differently
         distinct = set(zip(map(type, values), values, strict=True))
     except TypeError:  # unhashable values (lists for CHOICES): check one by one
-        return _check_each(f, values, offset)
+        return _check_each(f, values, offset, errors)
     mapping: dict[tuple[type, Any], Any] = {}
     unchanged = True
     for key in distinct:
@@ -65,7 +68,7 @@ def check_column(f: Field, values: Sequence[Any], *, offset: int = 0) -> list[An
         try:
             mapping[key] = result = f.check(_plain(v))
         except SafeGroundError:
-            return _check_each(f, values, offset)  # to name the first bad row
+            return _check_each(f, values, offset, errors)  # to name the bad rows
         unchanged = unchanged and type(result) is key[0] and result == v
     if unchanged:
         return list(values)
@@ -76,7 +79,9 @@ def _fast_path(f: Field, values: Sequence[Any]) -> list[Any] | None:
     """Columns of plain Python strings or numbers, checked in bulk; ``None`` when the slow path must decide."""
     types = set(map(type, values))
     if f.vocabulary is None and f.type in (FieldType.TEXT, FieldType.LINK) and types <= {str, type(None)}:
-        if any(not v.strip() for v in set(values) if v is not None):
+        distinct = set(values)
+        distinct.discard(None)
+        if not all(map(str.strip, distinct)):
             return None  # blank strings become None on the slow path
         return list(values)
     if f.type in (FieldType.REAL, FieldType.INTEGER) and types <= {float, int, type(None)}:
@@ -97,9 +102,11 @@ def _fast_path(f: Field, values: Sequence[Any]) -> list[Any] | None:
     return None
 
 
-def _check_each(f: Field, values: Sequence[Any], offset: int = 0) -> list[Any]:
+def _check_each(f: Field, values: Sequence[Any], offset: int = 0,
+                errors: dict[int, SafeGroundError] | None = None) -> list[Any]:
     out: list[Any] = [None] * len(values)
     cache: dict[Any, Any] = {}
+    refused: dict[Any, SafeGroundError] = {}
     for i, v in enumerate(values):
         if _blank(v):
             continue
@@ -107,20 +114,29 @@ def _check_each(f: Field, values: Sequence[Any], offset: int = 0) -> list[Any]:
         key = (type(v), v) if not isinstance(v, list) else (list, tuple(v))
         try:
             out[i] = cache[key]
+            continue
         except KeyError:
+            pass
+        if key not in refused:
             try:
                 out[i] = cache[key] = f.check(v)
+                continue
             except SafeGroundError as exc:
-                exc.message = f"Row {i + offset}: {exc.message}"
-                exc.args = (exc.message,)
-                exc.details["row"] = i + offset
-                raise
+                refused[key] = exc
+        first = refused[key]
+        err = type(first)(first.code, f"Row {i + offset}: {first.message}", hint=first.hint, imas=first.imas,
+                          details={**first.details, "row": i + offset}, status=first.status)
+        if errors is None:
+            raise err
+        errors.setdefault(i, err)
     return out
 
 
 def check_fields(rt: RecordType, batch: Batch, *, offset: int = 0, allow_managed: frozenset[str] = frozenset(),
-                 partial: bool = False) -> dict[str, list[Any]]:
-    """Validate every column of ``batch`` and the required fields; return normalised columns."""
+                 partial: bool = False, errors: dict[int, SafeGroundError] | None = None) -> dict[str, list[Any]]:
+    """Validate every column of ``batch`` and the required fields; return normalised columns.
+
+    With ``errors``, problems of single rows are recorded there by position instead of raised."""
     columns: dict[str, list[Any]] = {}
     n = len(batch)
     for name, values in batch.columns.items():
@@ -132,26 +148,29 @@ def check_fields(rt: RecordType, batch: Batch, *, offset: int = 0, allow_managed
         if len(values) != n:
             raise ValidationError("record.ragged_batch", f"Column '{name}' has {len(values)} values, not {n}.",
                                   hint="Give every column the same number of rows.")
-        columns[name] = check_column(f, values, offset=offset)
+        columns[name] = check_column(f, values, offset=offset, errors=errors)
     if not partial:
         for f in rt.fields:
             if not f.required:
                 continue
             col = columns.get(f.name)
-            missing = [i for i in range(n) if col is None or col[i] is None]
-            if missing:
-                i = missing[0]
-                raise ValidationError(
+            missing = list(range(n)) if col is None else [i for i, v in enumerate(col) if v is None]
+            for i in missing:
+                err = ValidationError(
                     "record.required_field",
                     f"Row {i + offset}: field '{f.name}' of {rt.layer} is required"
-                    + (f" ({len(missing)} rows lack it)." if len(missing) > 1 else "."),
+                    + (f" ({len(missing)} rows lack it)." if len(missing) > 1 and errors is None else "."),
                     hint=f"Give a value for '{f.name}' ({f.label()}).", details={"field": f.name, "row": i + offset})
+                if errors is None:
+                    raise err
+                errors.setdefault(i, err)
     return columns
 
 
 def check_links(ws: Workspace, rt: RecordType, columns: dict[str, list[Any]], *, offset: int = 0,
-                batch_uuids: Sequence[str] = ()) -> None:
-    """Every LINK/LINKS value must name an existing record of the linked layer."""
+                batch_uuids: Sequence[str] = (), errors: dict[int, SafeGroundError] | None = None) -> None:
+    """Every LINK/LINKS value must name an existing record of the linked layer (``errors``: as for
+    :func:`check_fields`)."""
     for f in rt.fields:
         if f.type not in (FieldType.LINK, FieldType.LINKS) or f.name not in columns:
             continue
@@ -164,18 +183,28 @@ def check_links(ws: Workspace, rt: RecordType, columns: dict[str, list[Any]], *,
         if f.links_to == rt.layer:
             found |= set(batch_uuids)
         missing = wanted - found
-        if missing:
-            bad = sorted(missing)[0]
-            row = next(i for i, v in enumerate(values) if v and bad in v.split())
-            raise ValidationError("record.broken_link",
+        if not missing:
+            continue
+        broken = [(i, min(set(v.split()) & missing)) for i, v in enumerate(values) if v and set(v.split()) & missing]
+        if errors is None:  # name the smallest missing uuid, at its first row
+            bad = min(b for _i, b in broken)
+            broken = [next((i, b) for i, b in broken if bad in values[i].split())]
+        for row, bad in broken:
+            err = ValidationError("record.broken_link",
                                   f"Row {row + offset}: '{f.name}' names {f.links_to} {bad}, which does not exist.",
                                   hint=f"Create the {f.links_to} first, or correct the uuid.",
                                   details={"field": f.name, "row": row + offset, "value": bad})
+            if errors is None:
+                raise err
+            errors.setdefault(row, err)
 
 
 def check_geometry(ws: Workspace, rt: RecordType, geoms: np.ndarray | None, n: int, *, offset: int = 0,
-                   repair: bool | None = None) -> tuple[np.ndarray | None, list[Repair]]:
-    """Type, validity (repair if asked or configured) and placement against the national outline."""
+                   repair: bool | None = None, errors: dict[int, SafeGroundError] | None = None,
+                   ) -> tuple[np.ndarray | None, list[Repair]]:
+    """Type, validity (repair if asked or configured) and placement against the national outline
+    (``errors``: as for :func:`check_fields`)."""
+    geo_errors: dict[int, GeometryError] | None = {} if errors is not None else None
     if not rt.is_spatial:
         if geoms is not None and not shapely.is_missing(geoms).all():
             raise ValidationError("geometry.not_spatial", f"Layer '{rt.layer}' has no geometry.",
@@ -186,11 +215,15 @@ def check_geometry(ws: Workspace, rt: RecordType, geoms: np.ndarray | None, n: i
     assert rt.geometry_type is not None
     do_repair = ws.config.geometry.repair if repair is None else repair
     geoms, repairs = check_geometries(geoms, rt.geometry_type, required=rt.geometry_required, repair=do_repair,
-                                      offset=offset)
+                                      offset=offset, errors=geo_errors)
     cfg = ws.config.geometry
     if cfg.check_swapped_coordinates:
-        check_placement(geoms, ws.outline, offset=offset, tolerance_deg=cfg.outline_tolerance_deg)
+        check_placement(geoms, ws.outline, offset=offset, tolerance_deg=cfg.outline_tolerance_deg, errors=geo_errors)
     if cfg.outside_tolerance_km is not None and ws.outline is not None and ws.national_crs is not None:
-        check_outside(geoms, ws.outline, tolerance_km=cfg.outside_tolerance_km, crs=ws.national_crs, offset=offset)
+        check_outside(geoms, ws.outline, tolerance_km=cfg.outside_tolerance_km, crs=ws.national_crs, offset=offset,
+                      errors=geo_errors)
+    if errors is not None and geo_errors:
+        for i, err in geo_errors.items():
+            errors.setdefault(i, err)
     return geoms, repairs
 

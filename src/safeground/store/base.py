@@ -87,6 +87,10 @@ class Store(abc.ABC):
     def savepoint(self) -> AbstractContextManager[None]:
         """Writes inside are undone on their own when it raises; the enclosing transaction goes on."""
 
+    def bulk_load(self) -> AbstractContextManager[None]:
+        """A transaction for loading many rows; a backend may defer index work to its end (same guarantees)."""
+        return self.transaction()
+
     @property
     @abc.abstractmethod
     def schema_version(self) -> int: ...
@@ -135,8 +139,26 @@ class Store(abc.ABC):
         """Keep rows that failed validation: import_run, layer, source, source_row, code, reason, hint, raw."""
 
     @abc.abstractmethod
-    def quarantined(self, *, import_run: str | None = None) -> list[Record]:
+    def quarantined(self, *, import_run: str | None = None, source: str | None = None,
+                    ids: Sequence[int] | None = None) -> list[Record]:
         """Quarantined rows not yet resolved, oldest first (``raw`` decoded from JSON)."""
+
+    @abc.abstractmethod
+    def requarantine(self, rows: Sequence[Mapping[str, Any]]) -> None:
+        """A quarantined row that failed again: entry ``id`` gets the new import_run, code, reason, hint, raw."""
+
+    @abc.abstractmethod
+    def resolve_quarantine(self, resolved: Sequence[tuple[int, str, str]], *, import_run: str, user: str) -> None:
+        """Entries ``(id, layer, uuid)`` became that record: marked resolved and linked to it, never deleted."""
+
+    @abc.abstractmethod
+    def stage_source_rows(self, layer: str, uuids: Sequence[str], rows: Sequence[str]) -> None:
+        """Remember, for this transaction, the source row (as one text) each new record came from."""
+
+    @abc.abstractmethod
+    def link_exact_duplicates(self, import_run: str, reason: str) -> int:
+        """Flag each staged record whose source row equals an earlier staged one of the same layer as a proposed
+        duplicate of the first (kind ``exact_source_row``); forget the staged rows; return how many links."""
 
     @abc.abstractmethod
     def write_duplicate_links(self, links: Sequence[Mapping[str, Any]]) -> None:

@@ -10,7 +10,6 @@ import hashlib
 import json
 import math
 import sqlite3
-import uuid as uuidlib
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -23,16 +22,28 @@ from safeground.domain.errors import ConflictError, NotFoundError, StoreError, V
 from safeground.domain.fields import FieldType
 from safeground.domain.records import RecordType, record_type
 from safeground.domain.timestamps import now_iso
+from safeground.domain.uuids import time_ordered
 from safeground.geo.crs import WGS84, reproject, utm_epsg
-from safeground.store import gpkg_binary, related_tables
+from safeground.store import gpkg_binary, related_tables, rtree
 from safeground.store.base import OPERATORS, Batch, Change, Record, Store, Where
 from safeground.store.migrations import MIGRATIONS, SCHEMA_VERSION
-from safeground.store.sqlite_schema import FID, GEOM, index_sql, q, rtree_insert_trigger
+from safeground.store.sqlite_schema import (
+    FID,
+    GEOM,
+    audit_insert_sql,
+    audit_insert_triggers,
+    index_sql,
+    q,
+    rtree_insert_trigger,
+)
 
-#: Above this many rows, an insert fills the R-tree in one pass from envelopes computed in numpy,
-#: instead of calling the ST_ functions row by row from the trigger (same index, no Python callbacks),
-#: and an empty table gets its indexes built after the load.
+#: From this many rows, an insert replaces the per-row triggers by set-based work in the same transaction:
+#: one audit statement for the batch, and boxes from numpy for the R-tree instead of the ST_ functions
+#: called row by row (same index, no Python callbacks); an empty table gets its indexes built after the load.
 BULK_ROWS = 2000
+
+#: Page cache (negative: KiB) during a bulk load, instead of the usual 256 MiB.
+BULK_CACHE_KIB = -16384
 
 #: SafeGround's own updates must always change ``updated_at``, or the audit trigger takes them for
 #: external edits: use now, or 1 ms after the stored value when the clock has not moved past it.
@@ -51,6 +62,10 @@ class GeoPackageStore(Store):
         self._path = path
         self._depth = 0
         self._closed = False
+        self._bulk = 0  # depth of bulk_load()
+        self._pending: set[str] = set()  # layers whose new boxes wait for their R-tree
+        self._packing: dict[str, rtree.Packer] = {}  # layers whose R-tree is being built anew in this load
+        self._unindexed: set[str] = set()  # layers loaded from empty, whose indexes are built at the end
 
     # --- lifecycle -------------------------------------------------------------------------------
     @classmethod
@@ -144,6 +159,9 @@ class GeoPackageStore(Store):
             yield
         except BaseException:
             self._depth = 0
+            self._pending.clear()  # the temporary tables go with the rollback
+            self._packing.clear()
+            self._unindexed.clear()
             self._conn.execute("ROLLBACK")
             raise
         self._depth = 0
@@ -172,6 +190,32 @@ class GeoPackageStore(Store):
             self._conn.execute("INSERT OR REPLACE INTO safeground_config VALUES (1, ?, ?, ?)", (text, user, now_iso()))
 
     # --- writes ----------------------------------------------------------------------------------
+    @contextmanager
+    def bulk_load(self) -> Iterator[None]:
+        """A transaction in which large inserts leave their spatial index to the end.
+
+        Inside it, each bulk insert's boxes wait in a temporary table, and the R-tree is filled once on the
+        way out (packed from scratch when the new boxes outnumber the old ones), still inside the
+        transaction: a failure rolls everything back. Reads and updates that need the index fill it first.
+        """
+        with self.transaction():
+            self._bulk += 1
+            cache = self._conn.execute("PRAGMA cache_size").fetchone()[0]
+            if self._bulk == 1:  # memory must not grow with the load: appends need few pages, sorts spill to disk
+                self._conn.execute(f"PRAGMA cache_size = {BULK_CACHE_KIB}")
+            try:
+                yield
+                if self._bulk == 1:
+                    for layer in sorted(self._pending | set(self._packing) | self._unindexed):
+                        self._flush_rtree(layer)
+            finally:
+                self._bulk -= 1
+                if not self._bulk:
+                    self._conn.execute(f"PRAGMA cache_size = {int(cache)}")
+                    self._pending.clear()
+                    self._packing.clear()
+                    self._unindexed.clear()
+
     def insert(self, layer: str, batch: Batch, *, user: str, import_run: str | None = None,
                review_state: str = "submitted") -> list[str]:
         rt = record_type(layer)
@@ -182,55 +226,120 @@ class GeoPackageStore(Store):
         given = {k: v for k, v in batch.columns.items() if k not in ("uuid", "ref")}
         for name in given:
             rt.field(name)
-        uuids = [str(u) for u in batch.columns["uuid"]] if "uuid" in batch.columns else \
-            [str(uuidlib.uuid4()) for _ in range(n)]
+        uuids = [str(u) for u in batch.columns["uuid"]] if "uuid" in batch.columns else time_ordered(n)
         fixed = {"version": 1, "review_state": review_state, "import_run": import_run, "created_by": user,
                  "created_at": stamp, "updated_by": user, "updated_at": stamp}
+        bulk = n >= BULK_ROWS
+        if bulk:  # an all-empty column is left to its NULL default: binding a million Nones costs seconds
+            given = {k: v for k, v in given.items() if any(x is not None for x in v)}
+        if bulk:  # the column default gives version 1 (and a row binds one parameter less)
+            fixed.pop("version")
+        # updated_by/updated_at repeat created_by/created_at: numbered parameters bind each value once a row.
+        same = {k: v for k, v in {"updated_by": "created_by", "updated_at": "created_at"}.items()
+                if k not in given and v not in given}
         names = [FID, "uuid", "ref"] + [k for k in fixed if k not in given] + list(given)
-        columns: list[Sequence[Any]] = [[None] * n, uuids, [None] * n]
-        columns += [[fixed[k]] * n for k in fixed if k not in given]
+        columns: list[Sequence[Any]] = [[None] * n, uuids, [rt.prefix] * n]
+        columns += [[fixed[k]] * n for k in fixed if k not in given and k not in same]
         columns += [_to_sql_column(rt, k, v) for k, v in given.items()]
         geoms = None
         if rt.is_spatial:
             geoms = batch.geometry if batch.geometry is not None else np.full(n, None, dtype=object)
             names.append(GEOM)
             columns.append(gpkg_binary.encode(geoms))
-        bulk = geoms is not None and n >= BULK_ROWS
-        sql = (f"INSERT INTO {q(layer)} ({', '.join(q(c) for c in names)}) "
-               f"VALUES ({', '.join('?' * len(names))})")
+        bound = [c for c in names if c not in same]
+        slots = [f"?{bound.index(same.get(c, c)) + 1}" for c in names]
+        slots[2] = "printf('%s-%06d', ?3, ?1)"  # the ref, <prefix>-<fid>, made by SQLite from the fid
+        sql = f"INSERT INTO {q(layer)} ({', '.join(q(c) for c in names)}) VALUES ({', '.join(slots)})"
         with self.transaction():
+            if not bulk:
+                self._flush_rtree(layer)  # the per-row triggers need a finished index
             first = self._next_fid(layer)
             fids = range(first, first + n)
             columns[0] = fids
-            columns[2] = [f"{rt.prefix}-{fid:06d}" for fid in fids]
-            trigger, trigger_sql = rtree_insert_trigger(layer) if rt.is_spatial else ("", "")
-            reindex = n >= BULK_ROWS and first == 1  # loading an empty table: build its indexes afterwards
+            # Bulk: the per-row triggers (R-tree, audit) are replaced by set-based statements in this transaction;
+            # even a trigger whose WHEN is false (the uuid/ref filler: both are given) costs microseconds a row.
+            triggers = audit_insert_triggers(rt) + ([rtree_insert_trigger(layer)] if rt.is_spatial else [])
+            # Loading an empty table: build its indexes afterwards (at the end of a bulk load).
+            reindex = bulk and first == 1 and layer not in self._unindexed
             if bulk:
-                self._conn.execute(f"DROP TRIGGER {q(trigger)}")
+                for trigger, _sql in triggers:
+                    self._conn.execute(f"DROP TRIGGER {q(trigger)}")
             if reindex:
                 for stmt in index_sql(rt):
                     self._conn.execute(f"DROP INDEX IF EXISTS {stmt.split()[2]}")
+                if self._bulk:
+                    self._unindexed.add(layer)
+                    reindex = False
             try:
                 self._conn.executemany(sql, zip(*columns, strict=True))
             except sqlite3.IntegrityError as exc:
                 raise ValidationError("store.duplicate", f"Insert into {layer} refused: {exc}.",
                                       hint="A record with this uuid or ref exists already.") from None
             if bulk:
-                assert geoms is not None
-                self._fill_rtree(layer, np.asarray(fids), geoms)
-                self._conn.execute(trigger_sql)
+                self._conn.execute(audit_insert_sql(rt), (first, first + n - 1))
+                if geoms is not None:
+                    self._queue_rtree(layer, np.asarray(fids), geoms)
+                for _trigger, trigger_sql in triggers:
+                    self._conn.execute(trigger_sql)
             if reindex:
                 for stmt in index_sql(rt):
                     self._conn.execute(stmt)
+            if bulk and not self._bulk:
+                self._flush_rtree(layer)
         return uuids
 
-    def _fill_rtree(self, layer: str, fids: np.ndarray, geoms: np.ndarray) -> None:
+    def _queue_rtree(self, layer: str, fids: np.ndarray, geoms: np.ndarray) -> None:
+        """Keep the boxes of new rows in a temporary table until :meth:`_flush_rtree`."""
         keep = ~shapely.is_missing(geoms)
         keep[keep] = ~shapely.is_empty(geoms[keep])
-        b = shapely.bounds(geoms[keep])
-        rows = zip(fids[keep].tolist(), b[:, 0].tolist(), b[:, 2].tolist(), b[:, 1].tolist(), b[:, 3].tolist(),
-                   strict=True)
-        self._conn.executemany(f"INSERT INTO {q('rtree_' + layer + '_' + GEOM)} VALUES (?, ?, ?, ?, ?)", rows)
+        if not keep.any():
+            return
+        b = _bounds(geoms[keep])
+        packer = self._packing.get(layer)
+        if packer is None and layer not in self._pending and not self._conn.execute(
+                f"SELECT 1 FROM {q(f'rtree_{layer}_{GEOM}')} LIMIT 1").fetchone():
+            packer = self._packing[layer] = rtree.Packer(self._conn, f"rtree_{layer}_{GEOM}")
+        if packer is not None:  # an empty index: pack the leaves now
+            packer.add(fids[keep], b[:, 0], b[:, 2], b[:, 1], b[:, 3])
+            return
+        table = _pending_table(layer)
+        if layer not in self._pending:
+            self._conn.execute(f"DROP TABLE IF EXISTS {table}")
+            self._conn.execute(f"CREATE TEMP TABLE {table.split('.')[1]} ({rtree.PENDING_COLUMNS})")
+            self._pending.add(layer)
+        key = rtree.hilbert((b[:, 0] + b[:, 2]) / 2, (b[:, 1] + b[:, 3]) / 2)
+        self._conn.executemany(f"INSERT INTO {table} VALUES (?, ?, ?, ?, ?, ?)",
+                               zip(fids[keep].tolist(), b[:, 0].tolist(), b[:, 2].tolist(), b[:, 1].tolist(),
+                                   b[:, 3].tolist(), key.tolist(), strict=True))
+
+    def _flush_rtree(self, layer: str) -> None:
+        """Finish the index work left for later on ``layer``: the packed R-tree's upper levels, the waiting
+        boxes (packed anew with the indexed ones when they outnumber them, else inserted through the R*Tree
+        module in one statement), and indexes dropped for a load from empty."""
+        if layer in self._unindexed:
+            self._unindexed.discard(layer)
+            for stmt in index_sql(record_type(layer)):
+                self._conn.execute(stmt)
+        packer = self._packing.pop(layer, None)
+        if packer is not None:
+            packer.finish()
+        if layer not in self._pending:
+            return
+        self._pending.discard(layer)
+        table, index = _pending_table(layer), q(f"rtree_{layer}_{GEOM}")
+        waiting = self._conn.execute(f"SELECT COUNT(*) FROM {table}").fetchone()[0]
+        indexed = self._conn.execute(f"SELECT COUNT(*) FROM {index}").fetchone()[0]
+        if waiting >= indexed:
+            old = self._conn.execute(f"SELECT id, minx, maxx, miny, maxy FROM {index}")
+            while rows := old.fetchmany(100_000):
+                b = np.array(rows, dtype=float)
+                key = rtree.hilbert((b[:, 1] + b[:, 2]) / 2, (b[:, 3] + b[:, 4]) / 2)
+                self._conn.executemany(f"INSERT INTO {table} VALUES (?, ?, ?, ?, ?, ?)",
+                                       [(*r, k) for r, k in zip(rows, key.tolist(), strict=True)])
+            rtree.rebuild(self._conn, f"rtree_{layer}_{GEOM}", table)
+        else:
+            self._conn.execute(f"INSERT INTO {index} SELECT id, minx, maxx, miny, maxy FROM {table}")
+        self._conn.execute(f"DROP TABLE {table}")
 
     def _next_fid(self, layer: str) -> int:
         row = self._conn.execute(f"SELECT COALESCE(MAX({FID}), 0) FROM {q(layer)}").fetchone()
@@ -241,6 +350,7 @@ class GeoPackageStore(Store):
                expected_version: int | None = None) -> Record:
         rt = record_type(layer)
         with self.transaction():
+            self._flush_rtree(layer)
             current = self._row_meta(layer, uuid)
             if expected_version is not None and current["version"] != expected_version:
                 raise ConflictError(
@@ -284,6 +394,7 @@ class GeoPackageStore(Store):
         n = len(uuids)
         rows = zip(*cols, [user] * n, [stamp] * n, [stamp] * n, uuids, strict=True)
         with self.transaction():
+            self._flush_rtree(layer)
             cur = self._conn.executemany(sql, rows)
         return cur.rowcount
 
@@ -357,6 +468,7 @@ class GeoPackageStore(Store):
                 raise ValidationError("query.not_spatial", f"Layer '{rt.layer}' has no geometry.",
                                       hint="Drop the bounding box for this layer.")
             minx, miny, maxx, maxy = (float(v) for v in bbox)
+            self._flush_rtree(rt.layer)
             conds.append(f"t.{FID} IN (SELECT id FROM {q('rtree_' + rt.layer + '_geom')} "
                          "WHERE maxx >= ? AND minx <= ? AND maxy >= ? AND miny <= ?)")
             params += [minx, maxx, miny, maxy]
@@ -477,7 +589,7 @@ class GeoPackageStore(Store):
                 "AND retired_at IS NULL", params=(layer, record_uuid, file_name, digest))
             if same:
                 return same[0]
-            meta = {"uuid": str(uuidlib.uuid4()), "layer": layer, "record_uuid": record_uuid, "file_name": file_name,
+            meta = {"uuid": time_ordered(1)[0], "layer": layer, "record_uuid": record_uuid, "file_name": file_name,
                     "content_type": content_type, "size": len(data), "sha256": digest, "personal": personal,
                     "source": source, "created_at": now_iso(), "created_by": user}
             related_tables.insert_media(self._conn, int(row[0]), meta, data)
@@ -544,19 +656,67 @@ class GeoPackageStore(Store):
             self._conn.executemany(f"INSERT INTO safeground_quarantine ({', '.join(self._QUARANTINE)}) "
                                    f"VALUES ({', '.join('?' * len(self._QUARANTINE))})", values)
 
-    def quarantined(self, *, import_run: str | None = None) -> list[Record]:
+    def quarantined(self, *, import_run: str | None = None, source: str | None = None,
+                    ids: Sequence[int] | None = None) -> list[Record]:
         cols = ("id", *self._QUARANTINE)
         sql = f"SELECT {', '.join(cols)} FROM safeground_quarantine WHERE resolved_at IS NULL"
         params: list[Any] = []
-        if import_run is not None:
-            sql += " AND import_run = ?"
-            params.append(import_run)
+        for name, value in (("import_run", import_run), ("source", source)):
+            if value is not None:
+                sql += f" AND {name} = ?"
+                params.append(value)
+        if ids is not None:
+            sql += " AND id IN (SELECT value FROM json_each(?))"
+            params.append(json.dumps([int(i) for i in ids]))
         out = []
         for row in self._conn.execute(sql + " ORDER BY id", params):
             rec = dict(zip(cols, row, strict=True))
             rec["raw"] = json.loads(rec["raw"])
             out.append(rec)
         return out
+
+    def requarantine(self, rows: Sequence[Mapping[str, Any]]) -> None:
+        values = [(r["import_run"], r["code"], r["reason"], r.get("hint"),
+                   json.dumps(r["raw"], ensure_ascii=False, default=str), now_iso(), r["id"]) for r in rows]
+        with self.transaction():
+            self._conn.executemany("UPDATE safeground_quarantine SET import_run = ?, code = ?, reason = ?, hint = ?, "
+                                   "raw = ?, created_at = ? WHERE id = ? AND resolved_at IS NULL", values)
+
+    def resolve_quarantine(self, resolved: Sequence[tuple[int, str, str]], *, import_run: str, user: str) -> None:
+        stamp = now_iso()
+        with self.transaction():
+            self._conn.executemany(
+                "UPDATE safeground_quarantine SET resolved_at = ?, resolved_layer = ?, resolved_uuid = ?, "
+                "resolved_run = ?, resolved_by = ? WHERE id = ? AND resolved_at IS NULL",
+                [(stamp, layer, uuid, import_run, user, qid) for qid, layer, uuid in resolved])
+
+    # --- source rows of one import, for exact duplicates ----------------------------------------------
+    def stage_source_rows(self, layer: str, uuids: Sequence[str], rows: Sequence[str]) -> None:
+        # A row is known by a 128-bit key: Python's keyed string hash (SipHash, a pseudo-random function) of
+        # the row and of the row with a marker put before it. Two different rows share it with odds of 2**-128.
+        with self.transaction():
+            self._conn.execute("CREATE TEMP TABLE IF NOT EXISTS sg_source_row (h1 INTEGER, h2 INTEGER, layer TEXT, "
+                               "uuid TEXT)")
+            self._conn.executemany("INSERT INTO temp.sg_source_row VALUES (?, ?, ?, ?)",
+                                   zip(map(hash, rows), map(hash, map("\x1e".__add__, rows)), [layer] * len(rows),
+                                       uuids, strict=True))
+
+    def link_exact_duplicates(self, import_run: str, reason: str) -> int:
+        with self.transaction():
+            if not self._conn.execute("SELECT 1 FROM temp.sqlite_master WHERE name = 'sg_source_row'").fetchone():
+                return 0
+            # Keys seen more than once first (a sort of two integers), then only those rows: the first of each
+            # group, in staging order, is the original, as a person reading the file would see it.
+            cur = self._conn.execute(
+                f"INSERT INTO safeground_duplicate_link ({', '.join(self._LINK)}) "
+                "SELECT layer, uuid, first_uuid, 'exact_source_row', 'proposed', ?, ?, ? FROM ("
+                "  SELECT rowid AS seq, layer, uuid, first_value(uuid) OVER w AS first_uuid, "
+                "  first_value(layer) OVER w AS first_layer FROM temp.sg_source_row "
+                "  WHERE (h1, h2) IN (SELECT h1, h2 FROM temp.sg_source_row GROUP BY h1, h2 HAVING COUNT(*) > 1) "
+                "  WINDOW w AS (PARTITION BY h1, h2 ORDER BY rowid)) "
+                "WHERE uuid != first_uuid AND layer = first_layer ORDER BY seq", (reason, import_run, now_iso()))
+            self._conn.execute("DROP TABLE temp.sg_source_row")
+        return cur.rowcount
 
     # --- duplicate links -----------------------------------------------------------------------------
     _LINK = ("layer", "uuid", "duplicate_of", "kind", "status", "reason", "import_run", "created_at")
@@ -645,6 +805,18 @@ def _to_sql_column(rt: RecordType, name: str, values: Sequence[Any]) -> Sequence
     if rt.field(name).type is FieldType.BOOLEAN:
         return [None if v is None else int(bool(v)) for v in values]
     return values
+
+
+def _pending_table(layer: str) -> str:
+    return "temp." + q(f"sg_rtree_pending_{layer}")
+
+
+def _bounds(geoms: np.ndarray) -> np.ndarray:
+    """``(minx, miny, maxx, maxy)`` per geometry; points without building envelopes."""
+    if (shapely.get_type_id(geoms) == 0).all():
+        x, y = shapely.get_x(geoms), shapely.get_y(geoms)
+        return np.column_stack([x, y, x, y])
+    return shapely.bounds(geoms)
 
 
 def _check_is_safeground(conn: sqlite3.Connection, path: Path) -> None:

@@ -33,6 +33,9 @@ def encode(geoms: np.ndarray, srs_id: int = 4326) -> list[bytes | None]:
     present = ~shapely.is_missing(geoms)
     idx = np.flatnonzero(present)
     wkb = shapely.to_wkb(geoms[idx], byte_order=1, flavor="iso")
+    if len(idx) == len(geoms) and (shapely.get_type_id(geoms) == 0).all() and not shapely.is_empty(geoms).any():
+        head = _HEAD.pack(b"GP", 0, _FLAGS_NOENV, srs_id)  # points: no envelope, one header for all
+        return [head + w for w in wkb.tolist()]
     bounds = shapely.bounds(geoms[idx])
     is_point = shapely.get_type_id(geoms[idx]) == 0
     empty = shapely.is_empty(geoms[idx])

@@ -70,6 +70,10 @@ def _m5_minefield_matches(conn: sqlite3.Connection) -> None:
   inside INTEGER NOT NULL, distance_m REAL NOT NULL, overlap_m2 REAL, quantity INTEGER,
   search_m REAL NOT NULL, computed_at DATETIME NOT NULL)""")
     conn.execute("CREATE INDEX idx_safeground_minefield_match_record ON safeground_minefield_match (minefield_record)")
+def _m6_quarantine_resolution(conn: sqlite3.Connection) -> None:
+    # A fixed row that was imported again keeps its entry, marked resolved and linked to the record it became.
+    for column in ("resolved_layer TEXT", "resolved_uuid TEXT", "resolved_run TEXT", "resolved_by TEXT"):
+        conn.execute(f"ALTER TABLE safeground_quarantine ADD COLUMN {column}")
 
 
 #: (number, description, function). Never renumber or edit an applied migration; append a new one.
@@ -80,6 +84,8 @@ MIGRATIONS: list[tuple[int, str, Callable[[sqlite3.Connection], None]]] = [
     (4, "Attachments (media table of the GeoPackage Related Tables Extension); index on (source, source_id)",
      _m4_attachments),
     (5, "Minefield-record matches: activities and finds in or near each handed-over record", _m5_minefield_matches),
+    (6, "Quarantine entries resolved by a later import, linked to the record they became",
+     _m6_quarantine_resolution),
 ]
 
 SCHEMA_VERSION = MIGRATIONS[-1][0]

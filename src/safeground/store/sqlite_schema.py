@@ -97,6 +97,21 @@ def rtree_insert_trigger(table: str) -> tuple[str, str]:
     return f"rtree_{table}_{GEOM}_insert", stmt
 
 
+def audit_insert_triggers(rt: RecordType) -> list[tuple[str, str]]:
+    """Names and SQL of the per-row insert triggers (audit; uuid and ref filler); bulk inserts, which give uuid
+    and ref, use :func:`audit_insert_sql` instead."""
+    stmts = audit_triggers(rt)
+    return [(f"sg_{rt.layer}_insert", stmts[0]), (f"sg_{rt.layer}_insert_fill", stmts[1])]
+
+
+def audit_insert_sql(rt: RecordType) -> str:
+    """One statement writing the insert audit rows of the records with fid between two parameters:
+    the same rows the insert trigger writes, for a whole batch at once."""
+    return (f"INSERT INTO safeground_audit (layer, fid, uuid, op, actor, import_run, at) "
+            f"SELECT '{rt.layer}', fid, uuid, 'insert', created_by, import_run, {NOW} FROM {q(rt.layer)} "
+            f"WHERE fid BETWEEN ? AND ? AND uuid IS NOT NULL AND ref IS NOT NULL ORDER BY fid")
+
+
 def _row_json(rt: RecordType, alias: str) -> str:
     parts = []
     if rt.is_spatial:  # the geometry only when it changed: attribute edits stay small
