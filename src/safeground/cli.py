@@ -149,8 +149,8 @@ def demo(db: str, user: str | None, scale: str, seed: int, fmt: str) -> None:
 @main.command(name="import")
 @click.argument("file", type=click.Path(dir_okay=False))
 @click.option("--as", "layer", type=click.Choice(LAYERS), help="SafeGround layer to import into.")
-@click.option("--mapping", help="Mapping (a shipped name such as colombia_aicma, or a YAML file) for a CSV file; "
-                                "it routes rows to layers and quarantines rows it cannot store.")
+@click.option("--mapping", help="Mapping (a shipped name such as colombia_aicma, or a YAML file) for a CSV or GIS "
+                                "file; it routes rows to layers and quarantines rows it cannot store.")
 @click.option("--form", "form_name", help="FILE holds submissions of this field form (ODK Central .zip/.csv/.json, "
                                          "KoBoToolbox .csv/.json); see 'safeground forms'.")
 @db_options
@@ -191,7 +191,7 @@ def import_(file: str, layer: str | None, mapping: str | None, form_name: str | 
         from safeground.services.mapped_import import import_csv
 
         with workspace(db, user) as ws:
-            result = import_csv(ws, file, mapping, progress=progress_bar())
+            result = import_csv(ws, file, mapping, progress=progress_bar(), source_layer=source_layer)
         doc = result.to_dict()
         lines = [f"Read {result.rows_read} rows from {file}: stored {result.rows_stored}, quarantined "
                  f"{result.rows_quarantined} (import run {result.import_run}); "
@@ -214,7 +214,7 @@ def import_(file: str, layer: str | None, mapping: str | None, form_name: str | 
              + "".join(f"\n  placed {v} {k} records" for k, v in placed.items()))
         return
     if layer is None:
-        raise click.UsageError("Say which layer to import into with --as LAYER, or give --mapping for a CSV file.")
+        raise click.UsageError("Say which layer to import into with --as LAYER, or give --mapping.")
     from safeground.services.transfer import import_file
 
     with workspace(db, user) as ws:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import shapely
+
 from safeground.io.mapping import Geometry, load_mapping
 from safeground.services.mapped_import import import_csv
 from safeground.services.workspace import Workspace
@@ -42,3 +44,67 @@ def test_victims_link_to_accidents_by_imsma_local_id(ws: Workspace, tmp_path: Pa
     assert cas["VIC-3"]["status"] == "deminer" and cas["VIC-1"]["review_state"] == "approved"
     [q] = ws.store.quarantined(import_run=victims.import_run)
     assert "ACC-2019-999" in q["reason"] and "import the accident records first" in q["reason"]
+
+
+def _gdb(tmp_path: Path) -> Path:
+    """A small File Geodatabase laid out as IMSMA Core exports it: feature classes and a victim table."""
+    import geopandas as gpd
+    import pandas as pd
+    import pyogrio
+    import shapely
+
+    gdb = tmp_path / "imsma_export.gdb"
+    box = shapely.box(-74.36, 3.23, -74.35, 3.24)
+    layers = {
+        "Hazard": gpd.GeoDataFrame({
+            "hazard_localid": ["HAZ-0001", "HAZ-0002"], "hazard_name": ["La Julia", "Caño Rojo"],
+            "hazard_type": ["Confirmed Hazardous Area", "Suspected Hazardous Area"], "status": ["Active", "Active"],
+            "marking": ["Fenced", None], "contamination_type": ["AP Mines", "Unknown"], "area": [1200.0, None],
+            "province": ["META", "META"], "district": ["URIBE", "URIBE"],
+            "date_of_information": pd.to_datetime(["2018-02-01", "2018-03-15"])},
+            geometry=[box, shapely.box(-74.30, 3.20, -74.29, 3.21)], crs=4326),
+        "HazardReduction": gpd.GeoDataFrame({
+            "hazreduc_localid": ["HR-0001", "HR-0002"], "hazreduc_type": ["Non-Technical Survey", "Clearance"],
+            "hazard_localid": ["HAZ-0001", "HAZ-0002"], "start_date": pd.to_datetime(["2018-04-01", "2019-01-10"]),
+            "end_date": pd.to_datetime(["2018-04-03", "2019-02-10"]), "clearance_depth_cm": [None, 13.0],
+            "devices_found": [None, 0.0]},
+            geometry=[box, shapely.box(-74.30, 3.20, -74.29, 3.21)], crs=4326),
+        "ExplosiveOrdnance": gpd.GeoDataFrame({
+            "ordnance_localid": ["EO-1"], "ordnance_category": ["AP Mine"], "ordnance_model": ["PMN-2"],
+            "quantity": [2.0], "disposal": ["Destroyed in Situ"], "hazreduc_localid": ["HR-0001"],
+            "province": ["META"], "district": ["URIBE"], "date_found": pd.to_datetime(["2018-04-02"]),
+            "date_of_information": pd.to_datetime(["2018-04-03"])},
+            geometry=[shapely.Point(-74.355, 3.235)], crs=4326),
+    }
+    for name, frame in layers.items():
+        frame.to_file(gdb, layer=name, driver="OpenFileGDB")
+    pyogrio.write_dataframe(pd.DataFrame({"victim_localid": ["V-1"], "accident_localid": ["A-1"]}), gdb,
+                            layer="Victim", driver="OpenFileGDB")
+    return gdb
+
+
+def test_an_imsma_core_file_geodatabase_migrates_feature_class_by_feature_class(ws: Workspace,
+                                                                                tmp_path: Path) -> None:
+    gdb = _gdb(tmp_path)
+    hazards = import_csv(ws, gdb, "imsma_hazard", source_layer="Hazard")
+    assert (hazards.rows_read, hazards.rows_stored) == (2, 2)
+    ha = {r["source_id"]: r for r in ws.store.query("hazard_area")}
+    assert ha["HAZ-0001"]["hazard_class"] == "cha" and ha["HAZ-0001"]["marking"] == "fenced"
+    assert ha["HAZ-0001"]["reported_date"] == "2018-02-01" and ha["HAZ-0002"]["estimated_area_m2"] is None
+    # The feature's own polygon (a File Geodatabase snaps coordinates to its 1e-9° grid).
+    assert ha["HAZ-0001"]["geometry"].symmetric_difference(shapely.box(-74.36, 3.23, -74.35, 3.24)).area < 1e-14
+
+    activities = import_csv(ws, gdb, "imsma_hazard_reduction", source_layer="HazardReduction")
+    # The clearance has no recorded evidence on its hazard: the IMAS rule quarantines it, with the reason.
+    assert (activities.rows_read, activities.rows_stored, activities.rows_quarantined) == (2, 1, 1)
+    [nts] = ws.store.query("activity")
+    assert (nts["activity_type"], nts["hazard"], nts["end_date"]) == ("nts", ha["HAZ-0001"]["uuid"], "2018-04-03")
+    [q] = ws.store.quarantined(import_run=activities.import_run)
+    assert q["code"] == "release.assets_require_evidence" and q["raw"]["hazreduc_localid"] == "HR-0002"
+
+    devices = import_csv(ws, gdb, "imsma_device", source_layer="ExplosiveOrdnance")
+    [dev] = ws.store.query("device")
+    assert devices.rows_stored == 1 and dev["activity"] == nts["uuid"] and dev["quantity"] == 2
+
+    again = import_csv(ws, gdb, "imsma_hazard", source_layer="Hazard")
+    assert (again.rows_unchanged, ws.store.count("hazard_area")) == (2, 2)  # idempotent

@@ -150,3 +150,26 @@ def write_vector(path: Path, layer: str, *, geometry: np.ndarray | None, geometr
         layer=layer, driver=driver_for(path), geometry_type=gtype, crs="EPSG:4326" if geometry is not None else None,
         promote_to_multi=False, append=append, **kwargs,
     )
+
+
+def as_text(values: np.ndarray) -> list[str]:
+    """A column read from a GIS file as the text a CSV file would hold: ``""`` for blanks.
+
+    Mappings translate text, whatever the source: a whole number stored as a float (GDAL's way with
+    nullable integers) reads as ``3``; a date-time at midnight as the date alone.
+
+    >>> as_text(np.array([3.0, np.nan, 2.5]))
+    ['3', '', '2.5']
+    >>> as_text(np.array(["2019-06-03", "NaT"], dtype="datetime64[ms]"))
+    ['2019-06-03', '']
+    """
+    if values.dtype.kind == "M":
+        blank = np.isnat(values)
+        midnight = (values[~blank] == values[~blank].astype("datetime64[D]")).all()
+        text = np.datetime_as_string(values, unit="D") if midnight else np.datetime_as_string(values, unit="s")
+        return ["" if b else str(t) for b, t in zip(blank.tolist(), text.tolist(), strict=True)]
+    if values.dtype.kind == "f":
+        return ["" if v != v else (str(int(v)) if v.is_integer() else repr(v)) for v in values.tolist()]
+    if values.dtype.kind in "iub":
+        return [str(v) for v in values.tolist()]
+    return ["" if v is None or (isinstance(v, float) and v != v) else str(v) for v in values.tolist()]

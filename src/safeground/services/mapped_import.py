@@ -1,4 +1,4 @@
-"""Import a CSV file through a mapping: rows routed to layers, bad rows quarantined, nothing lost.
+"""Import a CSV or GIS file through a mapping: rows routed to layers, bad rows quarantined, nothing lost.
 
 - **File faults** (undecodable text, a row with the wrong number of fields, columns the mapping needs
   but the file lacks) roll back the whole import: nothing is written, not even the run record.
@@ -12,7 +12,8 @@
 
 The file streams through in chunks, all inside one transaction: memory does not grow with the file
 (what must outlive a chunk, such as the source rows for the exact-duplicate check, waits in temporary
-tables of the store). Each chunk is mapped and validated column by column.
+tables of the store). Each chunk is mapped and validated column by column. A GIS file (an IMSMA Core File
+Geodatabase, say) is read whole by GDAL, then goes through the same chunks.
 """
 
 from __future__ import annotations
@@ -28,12 +29,14 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import shapely
 
 from safeground.domain.errors import SafeGroundError, ValidationError
 from safeground.domain.records import RecordType, record_type
 from safeground.domain.timestamps import now_iso
 from safeground.geo.crs import WGS84, check_epsg, reproject
-from safeground.io.mapping import ImportMapping, LayerRows, apply_mapping, check_columns, load_mapping
+from safeground.io.mapping import Geometry, ImportMapping, LayerRows, apply_mapping, check_columns, load_mapping
+from safeground.io.vector import as_text, read_vector, suffix
 from safeground.services import records
 from safeground.services.source_links import resolve_source_links
 from safeground.services.workspace import Workspace
@@ -81,17 +84,26 @@ class _Chunk:
 
 
 def import_csv(ws: Workspace, path: str | Path, mapping: str | Path | ImportMapping, *, chunk: int = CHUNK_ROWS,
-               progress: Progress | None = None) -> MappedImportReport:
-    """Import ``path`` (UTF-8 CSV with a header) through ``mapping`` (a shipped name, a file or a model)."""
+               progress: Progress | None = None, source_layer: str | None = None) -> MappedImportReport:
+    """Import ``path`` through ``mapping`` (a shipped name, a file or a model).
+
+    ``path`` is a UTF-8 CSV file with a header, streamed in chunks, or any GIS file GDAL reads (an IMSMA
+    Core File Geodatabase, a GeoPackage, GeoJSON...), one layer of it (``source_layer`` when it has
+    several). A GIS file's own geometry and CRS are used unless the mapping says where coordinates are.
+    """
     path = Path(path)
     m = mapping if isinstance(mapping, ImportMapping) else load_mapping(mapping)
     src_epsg = check_epsg(m.crs)
+    if suffix(path) != ".csv":
+        m, src_epsg, parts = _gis_chunks(path, m, chunk, source_layer)
+    else:
+        parts = _chunks(path, m, chunk)
     run = str(uuidlib.uuid4())
     report = MappedImportReport(run, str(path), m.name)
     started = now_iso()
     prior: dict[tuple[str, str], bool] = {}  # (layer, source) -> records from an earlier import exist
     with ws.store.bulk_load():
-        for part in _chunks(path, m, chunk):
+        for part in parts:
             _import_chunk(ws, m, path, part, run, src_epsg, report, prior)
             if progress:
                 progress("import", part.done, part.total)
@@ -100,7 +112,8 @@ def import_csv(ws: Workspace, path: str | Path, mapping: str | Path | ImportMapp
             run, "every column equals an earlier row of the same file")
         assert report.rows_read == report.rows_stored + report.rows_quarantined
         ws.store.write_import_run({
-            "id": run, "layer": ",".join(sorted(report.stored_by_layer)), "source": str(path), "format": "csv",
+            "id": run, "layer": ",".join(sorted(report.stored_by_layer)), "source": str(path),
+            "format": suffix(path).lstrip("."),
             "started_at": started, "finished_at": now_iso(), "user": ws.user, "rows_read": report.rows_read,
             "rows_stored": report.rows_stored, "rows_quarantined": report.rows_quarantined, "status": "complete",
             "report": report.to_dict(),
@@ -144,6 +157,34 @@ def _import_chunk(ws: Workspace, m: ImportMapping, path: Path, part: _Chunk, run
     report.rows_quarantined += len(quarantine)
     for q in quarantine:
         report.quarantine_reasons[q["code"]] = report.quarantine_reasons.get(q["code"], 0) + 1
+
+
+#: The column that carries a GIS file's own geometry (as WKT) through a mapping.
+FILE_GEOMETRY = "<geometry>"
+
+
+def _gis_chunks(path: Path, m: ImportMapping, size: int, layer: str | None
+                ) -> tuple[ImportMapping, int, Iterator[_Chunk]]:
+    """A GIS file's layer as text columns in chunks, read whole by GDAL first (file faults raise here).
+
+    Its geometry becomes a WKT column that the mapping reads, unless the mapping names coordinate columns.
+    """
+    data = read_vector(path, layer)
+    columns = {name: as_text(values) for name, values in data.columns.items()}
+    epsg = check_epsg(m.crs)
+    if data.geometry is not None and m.geometry is None:
+        columns[FILE_GEOMETRY] = ["" if g is None else shapely.to_wkt(g, rounding_precision=-1)
+                                  for g in data.geometry.tolist()]
+        m = m.model_copy(update={"geometry": Geometry(wkt=FILE_GEOMETRY)})
+        epsg = data.epsg or epsg
+    check_columns(m, list(columns))
+    n = len(next(iter(columns.values()), []))
+
+    def parts() -> Iterator[_Chunk]:
+        for a in range(0, n, size):
+            yield _Chunk(a + 1, {k: v[a:a + size] for k, v in columns.items()}, min(a + size, n), n)
+
+    return m, epsg, parts()
 
 
 def _chunks(path: Path, m: ImportMapping, size: int) -> Iterator[_Chunk]:
