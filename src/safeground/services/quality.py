@@ -171,7 +171,9 @@ def _placement(ws: Workspace, layers: _Layers) -> list[Finding]:
 def _quarantine(ws: Workspace) -> list[Finding]:
     return [Finding("quarantine", q["layer"], None, None,
                     f"{q['source']} row {q['source_row']} is in quarantine: {q['reason']}",
-                    (q["hint"] + " " if q["hint"] else "") + "Fix the row in the source and import the file again.")
+                    (q["hint"] + " " if q["hint"] else "") + "Export open entries with 'safeground quarantine export "
+                    "--to fix.csv', correct them there and import fix.csv with the same --mapping; or fix the source "
+                    "and import it again.")
             for q in ws.store.quarantined()]
 
 
