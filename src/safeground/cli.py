@@ -7,6 +7,7 @@ exit non-zero and leave the database unchanged.
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import sys
 from collections.abc import Callable, Iterator
@@ -359,6 +360,34 @@ def stats(ctx: click.Context, db: str, user: str | None, include_submitted: bool
 
     with workspace(db, user) as ws:
         doc = summary(ws, include_submitted=include_submitted)
+    emit(fmt, doc, render_text(doc))
+
+
+@stats.command("release")
+@click.option("--since", type=click.DateTime(formats=["%Y-%m-%d"]), default=None,
+              help="First day counted (YYYY-MM-DD), on the date that counts.")
+@click.option("--until", type=click.DateTime(formats=["%Y-%m-%d"]), default=None,
+              help="Last day counted (YYYY-MM-DD), included.")
+@click.option("--by", "by", multiple=True, type=click.Choice(["year", "adm1", "adm2", "organisation"]),
+              help="Break released land down by this; repeat to combine (default: year).")
+@click.option("--include-submitted", is_flag=True, help="Count submitted records too (default: official only).")
+@format_option
+@click.pass_context
+def stats_release(ctx: click.Context, since: dt.datetime | None, until: dt.datetime | None, by: tuple[str, ...],
+                  include_submitted: bool, fmt: str) -> None:
+    """Released land (cancelled, reduced, cleared), remaining SHA/CHA, devices destroyed, productivity and
+    contamination labels.
+
+    Example: safeground stats --db demo.gpkg release --by year --by adm1 --since 2020-01-01
+    """
+    from safeground.services.stats_release import release_stats, render_text
+
+    group = ctx.parent.params if ctx.parent else {}
+    fmt = "json" if group.get("fmt") == "json" else fmt
+    with workspace(group.get("db", "safeground.gpkg"), group.get("user")) as ws:
+        doc = release_stats(ws, since=since.date().isoformat() if since else None,
+                            until=until.date().isoformat() if until else None, by=by or ("year",),
+                            include_submitted=include_submitted or bool(group.get("include_submitted")))
     emit(fmt, doc, render_text(doc))
 
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from safeground.domain.errors import ConfigError
 
@@ -40,6 +40,37 @@ class ReleaseConfig(_Section):
                                                                       "this is closed (m², slivers from GPS noise).")
 
 
+class StatisticsConfig(_Section):
+    """Landmine Monitor's contamination labels, by remaining SHA and CHA area of an admin area (km²)."""
+
+    contamination_massive_km2: float = Field(100.0, ge=0, description="More than this is 'massive' contamination.")
+    contamination_heavy_km2: float = Field(20.0, ge=0, description="From this up to the massive threshold is "
+                                                                   "'heavy' contamination.")
+    contamination_medium_km2: float = Field(5.0, ge=0, description="From this up to the heavy threshold is "
+                                                                   "'medium'; below it is 'light'.")
+
+    @model_validator(mode="after")
+    def _ordered(self) -> StatisticsConfig:
+        if not self.contamination_medium_km2 <= self.contamination_heavy_km2 <= self.contamination_massive_km2:
+            raise ValueError("contamination thresholds must rise: medium <= heavy <= massive")
+        return self
+
+    def contamination_label(self, remaining_km2: float) -> str:
+        """Landmine Monitor's label for an area with ``remaining_km2`` of SHA and CHA.
+
+        >>> s = StatisticsConfig()
+        >>> [s.contamination_label(k) for k in (100.5, 100.0, 20.0, 19.9, 5.0, 4.9, 0.0)]
+        ['massive', 'heavy', 'heavy', 'medium', 'medium', 'light', 'light']
+        """
+        if remaining_km2 > self.contamination_massive_km2:
+            return "massive"
+        if remaining_km2 >= self.contamination_heavy_km2:
+            return "heavy"
+        if remaining_km2 >= self.contamination_medium_km2:
+            return "medium"
+        return "light"
+
+
 class AttachmentsConfig(_Section):
     max_mb: float = Field(25.0, gt=0, description="Largest file that may be attached to a record (MB); photos and "
                                                   "scans travel inside the database file.")
@@ -57,6 +88,7 @@ class Config(_Section):
     geometry: GeometryConfig = Field(default_factory=GeometryConfig)
     release: ReleaseConfig = Field(default_factory=ReleaseConfig)
     attachments: AttachmentsConfig = Field(default_factory=AttachmentsConfig)
+    statistics: StatisticsConfig = Field(default_factory=StatisticsConfig)
 
     @field_validator("country")
     @classmethod
