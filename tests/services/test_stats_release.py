@@ -16,6 +16,8 @@ from typing import Any
 import geopandas as gpd
 import pytest
 import shapely
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from tests.conftest import Builder
 
 from safeground.domain.config import Config, StatisticsConfig, parse_config
@@ -287,3 +289,21 @@ def test_thresholds_must_rise() -> None:
         parse_config({"statistics": {"contamination_heavy_km2": 200}})
     assert err.value.code == "config.invalid"
     assert parse_config({}).statistics.contamination_massive_km2 == 100.0
+
+
+@settings(max_examples=25, deadline=None)
+@given(since=st.one_of(st.none(), st.dates(dt.date(2023, 1, 1), dt.date(2027, 1, 1))),
+       until=st.one_of(st.none(), st.dates(dt.date(2023, 1, 1), dt.date(2027, 1, 1))))
+def test_any_period_keeps_exactly_the_land_released_in_it(built: tuple[Workspace, World], since: dt.date | None,
+                                                          until: dt.date | None) -> None:
+    ws, world = built
+    s, u = (since.isoformat() if since else None), (until.isoformat() if until else None)
+    doc = release_stats(ws, since=s, until=u, by=["year", "adm1"])
+    day = {"cleared": "2024-04-15", "reduced": "2025-02-01", "cancelled": dt.date.today().isoformat()}
+    kept = [r for r in world.released if in_period(day[r["kind"]], s, u)]
+    total = doc["released"]["total"]
+    assert total["polygons"] == len(kept) == sum(g["polygons"] for g in doc["released"]["groups"])
+    assert total["released_km2"] == pytest.approx(sum(g["released_km2"] for g in doc["released"]["groups"]),
+                                                  abs=1e-5)
+    assert total["released_km2"] == pytest.approx(total["cancelled_km2"] + total["reduced_km2"]
+                                                  + total["cleared_km2"], abs=1e-5)
