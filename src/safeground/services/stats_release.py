@@ -166,11 +166,13 @@ def _labels(ws: Workspace, hazards: list[Record]) -> dict[str, Any]:
 
 
 def _devices(ws: Workspace, where: dict[str, Any], since: str | None, until: str | None) -> dict[str, Any]:
-    rows = ws.store.query("device", where={**where, "disposal": list(DESTROYED)}, geometry=False,
-                          fields=["category", "quantity", "found_date"])
+    rows = ws.store.aggregate("device", group_by=["category", "found_date"],
+                              where={**where, "disposal": list(DESTROYED)},
+                              metrics={"rows": ("count", "*"), "with_qty": ("count", "quantity"),
+                                       "qty": ("sum", "quantity")})
     out: dict[str, Any] = {"total": 0, "undated": 0, "by_category": {c: 0 for c in DEVICE_CATEGORY.codes}}
     for r in rows:
-        n = r["quantity"] or 1
+        n = int(r["qty"] or 0) + int(r["rows"]) - int(r["with_qty"])  # a missing quantity counts as one
         if r["found_date"] is None:
             out["undated"] += n
         if not _in_period(r["found_date"], since, until):
