@@ -21,7 +21,7 @@ from hypothesis import strategies as st
 from tests.conftest import Builder
 
 from safeground.domain.config import Config, StatisticsConfig, parse_config
-from safeground.domain.errors import ConfigError
+from safeground.domain.errors import ConfigError, ValidationError
 from safeground.services.records import add_record, retire_record, set_review_state
 from safeground.services.stats_release import DIMENSIONS, release_stats
 from safeground.services.workspace import Workspace
@@ -307,3 +307,10 @@ def test_any_period_keeps_exactly_the_land_released_in_it(built: tuple[Workspace
                                                   abs=1e-5)
     assert total["released_km2"] == pytest.approx(total["cancelled_km2"] + total["reduced_km2"]
                                                   + total["cleared_km2"], abs=1e-5)
+
+
+def test_unknown_breakdown_is_refused_and_repeats_are_dropped(ws: Workspace, world: World) -> None:
+    with pytest.raises(ValidationError) as err:
+        release_stats(ws, by=["year", "casualty"])
+    assert err.value.code == "stats.unknown_breakdown" and err.value.hint
+    assert release_stats(ws, by=["year", "year"])["by"] == ["year"]

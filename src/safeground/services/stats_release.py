@@ -45,6 +45,7 @@ from collections import defaultdict
 from collections.abc import Sequence
 from typing import Any
 
+from safeground.domain.errors import ValidationError
 from safeground.domain.release import TECHNICAL_TYPES
 from safeground.domain.vocabularies import DEVICE_CATEGORY
 from safeground.services.stats import DESTROYED
@@ -222,8 +223,14 @@ def release_stats(ws: Workspace, *, since: str | None = None, until: str | None 
                   by: Sequence[str] = ("year",), include_submitted: bool = False) -> dict[str, Any]:
     """The land release and contamination document described in the module docstring.
 
-    ``since`` and ``until`` are ISO dates, both included; ``by`` is a sequence of :data:`DIMENSIONS`.
+    ``since`` and ``until`` are ISO dates, both included; ``by`` is a sequence of :data:`DIMENSIONS`
+    (repeats are dropped), anything else is refused (``stats.unknown_breakdown``).
     """
+    unknown = [d for d in by if d not in DIMENSIONS]
+    if unknown:
+        raise ValidationError("stats.unknown_breakdown", f"Released land cannot be broken down by '{unknown[0]}'.",
+                              hint=f"Use one or more of: {', '.join(DIMENSIONS)}.", details={"by": unknown[0]})
+    by = list(dict.fromkeys(by))
     states = ["submitted", "approved", "published"] if include_submitted else ["approved", "published"]
     where: dict[str, Any] = {"review_state": states}
     remaining, hazards = _remaining(ws, where)
