@@ -362,6 +362,29 @@ def stats(ctx: click.Context, db: str, user: str | None, include_submitted: bool
     emit(fmt, doc, render_text(doc))
 
 
+@stats.command(name="records")
+@db_options
+@click.option("--include-submitted", is_flag=True, help="Count submitted records too (default: official only).")
+@click.option("--distance", "search_m", type=click.FloatRange(0, 10_000), default=500.0, show_default=True,
+              help="Metres outside a record's perimeter within which a find still counts as the record's.")
+@click.option("--rematch", is_flag=True, help="Recompute the stored minefield matches first, even if current.")
+@format_option
+@click.pass_context
+def stats_records(ctx: click.Context, db: str, user: str | None, include_submitted: bool, search_m: float,
+                  rematch: bool, fmt: str) -> None:
+    """Minefield-record accuracy: share of recorded mines found, finds outside the perimeter, mean offset.
+
+    Example: safeground stats records --db demo.gpkg --distance 500 --format json
+    """
+    from safeground.services.stats_records import record_accuracy, render_text
+
+    parent = ctx.parent.params if ctx.parent else {}
+    include_submitted = include_submitted or bool(parent.get("include_submitted"))
+    with workspace(db, user) as ws:
+        doc = record_accuracy(ws, search_m=search_m, include_submitted=include_submitted, rematch=rematch)
+    emit(fmt, doc, render_text(doc))
+
+
 @main.command()
 @db_options
 @click.option("--overlap", type=click.FloatRange(0, 1), default=0.5, show_default=True,
