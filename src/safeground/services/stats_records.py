@@ -39,6 +39,7 @@ The JSON document (``safeground stats records --format json``) has these keys:
 from __future__ import annotations
 
 import datetime as dt
+import textwrap
 from collections import defaultdict
 from typing import Any
 
@@ -181,7 +182,8 @@ def render_text(doc: dict[str, Any]) -> str:
                      f"{_metres(r['mean_offset_m']):>9}")
     if doc["not_yet_checked"]:
         lines += ["", f"Not yet checked (no TS, clearance or BAC inside yet): {len(doc['not_yet_checked'])}",
-                  "  " + ", ".join(f"{r['ref']} ({r['reliability']})" for r in doc["not_yet_checked"])]
+                  textwrap.fill(", ".join(f"{r['ref']} ({r['reliability']})" for r in doc["not_yet_checked"]),
+                                width=100, initial_indent="  ", subsequent_indent="  ")]
     lines += ["", "Summary over checked records (found share: records that give a count)",
               f"{'grade':<10} {'checked':>7} " + head[11:] + f" {'median off':>10}"]
     rows = [("all", s), *s["by_reliability"].items()]
