@@ -385,6 +385,31 @@ def stats_records(ctx: click.Context, db: str, user: str | None, include_submitt
     emit(fmt, doc, render_text(doc))
 
 
+@stats.command(name="events")
+@db_options
+@click.option("--include-submitted", is_flag=True, help="Count submitted records too (default: official only).")
+@click.option("--by", "by", multiple=True, type=click.Choice(["year", "month", "adm1", "adm2", "source_type", "layer"]),
+              help="Group by these, in this order (repeatable; default: year).")
+@click.option("--layer", "layers", multiple=True, type=click.Choice(["accident", "device", "event"]),
+              help="Count only these layers (repeatable; default: accidents, devices and register events).")
+@format_option
+@click.pass_context
+def stats_events(ctx: click.Context, db: str, user: str | None, include_submitted: bool, by: tuple[str, ...],
+                 layers: tuple[str, ...], fmt: str) -> None:
+    """Accidents, devices found and register events counted as a register groups them.
+
+    Example: safeground stats events --db colombia.gpkg --by year --by adm1 --by source_type
+    """
+    from safeground.services.stats_events import EVENT_LAYERS, event_counts, render_text
+
+    parent = ctx.parent.params if ctx.parent else {}
+    include_submitted = include_submitted or bool(parent.get("include_submitted"))
+    with workspace(db, user) as ws:
+        doc = event_counts(ws, by=by or ("year",), layers=layers or tuple(EVENT_LAYERS),
+                           include_submitted=include_submitted)
+    emit(fmt, doc, render_text(doc))
+
+
 @main.command()
 @db_options
 @click.option("--overlap", type=click.FloatRange(0, 1), default=0.5, show_default=True,
