@@ -47,7 +47,7 @@ import numpy as np
 import shapely
 
 from safeground.domain.vocabularies import RELIABILITY
-from safeground.geo.measure import area_m2
+from safeground.geo.measure import areas_m2
 from safeground.services.minefields import WORKING_ACTIVITIES, match_minefield_records
 from safeground.services.workspace import Workspace
 
@@ -59,9 +59,8 @@ def _states(include_submitted: bool) -> list[str]:
     return ["submitted", "approved", "published"] if include_submitted else ["approved", "published"]
 
 
-def matches_are_current(ws: Workspace, search_m: float) -> bool:
-    """Whether the stored matches were made with ``search_m`` after the last change to the layers they read."""
-    stored = ws.store.minefield_matches()
+def matches_are_current(ws: Workspace, stored: list[dict[str, Any]], search_m: float) -> bool:
+    """Whether ``stored`` matches were made with ``search_m`` after the last change to the layers they read."""
     if not stored or {m["search_m"] for m in stored} != {search_m}:
         return False
     made = min(m["computed_at"] for m in stored)
@@ -75,44 +74,47 @@ def matches_are_current(ws: Workspace, search_m: float) -> bool:
 def record_accuracy(ws: Workspace, *, search_m: float = 500.0, include_submitted: bool = False,
                     rematch: bool = False) -> dict[str, Any]:
     """The accuracy document described in the module docstring."""
-    rematched = rematch or not matches_are_current(ws, search_m)
+    store = ws.store
+    stored = [] if rematch else store.minefield_matches()
+    rematched = rematch or not matches_are_current(ws, stored, search_m)
     if rematched:
         match_minefield_records(ws, search_m=search_m)
+        stored = store.minefield_matches()
     states = _states(include_submitted)
     official = {"review_state": states}
-    store = ws.store
     by_record: dict[str, list[dict[str, Any]]] = defaultdict(list)
-    for m in store.minefield_matches():
+    for m in stored:
         by_record[m["minefield_record"]].append(m)
     # Which matched activities and devices count: official and not retired (query leaves retired out).
-    wanted = {layer: sorted({m["uuid"] for ms in by_record.values() for m in ms if m["layer"] == layer})
-              for layer in ("activity", "device")}
+    wanted = {layer: sorted({m["uuid"] for m in stored if m["layer"] == layer}) for layer in ("activity", "device")}
     activities = {a["uuid"]: a["geometry"] for a in store.query(
-        "activity", where={**official, "uuid": wanted["activity"],
-                           "activity_type": list(WORKING_ACTIVITIES)})} if wanted["activity"] else {}
+        "activity", where={**official, "uuid": wanted["activity"], "activity_type": list(WORKING_ACTIVITIES)})}
     devices = {d["uuid"] for d in store.query("device", where={**official, "uuid": wanted["device"]},
-                                              geometry=False, fields=["review_state"])} if wanted["device"] else set()
+                                              geometry=False, fields=["review_state"])}
 
+    records = store.query("minefield_record", where=official, order_by="ref")
+    worked = [shapely.union_all([activities[m["uuid"]] for m in by_record.get(r["uuid"], [])
+                                 if m["layer"] == "activity" and m["uuid"] in activities]) for r in records]
+    perimeters = np.array([r["geometry"] for r in records], dtype=object)
+    worked_m2 = areas_m2(shapely.intersection(perimeters, np.array(worked, dtype=object)))
+    record_m2 = areas_m2(perimeters)
     checked: list[dict[str, Any]] = []
     unchecked: list[dict[str, Any]] = []
     offsets: dict[str, list[float]] = {}
-    for rec in store.query("minefield_record", where=official, order_by="ref"):
-        ms = by_record.get(rec["uuid"], [])
-        worked = [activities[m["uuid"]] for m in ms if m["layer"] == "activity" and m["uuid"] in activities]
+    for rec, w_m2, r_m2 in zip(records, worked_m2, record_m2, strict=True):
         base = {"ref": rec["ref"], "name": rec.get("name"), "reliability": rec["reliability"],
                 "mines_recorded": rec.get("mine_count")}
-        worked_m2 = area_m2(shapely.intersection(rec["geometry"], shapely.union_all(worked))) if worked else 0.0
-        if worked_m2 <= 0:
+        if not w_m2 > 0:
             unchecked.append(base)
             continue
-        finds = [m for m in ms if m["layer"] == "device" and m["uuid"] in devices]
+        finds = [m for m in by_record.get(rec["uuid"], []) if m["layer"] == "device" and m["uuid"] in devices]
         dist = [float(m["distance_m"]) for m in finds for _ in range(int(m["quantity"] or 1))]
         inside = sum(int(m["quantity"] or 1) for m in finds if m["inside"])
         outside = len(dist) - inside
         offsets[rec["ref"]] = dist
         recorded = base["mines_recorded"]
-        checked.append({**base, "worked_m2": round(worked_m2, 1),
-                        "worked_share": round(min(worked_m2 / area_m2(rec["geometry"]), 1.0), 4),
+        checked.append({**base, "worked_m2": round(float(w_m2), 1),
+                        "worked_share": round(min(float(w_m2 / r_m2), 1.0), 4),
                         "found_inside": inside, "found_outside": outside,
                         "found_share": round(inside / recorded, 4) if recorded else None,
                         "outside_share": round(outside / len(dist), 4) if dist else None,
