@@ -344,6 +344,14 @@ def attachments(ref: str, db: str, user: str | None, extract_dir: str | None, na
     emit(fmt, doc, "\n".join(lines))
 
 
+def _stats_db(ctx: click.Context, db: str, user: str | None) -> tuple[str, str | None]:
+    """``--db``/``--user`` of a stats subcommand, or those given to ``stats`` itself (``stats --db X release``)."""
+    group = ctx.parent.params if ctx.parent else {}
+    if ctx.get_parameter_source("db") in (None, click.core.ParameterSource.DEFAULT) and group.get("db"):
+        db = group["db"]
+    return db, user or group.get("user")
+
+
 @main.group(cls=SafeGroundGroup, invoke_without_command=True)
 @db_options
 @click.option("--include-submitted", is_flag=True, help="Count submitted records too (default: official only).")
@@ -370,24 +378,76 @@ def stats(ctx: click.Context, db: str, user: str | None, include_submitted: bool
               help="Last day counted (YYYY-MM-DD), included.")
 @click.option("--by", "by", multiple=True, type=click.Choice(["year", "adm1", "adm2", "organisation"]),
               help="Break released land down by this; repeat to combine (default: year).")
+@db_options
 @click.option("--include-submitted", is_flag=True, help="Count submitted records too (default: official only).")
 @format_option
 @click.pass_context
-def stats_release(ctx: click.Context, since: dt.datetime | None, until: dt.datetime | None, by: tuple[str, ...],
-                  include_submitted: bool, fmt: str) -> None:
+def stats_release(ctx: click.Context, db: str, user: str | None, since: dt.datetime | None,
+                  until: dt.datetime | None, by: tuple[str, ...], include_submitted: bool, fmt: str) -> None:
     """Released land (cancelled, reduced, cleared), remaining SHA/CHA, devices destroyed, productivity and
     contamination labels.
 
-    Example: safeground stats --db demo.gpkg release --by year --by adm1 --since 2020-01-01
+    Example: safeground stats release --db demo.gpkg --by year --by adm1 --since 2020-01-01
     """
     from safeground.services.stats_release import release_stats, render_text
 
     group = ctx.parent.params if ctx.parent else {}
     fmt = "json" if group.get("fmt") == "json" else fmt
-    with workspace(group.get("db", "safeground.gpkg"), group.get("user")) as ws:
+    db, user = _stats_db(ctx, db, user)
+    with workspace(db, user) as ws:
         doc = release_stats(ws, since=since.date().isoformat() if since else None,
                             until=until.date().isoformat() if until else None, by=by or ("year",),
                             include_submitted=include_submitted or bool(group.get("include_submitted")))
+    emit(fmt, doc, render_text(doc))
+
+
+@stats.command(name="records")
+@db_options
+@click.option("--include-submitted", is_flag=True, help="Count submitted records too (default: official only).")
+@click.option("--distance", "search_m", type=click.FloatRange(0, 10_000), default=500.0, show_default=True,
+              help="Metres outside a record's perimeter within which a find still counts as the record's.")
+@click.option("--rematch", is_flag=True, help="Recompute the stored minefield matches first, even if current.")
+@format_option
+@click.pass_context
+def stats_records(ctx: click.Context, db: str, user: str | None, include_submitted: bool, search_m: float,
+                  rematch: bool, fmt: str) -> None:
+    """Minefield-record accuracy: share of recorded mines found, finds outside the perimeter, mean offset.
+
+    Example: safeground stats records --db demo.gpkg --distance 500 --format json
+    """
+    from safeground.services.stats_records import record_accuracy, render_text
+
+    parent = ctx.parent.params if ctx.parent else {}
+    include_submitted = include_submitted or bool(parent.get("include_submitted"))
+    db, user = _stats_db(ctx, db, user)
+    with workspace(db, user) as ws:
+        doc = record_accuracy(ws, search_m=search_m, include_submitted=include_submitted, rematch=rematch)
+    emit(fmt, doc, render_text(doc))
+
+
+@stats.command(name="events")
+@db_options
+@click.option("--include-submitted", is_flag=True, help="Count submitted records too (default: official only).")
+@click.option("--by", "by", multiple=True, type=click.Choice(["year", "month", "adm1", "adm2", "source_type", "layer"]),
+              help="Group by these, in this order (repeatable; default: year).")
+@click.option("--layer", "layers", multiple=True, type=click.Choice(["accident", "device", "event"]),
+              help="Count only these layers (repeatable; default: accidents, devices and register events).")
+@format_option
+@click.pass_context
+def stats_events(ctx: click.Context, db: str, user: str | None, include_submitted: bool, by: tuple[str, ...],
+                 layers: tuple[str, ...], fmt: str) -> None:
+    """Accidents, devices found and register events counted as a register groups them.
+
+    Example: safeground stats events --db colombia.gpkg --by year --by adm1 --by source_type
+    """
+    from safeground.services.stats_events import EVENT_LAYERS, event_counts, render_text
+
+    parent = ctx.parent.params if ctx.parent else {}
+    include_submitted = include_submitted or bool(parent.get("include_submitted"))
+    db, user = _stats_db(ctx, db, user)
+    with workspace(db, user) as ws:
+        doc = event_counts(ws, by=by or ("year",), layers=layers or tuple(EVENT_LAYERS),
+                           include_submitted=include_submitted)
     emit(fmt, doc, render_text(doc))
 
 

@@ -73,3 +73,11 @@ def test_since_until_and_text_tables(demo_db: Path) -> None:
 def test_bad_date_is_refused(demo_db: Path) -> None:
     result = CliRunner().invoke(main, ["stats", "--db", str(demo_db), "release", "--since", "2024-13-01"])
     assert result.exit_code == 2 and "--since" in result.output
+
+
+def test_db_can_follow_the_subcommand_as_everywhere_else(demo_db: Path) -> None:
+    after = json.loads(run("stats", "release", "--db", str(demo_db), "--format", "json"))
+    before = json.loads(run("stats", "--db", str(demo_db), "release", "--format", "json"))
+    assert {k: v for k, v in after.items() if k != "generated_at"} == \
+        {k: v for k, v in before.items() if k != "generated_at"}
+    assert after["released"]["total"]["polygons"] > 0
