@@ -9,6 +9,7 @@ import random
 from collections import Counter
 from dataclasses import dataclass, field
 from importlib import resources
+from pathlib import Path
 from typing import Any
 
 import jsonschema
@@ -16,10 +17,12 @@ import pandas as pd
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+from tests.conftest import DATA
 
 from safeground.domain.errors import ValidationError
 from safeground.domain.vocabularies import DEVICE_CATEGORY
 from safeground.services.duplicates import decide
+from safeground.services.mapped_import import import_csv
 from safeground.services.records import add_records, retire_record, update_record
 from safeground.services.stats_casualties import DIMENSIONS, _People, casualty_stats, statement_text
 from safeground.services.workspace import Workspace
@@ -344,3 +347,28 @@ def test_statement_numbers_read_back(k: int, kc: int, s: int, sc: int, since: dt
     assert dt.datetime.strptime(" ".join(words[1:4]), "%d %B %Y").date() == since
     assert [int(w) for w in words[4:] if w.isdigit()] == [k, kc, s, sc]
     assert text.endswith(".") and Counter(text)["."] == 1
+
+
+def test_colombia_register_accidents_group_like_pandas(ws: Workspace, tmp_path: Path) -> None:
+    """The real register (year-only dates): one casualty per accident, grouped as pandas groups the file."""
+    register = pd.read_csv(DATA / "colombia_aicma" / "events_1990_2014.csv")
+    accidents = register[register.tipo_evento.str.startswith("Accidente")]
+    sample = accidents.groupby("year").head(12)  # every year of the register, a dozen accidents each
+    path = tmp_path / "register-sample.csv"
+    sample.to_csv(path, index=False)
+    import_csv(ws, path, "colombia_aicma")
+    stored = ws.store.query("accident", geometry=False)
+    add_records(ws, "casualty", Batch.from_records([{"accident": a["uuid"], "outcome": "killed", "status": "civilian"}
+                                                    for a in stored]), review_state="approved")
+    assert len(stored) == len(sample)  # every sampled row went in: none quarantined
+    doc = casualty_stats(ws, by=["year", "adm1", "device"], since="1990-01-01", until="2014-12-31")
+    device = {"Accidente por MAP": "unspecified_mine", "Accidente por MUSE": "other_erw"}
+    want = sample.assign(device=sample.tipo_evento.map(device), year=sample.year.astype(str)) \
+        .groupby(["year", "departamento", "device"]).size().to_dict()
+    got = {(r["key"]["year"], r["key"]["adm1"].upper(), r["key"]["device"]): r["people"] for r in doc["breakdown"]}
+    assert got == want
+    assert doc["records"]["people"] == len(sample) and doc["records"]["date_straddles_period"] == 0
+    # A period that cuts a year leaves that year's register out and says so.
+    cut = casualty_stats(ws, since="2000-06-01")
+    assert cut["records"]["date_straddles_period"] == int((sample.year == 2000).sum())
+    assert cut["records"]["people"] == int((sample.year > 2000).sum())
