@@ -371,6 +371,44 @@ def stats(ctx: click.Context, db: str, user: str | None, include_submitted: bool
     emit(fmt, doc, render_text(doc))
 
 
+@stats.command("casualties")
+@click.option("--since", metavar="DATE", help="First accident date counted (YYYY-MM-DD, inclusive).")
+@click.option("--until", metavar="DATE", help="Last accident date counted (YYYY-MM-DD, inclusive).")
+@click.option("--by", "by", multiple=True, metavar="DIMENSION",
+              type=click.Choice(["year", "month", "adm1", "adm2", "device", "activity", "sex", "age_group", "status",
+                                 "displacement"]),
+              help="Break the figures down; repeat for a cross-tabulation.")
+@click.option("--statement", is_flag=True, help="Print only the public sentence (needs --since).")
+@db_options
+@click.option("--include-submitted", is_flag=True, help="Count submitted records too (default: official only).")
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default=None, callback=_remember_format,
+              is_eager=True, help="Output format (default: the stats group's); the JSON is documented in the README.")
+@click.pass_context
+def stats_casualties(ctx: click.Context, db: str, user: str | None, since: str | None, until: str | None,
+                     by: tuple[str, ...], statement: bool, include_submitted: bool, fmt: str | None) -> None:
+    """Casualties in Landmine Monitor's classification, each person once (confirmed duplicate links).
+
+    Example: safeground stats casualties --db demo.gpkg --since 2020-11-10 --by year --by status
+    """
+    from safeground.domain.errors import ValidationError
+    from safeground.services.stats_casualties import casualty_stats, render_text
+
+    group = ctx.parent.params if ctx.parent else {}
+    fmt = fmt or group.get("fmt") or "text"
+    ctx.meta["safeground.format"] = fmt
+    if statement and not since:
+        raise ValidationError("stats.statement_needs_since", "--statement needs --since: the sentence starts "
+                              "'Since <date>'.", hint="Add --since YYYY-MM-DD.")
+    db, user = _stats_db(ctx, db, user)
+    with workspace(db, user) as ws:
+        doc = casualty_stats(ws, since=since, until=until, by=by,
+                             include_submitted=include_submitted or bool(group.get("include_submitted")))
+    if statement:
+        emit(fmt, doc["statement"], doc["statement"]["text"])
+    else:
+        emit(fmt, doc, render_text(doc))
+
+
 @stats.command("release")
 @click.option("--since", type=click.DateTime(formats=["%Y-%m-%d"]), default=None,
               help="First day counted (YYYY-MM-DD), on the date that counts.")

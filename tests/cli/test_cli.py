@@ -238,3 +238,26 @@ def test_quarantine_export_then_import_of_the_fixed_file(tmp_path: Path) -> None
     assert "Resolved 1 quarantine entries" in result.stdout
     assert "No open quarantine entries" in run("quarantine", "export", "--to", str(tmp_path / "again.csv"),
                                                "--db", db).stdout
+
+
+def test_stats_casualties_statement_table_and_json(demo_db: Path) -> None:
+    from importlib import resources
+
+    import jsonschema
+
+    schema_file = resources.files("safeground").joinpath("data/schemas/stats_casualties.schema.json")
+    schema = json.loads(schema_file.read_text())
+    db = str(demo_db)
+    doc = json.loads(run("stats", "--db", db, "casualties", "--since", "2016-01-01", "--by", "year", "--by", "device",
+                         "--format", "json").stdout)
+    jsonschema.validate(doc, schema)
+    s = doc["statement"]
+    sentence = run("stats", "--db", db, "casualties", "--since", "2016-01-01", "--statement").stdout.strip()
+    assert sentence == s["text"]
+    assert sentence.startswith(f"Since 1 January 2016, {s['killed']} people have been killed by mines and explosive "
+                               f"remnants of war, including {s['killed_civilians']} civilians, ")
+    table = run("stats", "--db", db, "casualties", "--by", "sex").stdout
+    assert "women and girls" in table and "missing" in table
+    assert sum(r["people"] for r in doc["breakdown"]) == doc["records"]["people"]
+    bad = run("stats", "--db", db, "casualties", "--statement", ok=False)
+    assert bad.exit_code == 1 and "stats.statement_needs_since" in bad.stderr
