@@ -10,6 +10,7 @@ import pytest
 import shapely
 
 from safeground.domain.config import Config
+from safeground.domain.errors import SafeGroundError
 from safeground.services.records import add_record
 from safeground.services.workspace import Workspace
 
@@ -83,3 +84,18 @@ class Builder:
 @pytest.fixture
 def build(ws: Workspace) -> Builder:
     return Builder(ws)
+
+
+def refused_unchanged(ws: Workspace, db_path: Path, action: Any) -> SafeGroundError:
+    """Close ``ws``, run ``action(workspace)`` on the file again, and return the error it must raise;
+    the file must be byte for byte as before (nothing half-written, not even a run record)."""
+    ws.close()
+    before = db_path.read_bytes()
+    again = Workspace.open(db_path, user="ana")
+    try:
+        with pytest.raises(SafeGroundError) as info:
+            action(again)
+    finally:
+        again.close()
+    assert db_path.read_bytes() == before
+    return info.value

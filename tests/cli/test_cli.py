@@ -160,14 +160,20 @@ def test_console_script_is_installed_and_quiet_on_stderr_without_a_terminal(tmp_
     assert proc.stderr == "" and db.exists()
 
 
-def test_import_through_a_mapping_reports_what_was_quarantined(tmp_path: Path) -> None:
+def _colombia_sample(tmp_path: Path) -> tuple[str, Path]:
+    """A new Colombia database, and 20 rows of the real register that include the 2004 row at +74.23."""
     from tests.conftest import DATA
 
     db = str(tmp_path / "c.gpkg")
     run("init", "--db", db, "--country", "COL")
     lines = (DATA / "colombia_aicma" / "events_1990_2014.csv").read_text(encoding="utf-8").splitlines()
     sample = tmp_path / "sample.csv"
-    sample.write_text("\n".join([lines[0], *lines[5770:5790]]) + "\n", encoding="utf-8")  # holds the +74.23 row
+    sample.write_text("\n".join([lines[0], *lines[5770:5790]]) + "\n", encoding="utf-8")
+    return db, sample
+
+
+def test_import_through_a_mapping_reports_what_was_quarantined(tmp_path: Path) -> None:
+    db, sample = _colombia_sample(tmp_path)
     doc = json.loads(run("import", str(sample), "--mapping", "colombia_aicma", "--db", db, "--format", "json").stdout)
     assert (doc["rows_read"], doc["rows_stored"], doc["rows_quarantined"]) == (20, 19, 1)
     assert doc["quarantine_reasons"] == {"geometry.outside_country": 1}
@@ -222,13 +228,7 @@ def test_minefield_records_import_then_match_against_the_ground(demo_db: Path, t
 
 
 def test_quarantine_export_then_import_of_the_fixed_file(tmp_path: Path) -> None:
-    from tests.conftest import DATA
-
-    db = str(tmp_path / "c.gpkg")
-    run("init", "--db", db, "--country", "COL")
-    lines = (DATA / "colombia_aicma" / "events_1990_2014.csv").read_text(encoding="utf-8").splitlines()
-    sample = tmp_path / "sample.csv"
-    sample.write_text("\n".join([lines[0], *lines[5770:5790]]) + "\n", encoding="utf-8")  # holds the +74.23 row
+    db, sample = _colombia_sample(tmp_path)
     run("import", str(sample), "--mapping", "colombia_aicma", "--db", db)
     fix = tmp_path / "fix.csv"
     doc = json.loads(run("quarantine", "export", "--to", str(fix), "--db", db, "--format", "json").stdout)

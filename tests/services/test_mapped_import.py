@@ -6,9 +6,8 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
-from tests.conftest import DATA
+from tests.conftest import DATA, refused_unchanged
 
-from safeground.domain.errors import SafeGroundError
 from safeground.services.mapped_import import import_csv
 from safeground.services.workspace import Workspace
 
@@ -74,16 +73,8 @@ HEAD = REGISTER.read_bytes()[:20_000]
 def test_broken_files_fail_clearly_and_change_nothing(ws: Workspace, db_path: Path, tmp_path: Path, name: str,
                                                        data: bytes, code: str) -> None:
     path = _broken(tmp_path, name, data)
-    ws.close()
-    before = db_path.read_bytes()
-    again = Workspace.open(db_path, user="ana")
-    try:
-        with pytest.raises(SafeGroundError) as info:
-            import_csv(again, path, "colombia_aicma", chunk=50)
-        assert info.value.code == code and info.value.hint
-    finally:
-        again.close()
-    assert db_path.read_bytes() == before
+    err = refused_unchanged(ws, db_path, lambda w: import_csv(w, path, "colombia_aicma", chunk=50))
+    assert err.code == code and err.hint
 
 
 def test_rows_a_mapping_cannot_translate_are_quarantined(ws: Workspace, tmp_path: Path) -> None:

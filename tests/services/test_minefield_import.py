@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 import shapely
 import yaml
-from tests.conftest import REPO
+from tests.conftest import REPO, refused_unchanged
 
 from safeground.domain.errors import SafeGroundError
 from safeground.geo.measure import areas_m2
@@ -40,18 +40,9 @@ def test_a_perimeter_that_fails_to_close_fails_the_file_and_changes_nothing(ws: 
     lines[2] = lines[2].replace("270/81", "270/95")  # a misread distance: 15 m open
     broken = tmp_path / "records.csv"
     broken.write_text("\n".join(lines), encoding="utf-8")
-    ws.close()
-    before = db_path.read_bytes()
-    again = Workspace.open(db_path, user="ana")
-    try:
-        with pytest.raises(SafeGroundError) as info:
-            import_csv(again, broken, "minefield_records")
-    finally:
-        again.close()
-    err = info.value
+    err = refused_unchanged(ws, db_path, lambda w: import_csv(w, broken, "minefield_records"))
     assert err.code == "geometry.perimeter_not_closed" and err.message.startswith("Row 2:")
     assert "15.0 m" in err.message and err.hint
-    assert db_path.read_bytes() == before
 
 
 def _mapping(tmp_path: Path, geometry: dict[str, object], **extra: object) -> Path:

@@ -13,7 +13,7 @@ import pytest
 import shapely
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from tests.conftest import DATA, HAZARD_BOX, Builder
+from tests.conftest import DATA, HAZARD_BOX, Builder, refused_unchanged
 
 from safeground.domain.errors import SafeGroundError
 from safeground.services.records import add_record
@@ -85,16 +85,8 @@ def _no_class_column(tmp_path: Path) -> Path:
 def test_file_faults_leave_the_database_byte_for_byte_unchanged(ws: Workspace, db_path: Path, tmp_path: Path,
                                                                 broken, code: str) -> None:
     path = broken(tmp_path)
-    ws.close()
-    before = db_path.read_bytes()
-    again = Workspace.open(db_path, user="ana")
-    try:
-        with pytest.raises(SafeGroundError) as info:
-            import_file(again, path, "hazard_area")
-    finally:
-        again.close()
-    assert info.value.code == code and "Nothing was imported" in info.value.hint
-    assert db_path.read_bytes() == before
+    err = refused_unchanged(ws, db_path, lambda w: import_file(w, path, "hazard_area"))
+    assert err.code == code and "Nothing was imported" in err.hint
 
 
 def test_a_swapped_row_of_the_real_register_is_quarantined_and_the_rest_stored(ws: Workspace,
