@@ -489,6 +489,101 @@ def stats_events(ctx: click.Context, db: str, user: str | None, include_submitte
     emit(fmt, doc, render_text(doc))
 
 
+def _stats_context(ctx: click.Context, db: str, user: str | None, include_submitted: bool,
+                   fmt: str | None) -> tuple[str, str | None, bool, str]:
+    """A stats subcommand's database, user, scope and format, falling back on those given to ``stats``."""
+    group = ctx.parent.params if ctx.parent else {}
+    fmt = fmt or group.get("fmt") or "text"
+    ctx.meta["safeground.format"] = fmt
+    db, user = _stats_db(ctx, db, user)
+    return db, user, include_submitted or bool(group.get("include_submitted")), fmt
+
+
+def _sub_format(fn: F) -> F:
+    return click.option("--format", "fmt", type=click.Choice(["text", "json"]), default=None,
+                        callback=_remember_format, is_eager=True,
+                        help="Output format (default: the stats group's); the JSON is documented in the README.")(fn)
+
+
+@stats.command("eore")
+@click.option("--since", metavar="DATE", help="First session date counted (YYYY-MM-DD, inclusive).")
+@click.option("--until", metavar="DATE", help="Last session date counted (YYYY-MM-DD, inclusive).")
+@click.option("--by", "by", multiple=True,
+              type=click.Choice(["year", "month", "adm1", "adm2", "organisation", "method"]),
+              help="Break the sessions down; repeat to combine.")
+@db_options
+@click.option("--include-submitted", is_flag=True, help="Count submitted records too (default: official only).")
+@_sub_format
+@click.pass_context
+def stats_eore(ctx: click.Context, db: str, user: str | None, since: str | None, until: str | None,
+               by: tuple[str, ...], include_submitted: bool, fmt: str | None) -> None:
+    """EORE sessions and people reached (women, girls, boys, men), with sessions lacking a split shown.
+
+    Example: safeground stats eore --db demo.gpkg --since 2024-01-01 --by adm1
+    """
+    from safeground.services.stats_outreach import eore_stats, render_text
+
+    db, user, include_submitted, fmt = _stats_context(ctx, db, user, include_submitted, fmt)
+    with workspace(db, user) as ws:
+        doc = eore_stats(ws, since=since, until=until, by=by, include_submitted=include_submitted)
+    emit(fmt, doc, render_text(doc))
+
+
+@stats.command("assistance")
+@click.option("--since", metavar="DATE", help="First referral date counted (YYYY-MM-DD, inclusive).")
+@click.option("--until", metavar="DATE", help="Last referral date counted (YYYY-MM-DD, inclusive).")
+@click.option("--by", "by", multiple=True,
+              type=click.Choice(["service", "outcome", "year", "status", "sex", "age_group"]),
+              help="Break the referrals down; repeat to combine.")
+@db_options
+@click.option("--include-submitted", is_flag=True, help="Count submitted records too (default: official only).")
+@_sub_format
+@click.pass_context
+def stats_assistance(ctx: click.Context, db: str, user: str | None, since: str | None, until: str | None,
+                     by: tuple[str, ...], include_submitted: bool, fmt: str | None) -> None:
+    """Victim assistance referrals (IMAS 13.10) and people referred, each person once; aggregates only.
+
+    Example: safeground stats assistance --db demo.gpkg --since 2024-01-01 --by service --by outcome
+    """
+    from safeground.services.stats_assistance import assistance_stats, render_text
+
+    db, user, include_submitted, fmt = _stats_context(ctx, db, user, include_submitted, fmt)
+    with workspace(db, user) as ws:
+        doc = assistance_stats(ws, since=since, until=until, by=by, include_submitted=include_submitted)
+    emit(fmt, doc, render_text(doc))
+
+
+@stats.command("article7")
+@click.option("--treaty", "treaty_code", required=True, type=click.Choice(["apmbc", "ccm"]),
+              help="apmbc: the Mine Ban Treaty; ccm: the Convention on Cluster Munitions.")
+@click.option("--year", type=int, default=None, help="Calendar year reported on (default: last year).")
+@click.option("--out", "out", type=click.Path(file_okay=False),
+              help="Also write one CSV file per table into this folder (never overwriting a file).")
+@db_options
+@click.option("--include-submitted", is_flag=True, help="Count submitted records too (default: official only).")
+@_sub_format
+@click.pass_context
+def stats_article7(ctx: click.Context, db: str, user: str | None, treaty_code: str, year: int | None,
+                   out: str | None, include_submitted: bool, fmt: str | None) -> None:
+    """Article 7 transparency tables: contaminated and released areas, devices destroyed, risk education,
+    victim assistance.
+
+    Example: safeground stats article7 --treaty apmbc --year 2024 --out article7/ --db demo.gpkg
+    """
+    from safeground.services.stats_treaty import article7, render_text, write_csv
+
+    db, user, include_submitted, fmt = _stats_context(ctx, db, user, include_submitted, fmt)
+    with workspace(db, user) as ws:
+        doc = article7(ws, treaty_code=treaty_code, year=year, include_submitted=include_submitted)
+    written = write_csv(doc, out) if out else []
+    if fmt == "json":
+        emit(fmt, doc, "")
+        for p in written:
+            click.echo(f"Wrote {p}", err=True)
+    else:
+        emit(fmt, doc, render_text(doc) + "".join(f"\nWrote {p}" for p in written))
+
+
 @main.command()
 @db_options
 @click.option("--overlap", type=click.FloatRange(0, 1), default=0.5, show_default=True,

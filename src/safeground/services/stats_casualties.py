@@ -335,3 +335,22 @@ def render_text(doc: dict[str, Any]) -> str:
     if doc["statement"]["text"]:
         lines += ["", doc["statement"]["text"]]
     return "\n".join(lines)
+
+
+def person_resolver(ws: Workspace) -> _People:
+    """Who is who: ``person_resolver(ws).find(uuid)`` names the person a casualty record belongs to.
+
+    Casualty records joined by confirmed duplicate links (also through chains) give one name; proposed and
+    rejected links join nothing. Other statistics (victim assistance) count people with this, as here.
+    """
+    return _People((link["uuid"], link["duplicate_of"])
+                   for link in ws.store.duplicate_links(layer="casualty", status="confirmed"))
+
+
+def age_group_of(casualty: dict[str, Any]) -> str:
+    """``child``, ``adult`` or ``unknown``: the ``age_group``, else the ``age`` (read, never returned).
+
+    >>> age_group_of({"age_group": None, "age": 12}), age_group_of({"age_group": "adult", "age": None})
+    ('child', 'adult')
+    """
+    return _age_group(casualty)

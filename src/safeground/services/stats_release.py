@@ -42,7 +42,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from typing import Any
 
 from safeground.domain.errors import ValidationError
@@ -82,9 +82,11 @@ def _figures() -> dict[str, Any]:
 
 
 def _released(ws: Workspace, where: dict[str, Any], since: str | None, until: str | None,
-              by: Sequence[str]) -> dict[str, Any]:
+              by: Sequence[str], only_hazards: Collection[str] | None = None) -> dict[str, Any]:
     rows = ws.store.query("released_area", where=where, geometry=False,
                           fields=["activity", "hazard", "kind", "release_status", "released_on", "area_m2"])
+    if only_hazards is not None:
+        rows = [r for r in rows if r["hazard"] in only_hazards]
     hazards = _lookup(ws, "hazard_area", [r["hazard"] for r in rows], ["admin1", "admin2"])
     activities = _lookup(ws, "activity", [r["activity"] for r in rows], ["organisation"])
     orgs = _lookup(ws, "organisation", [a["organisation"] for a in activities.values()], ["name"])
@@ -248,6 +250,29 @@ def release_stats(ws: Workspace, *, since: str | None = None, until: str | None 
         "productivity": _productivity(ws, where, since, until),
         "contamination_labels": _labels(ws, hazards),
     }
+
+
+def _states(include_submitted: bool) -> list[str]:
+    return ["submitted", "approved", "published"] if include_submitted else ["approved", "published"]
+
+
+def released_land(ws: Workspace, *, since: str | None = None, until: str | None = None,
+                  by: Sequence[str] = ("year",), include_submitted: bool = False,
+                  hazards: Collection[str] | None = None) -> dict[str, Any]:
+    """The document's ``released`` part alone; ``hazards`` (uuids) keeps only land of those hazard areas
+    (treaty reports count land of mined or cluster-munition hazards only)."""
+    unknown = [d for d in by if d not in DIMENSIONS]
+    if unknown:  # the same refusal as release_stats
+        raise ValidationError("stats.unknown_breakdown", f"Released land cannot be broken down by '{unknown[0]}'.",
+                              hint=f"Use one or more of: {', '.join(DIMENSIONS)}.", details={"by": unknown[0]})
+    return _released(ws, {"review_state": _states(include_submitted)}, since, until, list(dict.fromkeys(by)),
+                     only_hazards=hazards)
+
+
+def devices_destroyed(ws: Workspace, *, since: str | None = None, until: str | None = None,
+                      include_submitted: bool = False) -> dict[str, Any]:
+    """The document's ``devices_destroyed`` part alone."""
+    return _devices(ws, {"review_state": _states(include_submitted)}, since, until)
 
 
 def render_text(doc: dict[str, Any]) -> str:
