@@ -10,6 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from safeground.domain.errors import ValidationError
 from safeground.reports.render import figure_png_data_uri, render_html, write_pdf
 from safeground.reports.site_map import site_map
 
@@ -29,10 +30,22 @@ def render_document(doc: dict[str, Any]) -> str:
 
 
 def write_document(doc: dict[str, Any], target: str | Path, *, html: bool = False) -> Path:
-    """Write the document as PDF (WeasyPrint), or as HTML when ``html`` or the target ends in .html."""
+    """Write the document as PDF (WeasyPrint), or as HTML when ``html`` or the target ends in .html.
+
+    A target that exists, or that is neither .pdf nor .html, is refused before anything is drawn."""
     path = Path(target)
+    as_html = html or path.suffix.lower() in (".html", ".htm")
+    if path.suffix.lower() not in (".pdf", ".html", ".htm"):
+        raise ValidationError("document.bad_target", f"{path.name}: a document is written as .pdf or .html.",
+                              hint="Name the file task_order.pdf, or task_order.html with --html.")
+    if as_html and path.suffix.lower() == ".pdf":
+        raise ValidationError("document.bad_target", f"{path.name}: --html writes HTML, not a .pdf file.",
+                              hint="Name the file with .html, or leave out --html.")
+    if path.exists():
+        raise ValidationError("document.target_exists", f"{path} exists; documents never overwrite a file.",
+                              hint="Choose a new file name, or move the old document away first.")
     page = render_document(doc)
-    if html or path.suffix.lower() in (".html", ".htm"):
+    if as_html:
         path.write_text(page, encoding="utf-8")
         return path
     return write_pdf(page, path)

@@ -500,7 +500,9 @@ def handover_certificate(ws: Workspace, ref: str, *, contact: str | None = None,
     acts = {a["uuid"]: a for a in ws.store.query("activity", where={"uuid": act_uuids}, geometry=False)}
     orgs = {o["uuid"]: o for o in ws.store.query("organisation", geometry=False)}
     released = [_released_doc(r, acts) for r in rows]
-    land = shapely.union_all([r["geometry"] for r in rows])
+    # The certified land as one boundary: polygons merged, points left on a straight line by the merge dropped
+    # (a tolerance of 1e-9°, a tenth of a millimetre, moves nothing a surveyor could mark).
+    land = shapely.simplify(shapely.union_all([r["geometry"] for r in rows]), 1e-9, preserve_topology=True)
     tps = turning_points(land)
     bms = benchmarks(ws, hazard, OFFICIAL, tps[0] if tps else None)
     inspections = ws.store.query("qm_inspection", where={"activity": act_uuids, "review_state": list(OFFICIAL)},
