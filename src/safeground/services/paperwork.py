@@ -181,6 +181,18 @@ def _devices(rows: Iterable[Record]) -> dict[str, Any]:
             "by_category": by_cat}
 
 
+def _mine_types(text: str | None) -> str | None:
+    """Mine types as recorded; written as device-category codes, in words.
+
+    >>> _mine_types("ap_mine av_mine"), _mine_types("PMN-2, TM-62")
+    ('Factory-made anti-personnel mine, Anti-vehicle mine', 'PMN-2, TM-62')
+    """
+    words = (text or "").replace(",", " ").split()
+    if words and all(w in vocab.DEVICE_CATEGORY for w in words):
+        return ", ".join(label(vocab.DEVICE_CATEGORY, w) for w in words)
+    return text
+
+
 def _released_rows(ws: Workspace, where: dict[str, Any]) -> list[Record]:
     return ws.store.query("released_area", where=where, order_by="ref")
 
@@ -363,7 +375,8 @@ def task_order(ws: Workspace, hazard_ref: str, *, team_ref: str | None = None, m
         "turning_points": tps, "benchmarks": bms,
         "expected": {
             "contamination": label(vocab.CONTAMINATION_TYPE, hazard.get("contamination_type")) or "not recorded",
-            "minefield_records": [{"ref": m["ref"], "name": m.get("name"), "mine_types": m.get("mine_types"),
+            "minefield_records": [{"ref": m["ref"], "name": m.get("name"),
+                                   "mine_types": _mine_types(m.get("mine_types")),
                                    "mine_count": m.get("mine_count"), "pattern": m.get("pattern"),
                                    "reliability": (m.get("reliability") or "").upper()} for m in records],
             "found_so_far": found["by_category"]},
