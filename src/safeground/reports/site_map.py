@@ -25,10 +25,10 @@ MAX_TP_LABELS = 40
 
 
 def nice_length(span_m: float) -> float:
-    """A round scale-bar length (1, 2 or 5 × 10^k m) near a quarter of ``span_m``.
+    """The longest round scale-bar length (1, 2 or 5 × 10^k m) not above a quarter of ``span_m``.
 
     >>> nice_length(1000), nice_length(180), nice_length(7300)
-    (200.0, 50.0, 2000.0)
+    (200.0, 20.0, 1000.0)
     """
     target = max(span_m / 4.0, 1e-9)
     k = math.floor(math.log10(target))
