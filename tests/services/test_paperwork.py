@@ -190,6 +190,8 @@ def test_task_order_defaults_from_the_open_activity(ws: Workspace, site: Site) -
 @pytest.mark.parametrize(("change", "code"), [
     ({"team_ref": None}, "document.no_team"),
     ({"method": "clearance", "nts": True}, "document.team_cannot_do"),
+    ({"depth_cm": 5.0}, "release.clearance_depth_below_standard"),
+    ({"start": "2031-06-01"}, "release.clearance_requires_accreditation"),
 ])
 def test_task_order_refusals(ws: Workspace, site: Site, change: dict[str, Any], code: str) -> None:
     team = site.nts_team["ref"] if change.pop("nts", False) else site.team["ref"]

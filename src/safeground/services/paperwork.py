@@ -283,7 +283,8 @@ def task_order(ws: Workspace, hazard_ref: str, *, team_ref: str | None = None, m
     Refused: a closed or handed-over hazard (``document.hazard_closed``), no team (``document.no_team``), a
     method a team cannot do (``document.team_cannot_do``), technical assets on a hazard without evidence
     (``release.assets_require_evidence``), clearance of a hazard that is not a CHA
-    (``release.clearance_requires_cha``) and clearance by an organisation not accredited on the start date.
+    (``release.clearance_requires_cha``), clearance shallower than the national standard
+    (``release.clearance_depth_below_standard``) and clearance by an organisation not accredited on the start date.
 
     Keys besides the common ones: ``tasking`` {"team", "organisation", "method", "method_label", "assets",
     "asset_labels", "depth_cm", "start", "end", "from_activity", "estimated_weeks"}, ``expected``
@@ -343,6 +344,11 @@ def task_order(ws: Workspace, hazard_ref: str, *, team_ref: str | None = None, m
     if depth_cm is None and method in rules.CLEARANCE_TYPES:
         depth_cm = (current.get("depth_cm") if from_current and current else None) \
             or ws.config.release.clearance_min_depth_cm
+    standard = ws.config.release.clearance_min_depth_cm
+    if method in rules.CLEARANCE_TYPES and depth_cm is not None and depth_cm < standard:
+        raise ReleaseRuleError("release.clearance_depth_below_standard", f"A clearance depth of {depth_cm:g} cm is "
+                               f"below the national standard of {standard:g} cm.",
+                               hint=f"Task clearance to at least {standard:g} cm (--depth-cm).", imas="IMAS 09.10")
     capacity = team.get("capacity_m2_week")
     remaining = hazard.get("remaining_area_m2") or 0.0
     tasking = {
