@@ -743,5 +743,120 @@ def backup(db: str, user: str | None, target: str, fmt: str) -> None:
     emit(fmt, {"database": db, "backup": target, "bytes": size}, f"Backed up {db} to {target} ({size:,} bytes).")
 
 
+# --- paperwork ---------------------------------------------------------------------------------------
+@main.group(cls=SafeGroundGroup)
+def document() -> None:
+    """Paperwork from the records, as PDF (or HTML): task orders, completion reports, handover certificates."""
+
+
+def _paper_options(fn: F) -> F:
+    fn = format_option(fn)
+    fn = click.option("--date", "issued", type=click.DateTime(formats=["%Y-%m-%d"]), default=None,
+                      help="Issue date printed on the document (default: today).")(fn)
+    fn = click.option("--html", "as_html", is_flag=True, help="Write HTML instead of PDF (also chosen by an .html "
+                                                               "--out).")(fn)
+    fn = click.option("--out", "target", required=True, type=click.Path(dir_okay=False),
+                      help="New .pdf or .html file (never overwritten).")(fn)
+    return db_options(fn)
+
+
+def _issue(fmt: str, doc: dict[str, Any], target: str, as_html: bool, started: float) -> None:
+    import time
+
+    from safeground.reports.paperwork import write_document
+
+    path = write_document(doc, target, html=as_html)
+    seconds = round(time.perf_counter() - started, 2)
+    kind = doc["document"].replace("_", " ")
+    emit(fmt, {"document": doc["document"], "file": str(path), "format": path.suffix.lstrip(".").lower(),
+               "draft": doc["draft"], "seconds": seconds},
+         f"Wrote the {kind}{' (draft)' if doc['draft'] else ''} to {path} in {seconds:.1f} s.")
+
+
+@document.command("task-order")
+@click.argument("hazard_ref")
+@click.option("--team", "team_ref", metavar="TEAM_REF",
+              help="Team tasked (e.g. TM-000003); default: the team of the hazard's open activity.")
+@click.option("--method", type=click.Choice(["nts", "ts", "clearance", "bac", "eod_spot_task"]),
+              help="What the team does; default: the open activity's, else by team (NTS team: nts; others: clearance "
+                   "on a CHA, ts otherwise).")
+@click.option("--asset", "assets", multiple=True, type=click.Choice(["manual", "mechanical", "mdd", "detector", "bac"]),
+              help="Asset to use, repeatable; default: the open activity's, else the team's.")
+@click.option("--depth-cm", type=click.FloatRange(min=0, min_open=True),
+              help="Clearance depth; default: the open activity's, else the national standard.")
+@click.option("--start", type=click.DateTime(formats=["%Y-%m-%d"]), help="Start date (default: the open activity's, "
+                                                                          "else the issue date).")
+@click.option("--end", type=click.DateTime(formats=["%Y-%m-%d"]), help="Planned end date.")
+@click.option("--nearby", "nearby_m", type=click.FloatRange(0, 50_000), default=1000.0, show_default=True,
+              help="List accidents within this many metres of the hazard.")
+@click.option("--include-submitted", is_flag=True, help="Use submitted records too (the document says DRAFT).")
+@_paper_options
+def document_task_order(hazard_ref: str, team_ref: str | None, method: str | None, assets: tuple[str, ...],
+                        depth_cm: float | None, start: dt.datetime | None, end: dt.datetime | None, nearby_m: float,
+                        include_submitted: bool, db: str, user: str | None, target: str, as_html: bool,
+                        issued: dt.datetime | None, fmt: str) -> None:
+    """Task order for a team on a hazard: the hazard, a site map, its turning points (decimal degrees, DMS,
+    MGRS, bearing and distance), benchmarks, method and assets, devices expected and the evidence so far.
+
+    Example: safeground document task-order HA-000012 --team TM-000003 --out task_order.pdf --db demo.gpkg
+    """
+    import time
+
+    from safeground.services.paperwork import task_order
+
+    started = time.perf_counter()
+    with workspace(db, user) as ws:
+        doc = task_order(ws, hazard_ref, team_ref=team_ref, method=method, assets=list(assets) or None,
+                         depth_cm=depth_cm, start=start.date().isoformat() if start else None,
+                         end=end.date().isoformat() if end else None, include_submitted=include_submitted,
+                         nearby_m=nearby_m, issued=issued.date().isoformat() if issued else None)
+    _issue(fmt, doc, target, as_html, started)
+
+
+@document.command("completion-report")
+@click.argument("activity_ref")
+@click.option("--include-submitted", is_flag=True, help="Use submitted records too (the document says DRAFT).")
+@_paper_options
+def document_completion_report(activity_ref: str, include_submitted: bool, db: str, user: str | None, target: str,
+                               as_html: bool, issued: dt.datetime | None, fmt: str) -> None:
+    """Completion report of an activity: team, organisation, dates, method, land cancelled/reduced/cleared,
+    devices found and destroyed, QA/QC inspections, team-days and m² per team-day, and a map.
+
+    Example: safeground document completion-report AC-000103 --out completion.pdf --db demo.gpkg
+    """
+    import time
+
+    from safeground.services.paperwork import completion_report
+
+    started = time.perf_counter()
+    with workspace(db, user) as ws:
+        doc = completion_report(ws, activity_ref, include_submitted=include_submitted,
+                                issued=issued.date().isoformat() if issued else None)
+    _issue(fmt, doc, target, as_html, started)
+
+
+@document.command("handover-certificate")
+@click.argument("ref", metavar="HAZARD_REF|ACTIVITY_REF")
+@click.option("--contact", help="Who to call if an item is found (default: the national authority, the police "
+                                "or the nearest military post).")
+@_paper_options
+def document_handover_certificate(ref: str, contact: str | None, db: str, user: str | None, target: str,
+                                  as_html: bool, issued: dt.datetime | None, fmt: str) -> None:
+    """Handover certificate (IMAS 08.30) for the land released on a hazard or by an activity: released polygons,
+    benchmarks and turning points, residual risk, who to call, signature fields. Refused while any of the land
+    awaits QC or approval: a certificate certifies only what the official records release.
+
+    Example: safeground document handover-certificate HA-000005 --out handover.pdf --db demo.gpkg
+    """
+    import time
+
+    from safeground.services.paperwork import handover_certificate
+
+    started = time.perf_counter()
+    with workspace(db, user) as ws:
+        doc = handover_certificate(ws, ref, contact=contact, issued=issued.date().isoformat() if issued else None)
+    _issue(fmt, doc, target, as_html, started)
+
+
 if __name__ == "__main__":  # pragma: no cover
     main()

@@ -8,7 +8,7 @@ from hypothesis import strategies as st
 
 from safeground.domain.errors import GeometryError, ValidationError
 from safeground.geo.measure import area_m2
-from safeground.geo.survey import parse_dms, perimeter
+from safeground.geo.survey import format_dms, format_mgrs, geodesic_leg, parse_dms, parse_mgrs, perimeter
 
 
 @pytest.mark.parametrize(("text", "value"), [
@@ -46,3 +46,38 @@ def test_perimeter_that_fails_to_close_is_refused_with_the_misclosure() -> None:
         perimeter((-72.5, 5.0), (45, 50), [(90, 100), (180, 100), (270, 100), (0, 88)])
     assert info.value.code == "geometry.perimeter_not_closed" and "12.0 m" in info.value.message
     assert info.value.details["misclosure_m"] == pytest.approx(12.0, abs=1e-6)
+
+
+# --- the inverse: coordinates written for documents a team carries ---------------------------------------
+
+
+@given(st.floats(-90, 90), st.sampled_from(["lat", "lon"]))
+def test_format_dms_reads_back(value: float, axis: str) -> None:
+    value = value * 2 if axis == "lon" else value
+    text = format_dms(value, axis)
+    # Written to 1/100 of a second: read back within half of that.
+    assert parse_dms(text) == pytest.approx(value, abs=0.005 / 3600 + 1e-12)
+    assert text[-1] in ("NS" if axis == "lat" else "EW")
+    minutes, seconds = text.split("°")[1].split("'")[0], text.split("'")[1].rstrip('"NSEW')
+    assert int(minutes) < 60 and float(seconds) < 60
+
+
+@given(st.floats(-179.9, 179.9), st.floats(-79.9, 83.9))
+def test_format_mgrs_reads_back_within_a_metre(lon: float, lat: float) -> None:
+    import pyproj
+
+    back = parse_mgrs(format_mgrs(lon, lat))
+    # A 1 m reference names the south-west corner of its square metre: at most √2 m away.
+    assert pyproj.Geod(ellps="WGS84").inv(lon, lat, *back)[2] < 1.5
+
+
+@given(st.floats(-75, -70), st.floats(2, 8), st.floats(-0.05, 0.05), st.floats(-0.05, 0.05))
+def test_geodesic_leg_is_pyproj_inverse(lon: float, lat: float, dx: float, dy: float) -> None:
+    import pyproj
+
+    fwd, _back, dist = pyproj.Geod(ellps="WGS84").inv(lon, lat, lon + dx, lat + dy)
+    bearing, metres = geodesic_leg((lon, lat), (lon + dx, lat + dy))
+    assert 0 <= bearing < 360
+    assert metres == pytest.approx(dist)
+    if dist > 0.01:
+        assert min((bearing - fwd) % 360, (fwd - bearing) % 360) == pytest.approx(0, abs=1e-9)

@@ -8,6 +8,10 @@ polygon in the UTM zone of the benchmark and reports how far the walk misses clo
 4.596194...
 >>> parse_dms("W 74 04 36.5")
 -74.076805...
+
+The inverse formatting, for documents a team carries (task orders, handover certificates), sits beside
+each parser: :func:`format_dms`, :func:`format_mgrs`, and :func:`geodesic_leg` for the bearing and
+distance from one turning point to the next.
 """
 
 from __future__ import annotations
@@ -18,6 +22,7 @@ from dataclasses import dataclass
 
 import mgrs
 import numpy as np
+import pyproj
 import shapely
 
 from safeground.domain.errors import GeometryError, ValidationError
@@ -145,3 +150,60 @@ def parse_legs(text: str, *, unit: str = "degrees", declination_deg: float = 0.0
         bearing, dist = (float(g.replace(",", ".")) for g in match.groups())
         legs.append(((bearing * factor + declination_deg) % 360.0, dist))
     return legs
+
+
+_GEOD = pyproj.Geod(ellps="WGS84")
+_MGRS_PARTS = re.compile(r"^(\d{0,2}[A-Z])([A-Z]{2})(\d*)$")
+
+
+def format_dms(value: float, axis: str, *, decimals: int = 2) -> str:
+    """Degrees-minutes-seconds with hemisphere, as :func:`parse_dms` reads it back; ``axis`` is lat or lon.
+
+    Rounded once, on the seconds, so 59.999" carries into the next minute instead of printing 60".
+
+    >>> print(format_dms(4.596194, "lat"), format_dms(-74.0768056, "lon"))
+    4°35'46.30"N 74°04'36.50"W
+    >>> print(format_dms(0.9999999, "lat"))
+    1°00'00.00"N
+    >>> abs(parse_dms(format_dms(-33.5, "lat")) + 33.5) < 1e-9
+    True
+    """
+    if axis not in ("lat", "lon"):
+        raise ValueError(f"axis must be 'lat' or 'lon', not {axis!r}")
+    hemi = ("N" if value >= 0 else "S") if axis == "lat" else ("E" if value >= 0 else "W")
+    scale = 10 ** decimals
+    total = round(abs(value) * 3600 * scale)
+    deg, rest = divmod(total, 3600 * scale)
+    minutes, sec = divmod(rest, 60 * scale)
+    seconds = f"{sec / scale:0{3 + decimals if decimals else 2}.{decimals}f}"
+    return f"{deg}°{minutes:02d}'{seconds}\"{hemi}"
+
+
+def format_mgrs(lon: float, lat: float, *, digits: int = 5) -> str:
+    """The MGRS grid reference of (lon, lat), spaced as :func:`parse_mgrs` reads it (``digits`` = 5: 1 m).
+
+    >>> format_mgrs(-75.84776, 4.60491)
+    '18N VL 05964 09047'
+    >>> format_mgrs(*parse_mgrs("18N VL 05964 09047"))
+    '18N VL 05964 09047'
+    """
+    raw = _MGRS.toMGRS(lat, lon, MGRSPrecision=digits)
+    raw = raw.decode("ascii") if isinstance(raw, bytes) else str(raw)
+    m = _MGRS_PARTS.match(raw)
+    if m is None:  # pragma: no cover - the library always answers zone, band, square, digits
+        return raw
+    zone, square, numbers = m.groups()
+    half = len(numbers) // 2
+    return " ".join(p for p in (zone, square, numbers[:half], numbers[half:]) if p)
+
+
+def geodesic_leg(start: tuple[float, float], end: tuple[float, float]) -> tuple[float, float]:
+    """(bearing°, metres) from ``start`` to ``end`` (lon, lat) on the WGS84 ellipsoid: the true bearing,
+    clockwise from true north in [0, 360), and the geodesic distance (pyproj's Geod, Karney's algorithm).
+
+    >>> b, d = geodesic_leg((-72.5, 5.0), (-72.5, 5.01))
+    >>> round(b, 6), round(d, 1)
+    (0.0, 1105.8)
+    """
+    fwd, _back, dist = _GEOD.inv(start[0], start[1], end[0], end[1])
+    return float(fwd) % 360.0, float(dist)
