@@ -41,6 +41,7 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> tuple[str, int, dict[str, 
 
 
 VIEWS = [("casualties", "--by", "status"), ("casualties",), ("release", "--by", "adm1"), ("release",),
+         ("release", "--by", "organisation"), ("casualties", "--by", "month"),
          ("events",), ("events", "--by", "year", "--by", "adm1"), ("records",)]
 
 

@@ -66,7 +66,7 @@ from safeground.services.stats_events import event_counts
 from safeground.services.stats_events import render_text as events_text
 from safeground.services.stats_records import record_accuracy
 from safeground.services.stats_records import render_text as records_text
-from safeground.services.stats_release import release_stats
+from safeground.services.stats_release import _released, release_stats
 from safeground.services.stats_release import render_text as release_text
 from safeground.services.workspace import Workspace
 
@@ -165,10 +165,16 @@ def compute_views(ws: Workspace, year: int, *, include_submitted: bool = False) 
     views: dict[str, dict[str, Any]] = {}
     for by in ((), *((b,) for b in CASUALTY_BREAKDOWNS)):
         views[view_key("casualties", by)] = casualty_stats(ws, since=since, until=until, by=by, include_submitted=sub)
-    for b in RELEASE_BREAKDOWNS:
-        views[view_key("release", (b,))] = release_stats(ws, since=since, until=until, by=(b,), include_submitted=sub)
-    for by in EVENT_GROUPINGS:
-        views[view_key("events", by)] = _events_of_year(event_counts(ws, by=by, include_submitted=sub), year)
+    first = release_stats(ws, since=since, until=until, by=RELEASE_BREAKDOWNS[:1], include_submitted=sub)
+    views[view_key("release", RELEASE_BREAKDOWNS[:1])] = first
+    for b in RELEASE_BREAKDOWNS[1:]:  # only the released land depends on --by: the rest is computed once
+        views[view_key("release", (b,))] = {**first, "by": [b], "released": _released(
+            ws, {"review_state": first["review_states"]}, since, until, [b])}
+    by_adm1 = _events_of_year(event_counts(ws, by=EVENT_GROUPINGS[1], include_submitted=sub), year)
+    views[view_key("events", EVENT_GROUPINGS[1])] = by_adm1
+    views[view_key("events", EVENT_GROUPINGS[0])] = {**by_adm1, "by": ["year"], "missing": {"year": 0},
+                                                     "groups": [{"year": f"{year:04d}", "records": by_adm1["total"]}]
+                                                     if by_adm1["total"] else []}
     views["records"] = record_accuracy(ws, search_m=RECORDS_SEARCH_M, include_submitted=sub)
     return views
 
