@@ -424,6 +424,8 @@ def stats(ctx: click.Context, db: str, user: str | None, include_submitted: bool
 
     if as_published is None and pub_version is not None:
         raise click.UsageError("--version needs --as-published YEAR.")
+    if as_published is not None and include_submitted:
+        raise click.UsageError("--as-published prints the figures as they were published; drop --include-submitted.")
     with workspace(db, user) as ws:
         if as_published is not None:
             doc, text = published_view(ws, as_published, version=pub_version)

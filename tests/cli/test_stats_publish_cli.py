@@ -79,6 +79,8 @@ def test_as_published_prints_what_was_printed_then_after_a_late_report(demo) -> 
     assert statement.strip() == then[("casualties",)][1]["statement"]["text"]
     summary = json.loads(invoke("stats", "--db", db, "--as-published", str(year), "--format", "json").stdout)
     assert summary == published
+    through_group = invoke("stats", "--db", db, "--as-published", str(year), "casualties", "--by", "month").stdout
+    assert through_group == then[("casualties", "--by", "month")][0]
 
     revised = json.loads(invoke("stats", "revisions", "--db", db, "--year", str(year), "--format", "json").stdout)
     jsonschema.validate(revised, schema("stats_revisions"))
@@ -117,4 +119,6 @@ def test_refusals_say_what_was_published_and_how_to_publish(demo) -> None:
     assert "--as-published" in invoke("stats", "release", "--db", db, "--version", "1", code=2).output
     assert "--since" in invoke("stats", "casualties", "--db", db, "--as-published", str(year), "--since",
                                "2020-01-01", code=2).output
+    assert "--include-submitted" in invoke("stats", "--db", db, "--include-submitted", "--as-published", str(year),
+                                           code=2).output
     assert "stats.bad_year" in invoke("stats", "publish", "--db", db, "--year", "3000", code=1).stderr

@@ -287,3 +287,19 @@ def test_diff_reports_exactly_the_figures_that_moved_by_how_much(doc: dict[str, 
 
     got = {c["figure"]: (c["published"], c["current"], c["difference"]) for c in diff("casualties", doc, bump(doc, ""))}
     assert got == {p: (leaves[p], leaves[p] + d, d) for p, d in moved.items()}
+
+
+def test_a_file_of_schema_6_gains_the_publication_table_and_keeps_its_records(db_path, monkeypatch) -> None:
+    from safeground.store import migrations
+    from safeground.store.base import Batch
+
+    monkeypatch.setattr("safeground.store.gpkg.MIGRATIONS", migrations.MIGRATIONS[:6])
+    monkeypatch.setattr("safeground.store.gpkg.SCHEMA_VERSION", 6)
+    with Workspace.open(db_path, user="ana", create=True) as old:
+        old.store.insert("eore_session", Batch({"session_date": ["2023-04-04"], "women": [12]}), user="ana",
+                         review_state="approved")
+        assert old.store.schema_version == 6
+    monkeypatch.undo()
+    with Workspace.open(db_path, user="ana") as ws:
+        assert ws.store.schema_version == 7 and ws.store.publications() == []
+        assert publish(ws, 2023)["eore"]["women"] == 12
