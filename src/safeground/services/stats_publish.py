@@ -21,7 +21,9 @@ that the year's figures read (:data:`YEAR_FIELDS`; hazards and minefield records
 contamination and record accuracy have no period), and of the confirmed casualty duplicate links.
 
 **Revisions** (:func:`revisions`) recompute the same views for each published year (latest version) and list
-every figure whose value now differs, and the records of that year (by the record's date, a casualty by its
+every figure of the year whose value now differs (figures that are not the year's, such as remaining
+contamination or record accuracy, which stood on the day and move with any work, are left out:
+:data:`_NOT_OF_THE_YEAR`), and the records of that year (by the record's date, a casualty by its
 accident's) created, changed, approved, published or retired after publication, read from the audit log, and
 casualty duplicate links decided since. Casualties appear by ref only.
 
@@ -87,8 +89,16 @@ _ID_KEYS = ("key", "year", "month", "adm1", "adm2", "organisation", "source_type
 #: What a revision compares in each view (prefixes of figure paths); views not listed compare everything.
 _COMPARED = {**{f"casualties --by {b}": ("breakdown",) for b in CASUALTY_BREAKDOWNS},
              **{f"release --by {b}": ("released.groups", "released.missing") for b in RELEASE_BREAKDOWNS[1:]},
-             "events --by year --by adm1": ("groups",), "records": ("summary",),
+             "events --by year --by adm1": ("groups",),
              "summary": ("eore", "assistance_referrals")}
+#: Per command, figures that are not the year's and so never a revision of it: counts over every record before
+#: the period applies, and what stood on the day whatever the year (remaining contamination and its labels, land
+#: pending, undated devices, minefield-record accuracy), which moves with any work.
+_NOT_OF_THE_YEAR = {"casualties": ("records.counted_records", "records.duplicates_merged", "records.outside_period",
+                                   "records.undated"),
+                    "release": ("remaining.", "contamination_labels.", "released.pending.",
+                                "devices_destroyed.undated"),
+                    "records": ("",)}
 _MANAGED = {f.name for f in METADATA}
 _STATE_CHANGE: dict[tuple[Any, Any], str] = {
     ("submitted", "approved"): "approved", ("approved", "published"): "published",
@@ -368,7 +378,7 @@ def diff(view: str, published: dict[str, Any], current: dict[str, Any]) -> list[
     prefixes = _COMPARED.get(view)
     out = []
     for path in sorted(old.keys() | new.keys()):
-        if prefixes and not path.startswith(prefixes):
+        if (prefixes and not path.startswith(prefixes)) or path.startswith(_NOT_OF_THE_YEAR.get(view.split()[0], ())):
             continue
         a, b = old.get(path), new.get(path)
         if a == b:
