@@ -8,9 +8,10 @@ exit non-zero and leave the database unchanged.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import json
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, TypeVar
@@ -352,21 +353,84 @@ def _stats_db(ctx: click.Context, db: str, user: str | None) -> tuple[str, str |
     return db, user or group.get("user")
 
 
+def _published_options(fn: F) -> F:
+    fn = click.option("--version", "pub_version", type=click.IntRange(1), metavar="N",
+                      help="With --as-published: that version (default: the latest).")(fn)
+    return click.option("--as-published", "as_published", type=int, metavar="YEAR",
+                        help="Print the figures exactly as published for YEAR ('stats publish'), recomputing "
+                             "nothing.")(fn)
+
+
+def _view(command: str, by: Sequence[str], *, layers: Sequence[str] = (), distance: float | None = None) -> str:
+    """The published view a stats subcommand's options ask for (``events --by year --by adm1``)."""
+    from safeground.services.stats_publish import RECORDS_SEARCH_M, view_key
+
+    key = view_key(command, list(dict.fromkeys(by))) + "".join(f" --layer {x}" for x in layers)
+    return key + (f" --distance {distance:g}" if distance not in (None, RECORDS_SEARCH_M) else "")
+
+
+def as_published(view: Callable[[dict[str, Any]], str]) -> Callable[[F], F]:
+    """Give a stats subcommand ``--as-published YEAR [--version N]``: print the published ``view(params)``
+    (the stored document and text) instead of running the command. The stats group's options count too."""
+
+    def decorate(fn: F) -> F:
+        @functools.wraps(fn)
+        def wrapper(*args: Any, as_published: int | None, pub_version: int | None, **kwargs: Any) -> Any:
+            ctx = click.get_current_context()
+            group = ctx.parent.params if ctx.parent else {}
+            year, version = as_published or group.get("as_published"), pub_version or group.get("pub_version")
+            if year is None:
+                if version is not None:
+                    raise click.UsageError("--version needs --as-published YEAR.")
+                return fn(*args, **kwargs)
+            clash = [f"--{n.replace('_', '-')}" for n in ("since", "until", "include_submitted") if kwargs.get(n)]
+            if clash or group.get("include_submitted"):
+                raise click.UsageError("--as-published prints the figures as they were published; drop "
+                                       f"{', '.join(clash or ['--include-submitted'])}.")
+            fmt = "json" if group.get("fmt") == "json" else kwargs.get("fmt") or "text"
+            ctx.meta["safeground.format"] = fmt
+            from safeground.services.stats_publish import published_view
+
+            db, user = _stats_db(ctx, kwargs["db"], kwargs["user"])
+            with workspace(db, user) as ws:
+                doc, text = published_view(ws, year, version=version, view=view(kwargs))
+            if kwargs.get("statement"):
+                doc, text = doc["statement"], doc["statement"]["text"]
+            emit(fmt, doc, text)
+
+        return _published_options(wrapper)  # type: ignore[return-value]
+
+    return decorate
+
+
 @main.group(cls=SafeGroundGroup, invoke_without_command=True)
 @db_options
 @click.option("--include-submitted", is_flag=True, help="Count submitted records too (default: official only).")
+@_published_options
 @format_option
 @click.pass_context
-def stats(ctx: click.Context, db: str, user: str | None, include_submitted: bool, fmt: str) -> None:
+def stats(ctx: click.Context, db: str, user: str | None, include_submitted: bool, as_published: int | None,
+          pub_version: int | None, fmt: str) -> None:
     """Summary of contamination, land release, devices, casualties and EORE.
+
+    With --as-published YEAR, the publication of that year (and its subcommands print its figures).
 
     Example: safeground stats --db demo.gpkg --format json
     """
     if ctx.invoked_subcommand is not None:
         return
     from safeground.services.stats import render_text, summary
+    from safeground.services.stats_publish import published_view
 
+    if as_published is None and pub_version is not None:
+        raise click.UsageError("--version needs --as-published YEAR.")
+    if as_published is not None and include_submitted:
+        raise click.UsageError("--as-published prints the figures as they were published; drop --include-submitted.")
     with workspace(db, user) as ws:
+        if as_published is not None:
+            doc, text = published_view(ws, as_published, version=pub_version)
+            emit(fmt, doc, text)
+            return
         doc = summary(ws, include_submitted=include_submitted)
     emit(fmt, doc, render_text(doc))
 
@@ -383,6 +447,7 @@ def stats(ctx: click.Context, db: str, user: str | None, include_submitted: bool
 @click.option("--include-submitted", is_flag=True, help="Count submitted records too (default: official only).")
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default=None, callback=_remember_format,
               is_eager=True, help="Output format (default: the stats group's); the JSON is documented in the README.")
+@as_published(lambda p: _view("casualties", p["by"]))
 @click.pass_context
 def stats_casualties(ctx: click.Context, db: str, user: str | None, since: str | None, until: str | None,
                      by: tuple[str, ...], statement: bool, include_submitted: bool, fmt: str | None) -> None:
@@ -419,6 +484,7 @@ def stats_casualties(ctx: click.Context, db: str, user: str | None, since: str |
 @db_options
 @click.option("--include-submitted", is_flag=True, help="Count submitted records too (default: official only).")
 @format_option
+@as_published(lambda p: _view("release", p["by"] or ("year",)))
 @click.pass_context
 def stats_release(ctx: click.Context, db: str, user: str | None, since: dt.datetime | None,
                   until: dt.datetime | None, by: tuple[str, ...], include_submitted: bool, fmt: str) -> None:
@@ -446,6 +512,7 @@ def stats_release(ctx: click.Context, db: str, user: str | None, since: dt.datet
               help="Metres outside a record's perimeter within which a find still counts as the record's.")
 @click.option("--rematch", is_flag=True, help="Recompute the stored minefield matches first, even if current.")
 @format_option
+@as_published(lambda p: _view("records", (), distance=p["search_m"]))
 @click.pass_context
 def stats_records(ctx: click.Context, db: str, user: str | None, include_submitted: bool, search_m: float,
                   rematch: bool, fmt: str) -> None:
@@ -471,6 +538,7 @@ def stats_records(ctx: click.Context, db: str, user: str | None, include_submitt
 @click.option("--layer", "layers", multiple=True, type=click.Choice(["accident", "device", "event"]),
               help="Count only these layers (repeatable; default: accidents, devices and register events).")
 @format_option
+@as_published(lambda p: _view("events", p["by"] or ("year",), layers=p["layers"]))
 @click.pass_context
 def stats_events(ctx: click.Context, db: str, user: str | None, include_submitted: bool, by: tuple[str, ...],
                  layers: tuple[str, ...], fmt: str) -> None:
@@ -582,6 +650,49 @@ def stats_article7(ctx: click.Context, db: str, user: str | None, treaty_code: s
             click.echo(f"Wrote {p}", err=True)
     else:
         emit(fmt, doc, render_text(doc) + "".join(f"\nWrote {p}" for p in written))
+
+
+@stats.command(name="publish")
+@click.option("--year", type=int, required=True, help="The calendar year whose figures are published.")
+@click.option("--note", metavar="TEXT", help="Why, or for whom (kept with the publication).")
+@db_options
+@click.option("--include-submitted", is_flag=True, help="Count submitted records too (default: official only).")
+@format_option
+@click.pass_context
+def stats_publish(ctx: click.Context, year: int, note: str | None, db: str, user: str | None,
+                  include_submitted: bool, fmt: str) -> None:
+    """Freeze the official figures of a calendar year as its next version; changes no record.
+
+    Example: safeground stats publish --year 2023 --note "Article 7 report" --db demo.gpkg
+    """
+    from safeground.services.stats_publish import publish, render_publication
+
+    parent = ctx.parent.params if ctx.parent else {}
+    fmt = "json" if parent.get("fmt") == "json" else fmt
+    db, user = _stats_db(ctx, db, user)
+    with workspace(db, user) as ws:
+        doc = publish(ws, year, note=note, include_submitted=include_submitted or bool(parent.get("include_submitted")))
+    emit(fmt, doc, render_publication(doc))
+
+
+@stats.command(name="revisions")
+@click.option("--year", type=int, default=None, help="Only this published year (default: every one).")
+@db_options
+@format_option
+@click.pass_context
+def stats_revisions(ctx: click.Context, year: int | None, db: str, user: str | None, fmt: str) -> None:
+    """What changed since publication: figures that now differ, and the records of the year changed since.
+
+    Example: safeground stats revisions --year 2023 --db demo.gpkg
+    """
+    from safeground.services.stats_publish import render_revisions, revisions
+
+    parent = ctx.parent.params if ctx.parent else {}
+    fmt = "json" if parent.get("fmt") == "json" else fmt
+    db, user = _stats_db(ctx, db, user)
+    with workspace(db, user) as ws:
+        doc = revisions(ws, year=year)
+    emit(fmt, doc, render_revisions(doc))
 
 
 @main.command()

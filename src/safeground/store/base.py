@@ -183,6 +183,19 @@ class Store(abc.ABC):
         """Stored minefield-record matches, of one record or of all, in record order."""
 
     @abc.abstractmethod
+    def write_publication(self, publication: Mapping[str, Any], *, user: str) -> Record:
+        """Keep a year's frozen figures as its next version (1 for a year never published) and audit it.
+
+        ``publication`` holds year, note, official_only, fingerprint, fingerprint_layers (a dict) and figures
+        (a dict). The store adds id, uuid, version, published_at, published_by and ``audit_seq`` (the last
+        audit row before it: later rows are revisions). Returns the stored row, as :meth:`publications` does."""
+
+    @abc.abstractmethod
+    def publications(self, *, year: int | None = None, version: int | None = None,
+                     figures: bool = False) -> list[Record]:
+        """Publications by year then version; ``figures`` (the frozen documents) only when asked for."""
+
+    @abc.abstractmethod
     def retire(self, layer: str, uuid: str, reason: str, *, user: str,
                expected_version: int | None = None) -> Record:
         """Retire a record (nothing is ever hard-deleted)."""

@@ -768,6 +768,50 @@ class GeoPackageStore(Store):
             r["inside"] = bool(r["inside"])
         return rows
 
+    # --- publications ----------------------------------------------------------------------------
+    _PUBLICATION = ("id", "uuid", "year", "version", "published_at", "published_by", "note", "official_only",
+                    "audit_seq", "fingerprint", "fingerprint_layers")
+
+    def write_publication(self, publication: Mapping[str, Any], *, user: str) -> Record:
+        with self.transaction():
+            year = int(publication["year"])
+            version = int(self._conn.execute("SELECT COALESCE(MAX(version), 0) + 1 FROM safeground_publication "
+                                             "WHERE year = ?", (year,)).fetchone()[0])
+            seq = int(self._conn.execute("SELECT COALESCE(MAX(seq), 0) FROM safeground_audit").fetchone()[0])
+            row = {"uuid": time_ordered(1)[0], "year": year, "version": version, "published_at": now_iso(),
+                   "published_by": user, "note": publication.get("note"),
+                   "official_only": int(bool(publication["official_only"])), "audit_seq": seq,
+                   "fingerprint": publication["fingerprint"],
+                   "fingerprint_layers": json.dumps(publication["fingerprint_layers"], sort_keys=True),
+                   "figures": json.dumps(publication["figures"], ensure_ascii=False, sort_keys=True, default=str)}
+            cur = self._conn.execute(f"INSERT INTO safeground_publication ({', '.join(row)}) "
+                                     f"VALUES ({', '.join('?' * len(row))})", list(row.values()))
+            meta = {k: v for k, v in row.items() if k not in ("figures", "fingerprint_layers")}
+            self._conn.execute("INSERT INTO safeground_audit (layer, fid, uuid, op, actor, at, after) "
+                               "VALUES ('safeground_publication', ?, ?, 'publish', ?, ?, ?)",
+                               (cur.lastrowid, row["uuid"], user, row["published_at"], json.dumps(meta)))
+        [stored] = self.publications(year=year, version=version)
+        return stored
+
+    def publications(self, *, year: int | None = None, version: int | None = None,
+                     figures: bool = False) -> list[Record]:
+        cols = (*self._PUBLICATION, *(("figures",) if figures else ()))
+        sql = f"SELECT {', '.join(cols)} FROM safeground_publication WHERE 1 = 1"
+        params: list[Any] = []
+        for name, value in (("year", year), ("version", version)):
+            if value is not None:
+                sql += f" AND {name} = ?"
+                params.append(int(value))
+        out = []
+        for row in self._conn.execute(sql + " ORDER BY year, version", params):
+            rec = dict(zip(cols, row, strict=True))
+            rec["official_only"] = bool(rec["official_only"])
+            rec["fingerprint_layers"] = json.loads(rec["fingerprint_layers"])
+            if figures:
+                rec["figures"] = json.loads(rec["figures"])
+            out.append(rec)
+        return out
+
     # --- import runs -----------------------------------------------------------------------------
     def write_import_run(self, run: Mapping[str, Any]) -> None:
         """Insert or replace an import run's summary row."""

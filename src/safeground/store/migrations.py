@@ -70,10 +70,26 @@ def _m5_minefield_matches(conn: sqlite3.Connection) -> None:
   inside INTEGER NOT NULL, distance_m REAL NOT NULL, overlap_m2 REAL, quantity INTEGER,
   search_m REAL NOT NULL, computed_at DATETIME NOT NULL)""")
     conn.execute("CREATE INDEX idx_safeground_minefield_match_record ON safeground_minefield_match (minefield_record)")
+
+
 def _m6_quarantine_resolution(conn: sqlite3.Connection) -> None:
     # A fixed row that was imported again keeps its entry, marked resolved and linked to the record it became.
     for column in ("resolved_layer TEXT", "resolved_uuid TEXT", "resolved_run TEXT", "resolved_by TEXT"):
         conn.execute(f"ALTER TABLE safeground_quarantine ADD COLUMN {column}")
+
+
+def _m7_publications(conn: sqlite3.Connection) -> None:
+    # Official figures frozen for a calendar year (`stats publish`). Publishing a year again adds the next
+    # version; rows are never changed or deleted, so what was published can always be printed again.
+    conn.execute("""CREATE TABLE safeground_publication (
+  id INTEGER PRIMARY KEY AUTOINCREMENT, uuid TEXT NOT NULL UNIQUE, year INTEGER NOT NULL, version INTEGER NOT NULL,
+  published_at DATETIME NOT NULL, published_by TEXT NOT NULL, note TEXT, official_only INTEGER NOT NULL,
+  audit_seq INTEGER NOT NULL, fingerprint TEXT NOT NULL, fingerprint_layers TEXT NOT NULL, figures TEXT NOT NULL,
+  UNIQUE (year, version))""")
+    for op in ("UPDATE", "DELETE"):
+        conn.execute(f"CREATE TRIGGER sg_publication_no_{op.lower()} BEFORE {op} ON safeground_publication "
+                     f"BEGIN SELECT RAISE(ABORT, 'safeground: a publication is never changed; publish the year "
+                     f"again for a new version'); END")
 
 
 #: (number, description, function). Never renumber or edit an applied migration; append a new one.
@@ -86,6 +102,7 @@ MIGRATIONS: list[tuple[int, str, Callable[[sqlite3.Connection], None]]] = [
     (5, "Minefield-record matches: activities and finds in or near each handed-over record", _m5_minefield_matches),
     (6, "Quarantine entries resolved by a later import, linked to the record they became",
      _m6_quarantine_resolution),
+    (7, "Publications: official figures frozen per calendar year, in numbered versions", _m7_publications),
 ]
 
 SCHEMA_VERSION = MIGRATIONS[-1][0]
