@@ -19,6 +19,7 @@ import numpy as np
 import shapely
 
 from safeground.domain.errors import ValidationError
+from safeground.domain.timestamps import now_iso
 from safeground.geo.crs import WGS84, reproject, utm_epsg
 from safeground.services.workspace import Workspace
 
@@ -61,11 +62,29 @@ def match_minefield_records(ws: Workspace, *, search_m: float = 500.0) -> list[R
     out = []
     with ws.store.transaction():
         for rec in ws.store.query("minefield_record", order_by="ref"):
-            out.append(_match_one(ws, rec, search_m))
+            accuracy, matches = _match_one(ws, rec, search_m)
+            ws.store.replace_minefield_matches(rec["uuid"], matches, search_m=search_m)
+            out.append(accuracy)
     return out
 
 
-def _match_one(ws: Workspace, rec: dict[str, Any], search_m: float) -> RecordAccuracy:
+def compute_minefield_matches(ws: Workspace, *, search_m: float = 500.0) -> list[dict[str, Any]]:
+    """The matches :func:`match_minefield_records` would store, shaped as ``Store.minefield_matches()`` returns
+    them, computed without writing anything (for a database opened read-only)."""
+    if not 0 <= search_m <= 10_000:
+        raise ValidationError("minefield.bad_search_distance", f"Search distance {search_m:g} m is out of range.",
+                              hint="Give metres between 0 and 10,000 (default 500).")
+    made = now_iso()
+    rows: list[dict[str, Any]] = []
+    for rec in ws.store.query("minefield_record", order_by="ref"):
+        for m in _match_one(ws, rec, search_m)[1]:
+            rows.append({"minefield_record": rec["uuid"], "layer": m["layer"], "uuid": m["uuid"],
+                         "inside": m["inside"], "distance_m": m["distance_m"], "overlap_m2": m.get("overlap_m2"),
+                         "quantity": m.get("quantity"), "search_m": search_m, "computed_at": made})
+    return rows
+
+
+def _match_one(ws: Workspace, rec: dict[str, Any], search_m: float) -> tuple[RecordAccuracy, list[dict[str, Any]]]:
     perimeter = rec["geometry"]
     c = perimeter.centroid
     zone = utm_epsg(c.x, c.y)
@@ -94,8 +113,7 @@ def _match_one(ws: Workspace, rec: dict[str, Any], search_m: float) -> RecordAcc
         offsets += [dev["distance_m"]] * qty
         matches.append({"layer": "device", "uuid": dev["uuid"], "inside": is_inside,
                         "distance_m": dev["distance_m"], "quantity": qty})
-    ws.store.replace_minefield_matches(rec["uuid"], matches, search_m=search_m)
     worked_m2 = float(shapely.union_all(worked).area) if worked else 0.0
     return RecordAccuracy(rec["ref"], rec.get("name"), rec["reliability"], rec.get("mine_count"), worked_m2,
                           worked_m2 / local.area if local.area else 0.0, inside, outside,
-                          float(np.mean(offsets)) if offsets else None)
+                          float(np.mean(offsets)) if offsets else None), matches
