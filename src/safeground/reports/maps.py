@@ -42,8 +42,8 @@ def polygon_path(geoms: np.ndarray) -> Path | None:
 
     >>> import shapely, numpy as np
     >>> p = polygon_path(np.array([shapely.box(0, 0, 2, 2).difference(shapely.box(0.5, 0.5, 1, 1))]))
-    >>> len(p.vertices), p.contains_point((0.7, 0.7)), p.contains_point((1.5, 1.5))
-    (10, False, True)
+    >>> len(p.vertices), int((p.codes == p.MOVETO).sum()), int((p.codes == p.CLOSEPOLY).sum())
+    (10, 2, 2)
     """
     from matplotlib.path import Path
 

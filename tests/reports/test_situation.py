@@ -1,0 +1,325 @@
+"""The situation report: its figures are the services' figures, every section is there, nothing personal leaks,
+charts use the palette only, a year without data renders, and making it writes nothing to the database.
+
+The data is built here with the rules enforced; the expected figures are tallied from what the test built.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from html import unescape
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import pytest
+import shapely
+from click.testing import CliRunner
+from pypdf import PdfReader
+from tests.conftest import DATA, Builder
+
+from safeground.cli import main
+from safeground.domain.config import Config
+from safeground.domain.errors import ValidationError
+from safeground.reports.palette import CATEGORICAL, MUTED, TEXT, UNKNOWN, matplotlib_style
+from safeground.reports.situation import SECTIONS, build_context, gather, render_report_html, write_report
+from safeground.services.mapped_import import import_csv
+from safeground.services.records import add_record, set_review_state
+from safeground.services.stats import summary
+from safeground.services.stats_casualties import casualty_stats
+from safeground.services.stats_release import release_stats
+from safeground.services.workspace import Workspace
+
+YEAR = 2024
+#: Personal fields of the casualties built below: none may appear in any output.
+PERSONAL = ("Ana María", "Zubiría", "1023456789", "+57 300 123 4567", "Pedro", "Quintero-Olaya", "80765432",
+            "pedro.quintero@example.org", "was referred after a home visit")
+
+META = shapely.box(-73.80, 3.30, -73.40, 3.70)
+VISTA = shapely.box(-73.80, 3.30, -73.60, 3.70)
+MESETAS = shapely.box(-73.60, 3.30, -73.40, 3.70)
+HAZARD = shapely.box(-73.70, 3.40, -73.68, 3.41)
+WEST = shapely.box(-73.70, 3.40, -73.69, 3.41)
+
+
+@dataclass
+class World:
+    """What the test built, to count the expected figures from."""
+
+    casualties: list[dict[str, Any]] = field(default_factory=list)  # year, outcome, severity, status, state
+    accidents: dict[int, int] = field(default_factory=dict)  # year -> official accidents
+    eore: dict[str, int] = field(default_factory=dict)
+    referrals: int = 0
+
+
+def approved(ws: Workspace, layer: str, values: dict[str, Any]) -> dict[str, Any]:
+    return add_record(ws, layer, values, review_state="approved")
+
+
+def build_world(ws: Workspace) -> World:
+    w = World()
+    build = Builder(ws)
+    approved(ws, "admin_area", {"name": "Meta", "level": 1, "code": "CO50", "geometry": META})
+    approved(ws, "admin_area", {"name": "Vista Hermosa", "level": 2, "code": "CO50711", "parent_code": "CO50",
+                                "geometry": VISTA})
+    approved(ws, "admin_area", {"name": "Mesetas", "level": 2, "code": "CO50330", "parent_code": "CO50",
+                                "geometry": MESETAS})
+    org = build.organisation(name="Alpha Demining")
+    team = approved(ws, "team", {"name": "A1", "organisation": org["uuid"], "method": "manual"})
+    hz = approved(ws, "hazard_area", {"name": "H1", "hazard_class": "cha", "status": "open", "geometry": HAZARD,
+                                      "admin1": "Meta", "admin2": "Vista Hermosa"})
+    build.evidence(hz)
+    act = build.clearance(hz, org, devices=0, team=team["uuid"], start_date="2024-03-01", end_date="2024-04-01",
+                          assets="manual mdd", geometry=WEST)
+    set_review_state(ws, "activity", act["uuid"], "approved")
+    build.release(act, hz, "cleared", WEST, review_state="approved")
+    build.qc(act, day="2024-04-15")
+    approved(ws, "hazard_area", {"name": "H2", "hazard_class": "sha", "status": "open", "admin1": "Meta",
+                                 "geometry": shapely.box(-73.50, 3.50, -73.49, 3.51)})
+    for qty, day in ((3, "2024-03-10"), (2, "2023-05-01")):
+        approved(ws, "device", {"category": "ap_mine", "quantity": qty, "disposal": "destroyed_in_situ",
+                                "found_date": day, "activity": act["uuid"], "geometry": WEST.centroid})
+    approved(ws, "minefield_record", {"name": "Campo 7", "reliability": "b", "mine_count": 10,
+                                      "geometry": shapely.box(-73.701, 3.399, -73.689, 3.411)})
+
+    def accident(day: str, adm2: str, state: str, people: list[dict[str, Any]]) -> None:
+        acc = add_record(ws, "accident", {"accident_type": "mine_erw", "accident_date": day,
+                                          "device_category": "improvised_mine", "admin1": "Meta", "admin2": adm2,
+                                          "geometry": HAZARD.centroid}, review_state=state)
+        if state == "approved":
+            w.accidents[int(day[:4])] = w.accidents.get(int(day[:4]), 0) + 1
+        for p in people:
+            cas = add_record(ws, "casualty", {"accident": acc["uuid"], **p}, review_state=state)
+            w.casualties.append({"year": int(day[:4]), "state": state, "uuid": cas["uuid"],
+                                 **{k: p.get(k) for k in ("outcome", "severity", "status")}})
+
+    accident("2024-02-03", "Vista Hermosa", "approved", [
+        {"outcome": "killed", "status": "civilian", "sex": "female", "age": 12, "given_name": "Ana María",
+         "family_name": "Zubiría", "national_id": "1023456789", "contact": "+57 300 123 4567"},
+        {"outcome": "injured", "severity": "serious", "status": "military", "sex": "male", "age_group": "adult",
+         "given_name": "Pedro", "family_name": "Quintero-Olaya", "national_id": "80765432",
+         "contact": "pedro.quintero@example.org"}])
+    accident("2024-09-20", "Mesetas", "approved", [
+        {"outcome": "injured", "severity": "minor", "status": "civilian", "sex": "male", "age": 40}])
+    accident("2023-07-07", "Mesetas", "approved", [
+        {"outcome": "injured", "severity": "serious", "status": "civilian", "sex": "female", "age": 30}])
+    accident("2024-11-11", "Mesetas", "submitted", [{"outcome": "killed", "status": "civilian"}])
+    first = next(c for c in w.casualties if c["status"] == "military")
+    approved(ws, "assistance_referral", {"casualty": first["uuid"], "service": "rehabilitation",
+                                         "referral_date": "2024-03-01", "notes": PERSONAL[-1]})
+    w.referrals = 1
+    w.eore = {"women": 11, "girls": 7, "boys": 5, "men": 9}
+    approved(ws, "eore_session", {"session_date": "2024-05-05", **w.eore, "geometry": HAZARD.centroid})
+    ws.store.write_quarantine([{"import_run": "r1", "layer": "accident", "source": "acc.csv", "source_row": 4,
+                                "code": "record.not_in_vocabulary", "reason": "bad status",
+                                "raw": {"estado": "x"}}])
+    return w
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path, World]]:
+    path = tmp_path_factory.mktemp("report") / "report.gpkg"
+    ws = Workspace.open(path, user="ana", create=True)
+    ws.set_config(Config(country="COL"))
+    world = build_world(ws)
+    ws.close()
+    yield path, world
+
+
+@pytest.fixture(scope="module")
+def html(built: tuple[Path, World], tmp_path_factory: pytest.TempPathFactory) -> str:
+    out = tmp_path_factory.mktemp("out") / "report.html"
+    with Workspace.open(built[0], read_only=True) as ws:
+        write_report(ws, YEAR, out)
+    return out.read_text(encoding="utf-8")
+
+
+def official(world: World, year: int | None = None) -> list[dict[str, Any]]:
+    return [c for c in world.casualties if c["state"] == "approved" and (year is None or c["year"] == year)]
+
+
+def test_the_report_figures_are_the_services_figures(built: tuple[Path, World]) -> None:
+    path, world = built
+    with Workspace.open(path, read_only=True) as ws:
+        ctx = build_context(gather(ws, YEAR), charts=False)
+        year_doc = casualty_stats(ws, since=f"{YEAR}-01-01", until=f"{YEAR}-12-31")
+        all_doc = casualty_stats(ws)
+        rel_year = release_stats(ws, since=f"{YEAR}-01-01", until=f"{YEAR}-12-31")
+        rel_all = release_stats(ws)
+        summ = summary(ws)
+    rows = {r["figure"]: r for r in ctx["summary"]["rows"]}
+    # The services' figures, and the same counted here from what was built.
+    in_year, ever = official(world, YEAR), official(world)
+    assert rows["People killed"]["year"] == year_doc["outcome"]["killed"] == \
+        sum(c["outcome"] == "killed" for c in in_year) == 1
+    assert rows["People injured"]["year"] == year_doc["outcome"]["injured"] == \
+        sum(c["outcome"] == "injured" for c in in_year) == 2
+    assert rows["People injured"]["to_date"] == all_doc["outcome"]["injured"] == \
+        sum(c["outcome"] == "injured" for c in ever) == 3
+    assert rows["Accidents recorded"]["year"] == world.accidents[YEAR] == 2
+    assert rows["Accidents recorded"]["to_date"] == sum(world.accidents.values()) == 3
+    assert rows["Land released (km²)"]["year"] == rel_year["released"]["total"]["released_km2"] > 0
+    assert rows["Land released (km²)"]["to_date"] == rel_all["released"]["total"]["released_km2"]
+    assert rows["Devices destroyed"]["year"] == rel_year["devices_destroyed"]["total"] == 3
+    assert rows["Devices destroyed"]["to_date"] == rel_all["devices_destroyed"]["total"] == 5
+    assert ctx["summary"]["statement"] == year_doc["statement"]["text"]
+    assert ctx["summary"]["statement"].startswith("Since 1 January 2024, 1 person has been killed")
+    assert ctx["casualties"]["status"] == year_doc["status"]
+    assert ctx["casualties"]["status"]["civilian"] == sum(c["status"] == "civilian" for c in in_year)
+    assert ctx["casualties"]["children"] == year_doc["children"]
+    assert ctx["land_release"]["remaining"] == rel_all["remaining"]
+    assert ctx["operations"]["productivity"] == rel_year["productivity"]
+    assert ctx["eore"] == summ["eore"]
+    assert {k: ctx["eore"][k] for k in world.eore} == world.eore
+    assert ctx["eore"]["beneficiaries"] == sum(world.eore.values())
+    assert ctx["assistance"]["approved"] + ctx["assistance"]["published"] == world.referrals
+    assert ctx["records"]["summary"]["records_checked"] == 1
+    assert ctx["quality"]["quarantine"] == {"open": 1, "by_layer": {"accident": 1},
+                                            "by_code": {"record.not_in_vocabulary": 1}}
+
+
+def _cells(html: str, label: str) -> list[str]:
+    """The numeric cells of the table row whose first cell is ``label``."""
+    row = re.search(rf"<tr><td>{re.escape(label)}</td>(.*?)</tr>", html, re.S)
+    assert row, label
+    return [unescape(c).strip() for c in re.findall(r'<td class="num">(.*?)</td>', row.group(1))]
+
+
+def test_the_html_shows_the_figures_of_the_context(built: tuple[Path, World], html: str) -> None:
+    with Workspace.open(built[0], read_only=True) as ws:
+        ctx = build_context(gather(ws, YEAR), charts=False)
+    for r in ctx["summary"]["rows"]:
+        fmt = (lambda x: f"{x:,.2f}") if r["km2"] else (lambda x: f"{x:,}")
+        assert _cells(html, r["figure"]) == [fmt(r["year"]), fmt(r["to_date"])], r["figure"]
+    e = ctx["eore"]
+    assert [_cells(html, k)[0] for k in ("Women", "Girls", "Boys", "Men")] == \
+        [f"{e[k]:,}" for k in ("women", "girls", "boys", "men")]
+    assert unescape(ctx["summary"]["statement"]) in unescape(html)
+
+
+def test_every_section_is_there_in_order(html: str) -> None:
+    positions = [html.index(f'<section id="{key}"') for key in SECTIONS]
+    assert positions == sorted(positions)
+    for title in SECTIONS.values():
+        assert f"<h2>{title}</h2>" in html
+    assert "<svg" in html and 'src="data:image/png;base64,' in html
+    assert not re.search(r'(src|href)="(https?:)?//', html)  # one self-contained file: nothing fetched
+
+
+def test_no_personal_casualty_field_appears(html: str) -> None:
+    for value in PERSONAL:
+        assert value not in html and unescape(value) not in unescape(html)
+
+
+def test_charts_use_the_palette_colours_only(built: tuple[Path, World]) -> None:
+    from safeground.reports.situation import draw
+
+    with Workspace.open(built[0], read_only=True) as ws:
+        charts, _maps = draw(gather(ws, YEAR))
+    allowed = {c.lower() for c in (*CATEGORICAL, TEXT, MUTED, UNKNOWN, "#ffffff", matplotlib_style()["grid.color"])}
+    drawn = [svg for svg in charts.values() if svg]
+    assert len(drawn) == 6
+    for svg in drawn:
+        colours = {c.lower() for c in re.findall(r"#[0-9a-fA-F]{6}\b", svg)}
+        assert colours <= allowed, colours - allowed
+        assert colours & {c.lower() for c in CATEGORICAL}  # the data are in palette colours
+        assert "rgb(" not in svg
+
+
+def test_the_pdf_has_the_section_titles_and_the_statement(built: tuple[Path, World], tmp_path: Path) -> None:
+    out = tmp_path / "report.pdf"
+    with Workspace.open(built[0], read_only=True) as ws:
+        doc = write_report(ws, YEAR, out)
+        statement = casualty_stats(ws, since=f"{YEAR}-01-01", until=f"{YEAR}-12-31")["statement"]["text"]
+    reader = PdfReader(out)
+    text = " ".join(" ".join(page.extract_text().split()) for page in reader.pages)
+    assert doc["format"] == "pdf" and len(reader.pages) >= len(SECTIONS) - 2
+    for title in SECTIONS.values():
+        assert title in text, title
+    assert statement in text
+    for value in PERSONAL:
+        assert value not in text
+
+
+def test_a_year_without_data_renders_zeros_and_no_records_lines(built: tuple[Path, World]) -> None:
+    with Workspace.open(built[0], read_only=True) as ws:
+        d = gather(ws, 2010)
+        ctx = build_context(d, charts=False)
+        page = render_report_html(d)
+    rows = {r["figure"]: r["year"] for r in ctx["summary"]["rows"]}
+    assert rows == {"People killed": 0, "People injured": 0, "Casualties, outcome unknown": 0,
+                    "Accidents recorded": 0, "Land released (km²)": 0.0, "Devices destroyed": 0}
+    assert "No casualties recorded in 2010." in page
+    assert "No land released in 2010." in page
+    assert "No devices destroyed in 2010." in page
+    assert "Since 1 January 2010, 0 people have been killed" in page
+
+
+def test_an_empty_database_renders(tmp_path: Path) -> None:
+    path = tmp_path / "empty.gpkg"
+    Workspace.open(path, user="ana", create=True).close()
+    with Workspace.open(path, read_only=True) as ws:
+        doc = write_report(ws, YEAR, tmp_path / "empty.html")
+    page = Path(doc["report"]).read_text(encoding="utf-8")
+    assert "No casualties recorded in 2024." in page and "No EORE sessions recorded." in page
+    assert "No imported rows wait in the quarantine." in page
+
+
+def test_making_a_report_writes_nothing_to_the_database(built: tuple[Path, World], tmp_path: Path) -> None:
+    path = built[0]
+    before = hashlib.sha256(path.read_bytes()).hexdigest()
+    result = CliRunner().invoke(main, ["report", "--db", str(path), "--year", str(YEAR), "--out",
+                                       str(tmp_path / "r.html"), "--format", "json"])
+    assert result.exit_code == 0, result.output
+    doc = json.loads(result.output)
+    assert doc["sections"] == list(SECTIONS) and doc["year"] == YEAR and doc["bytes"] > 10_000
+    assert hashlib.sha256(path.read_bytes()).hexdigest() == before
+
+
+@pytest.mark.parametrize(("args", "code"), [
+    (["--year", "2999", "--out", "r.pdf"], "report.bad_year"),
+    (["--year", "1850", "--out", "r.pdf"], "report.bad_year"),
+    (["--year", "2024", "--out", "r.docx"], "report.bad_format"),
+    (["--year", "2024", "--out", "taken.html"], "export.target_exists"),
+])
+def test_refusals_name_the_rule_and_write_nothing(built: tuple[Path, World], tmp_path: Path, args: list[str],
+                                                  code: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "taken.html").write_text("mine", encoding="utf-8")
+    result = CliRunner().invoke(main, ["report", "--db", str(built[0]), *args])
+    assert result.exit_code == 1 and code in result.output
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["taken.html"]
+    assert (tmp_path / "taken.html").read_text(encoding="utf-8") == "mine"
+
+
+def test_write_report_refuses_an_unknown_suffix_before_any_work(built: tuple[Path, World], tmp_path: Path) -> None:
+    with Workspace.open(built[0], read_only=True) as ws, pytest.raises(ValidationError) as info:
+        write_report(ws, YEAR, tmp_path / "r.txt")
+    assert info.value.code == "report.bad_format"
+
+
+def test_the_colombia_register_year_matches_pandas(tmp_path: Path) -> None:
+    """Real data: three years of the AICMA register; the report's accidents of 2010 are the register's, less the
+    rows the import quarantined, and the quarantine count in the report is the import's."""
+    register = pd.read_csv(DATA / "colombia_aicma" / "events_1990_2014.csv")
+    sample = register[register.year.between(2009, 2011)]
+    csv = tmp_path / "register.csv"
+    sample.to_csv(csv, index=False)
+    path = tmp_path / "col.gpkg"
+    with Workspace.open(path, user="ana", create=True) as ws:
+        ws.set_config(Config(country="COL"))
+        report = import_csv(ws, csv, "colombia_aicma")
+        quarantined = {e["source_row"] for e in ws.store.quarantined()}
+    with Workspace.open(path, read_only=True) as ws:
+        ctx = build_context(gather(ws, 2010), charts=False)
+    rows = sample.reset_index(drop=True)
+    kept = rows[~rows.index.map(lambda i: i + 1 in quarantined)]
+    want = int((kept.tipo_evento.str.startswith("Accidente") & (kept.year == 2010)).sum())
+    got = {r["figure"]: r for r in ctx["summary"]["rows"]}["Accidents recorded"]
+    assert got["year"] == want > 100
+    assert got["to_date"] == int(kept.tipo_evento.str.startswith("Accidente").sum())
+    assert ctx["quality"]["quarantine"]["open"] == report.rows_quarantined == len(quarantined)
