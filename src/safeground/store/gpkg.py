@@ -123,10 +123,11 @@ class GeoPackageStore(Store):
         gpkg_binary.register_functions(conn)
         conn.execute("PRAGMA cache_size = -262144")
         store = cls(conn, path, read_only=True)
-        if store.schema_version != SCHEMA_VERSION:
+        version = store.schema_version
+        if version != SCHEMA_VERSION:
             conn.close()
             raise StoreError("store.read_only_outdated",
-                             f"{path} has schema version {store.schema_version}; this SafeGround reads version "
+                             f"{path} has schema version {version}; this SafeGround reads version "
                              f"{SCHEMA_VERSION}, and a read-only open cannot upgrade it.",
                              hint="Run any writing command on it once (e.g. 'safeground stats --db PATH'), or "
                                   "upgrade SafeGround if the file is newer.")
