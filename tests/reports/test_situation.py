@@ -10,9 +10,11 @@ import hashlib
 import json
 import re
 from html import unescape
+from importlib import resources
 from pathlib import Path
 from typing import Any
 
+import jsonschema
 import pandas as pd
 import pytest
 from click.testing import CliRunner
@@ -33,11 +35,18 @@ from safeground.services.workspace import Workspace
 
 
 @pytest.fixture(scope="module")
-def html(built: tuple[Path, World], tmp_path_factory: pytest.TempPathFactory) -> str:
-    out = tmp_path_factory.mktemp("out") / "report.html"
+def rendered(built: tuple[Path, World]) -> tuple[dict[str, Any], str]:
+    """The context (figures, charts and maps) and the HTML page of the year's report, made once."""
+    from safeground.reports.render import render_html
+
     with Workspace.open(built[0], read_only=True) as ws:
-        write_report(ws, YEAR, out)
-    return out.read_text(encoding="utf-8")
+        ctx = build_context(gather(ws, YEAR))
+    return ctx, render_html("report.html", **ctx)
+
+
+@pytest.fixture(scope="module")
+def html(rendered: tuple[dict[str, Any], str]) -> str:
+    return rendered[1]
 
 
 def official(world: World, year: int | None = None) -> list[dict[str, Any]]:
@@ -91,9 +100,8 @@ def _cells(html: str, label: str) -> list[str]:
     return [unescape(c).strip() for c in re.findall(r'<td class="num">(.*?)</td>', row.group(1))]
 
 
-def test_the_html_shows_the_figures_of_the_context(built: tuple[Path, World], html: str) -> None:
-    with Workspace.open(built[0], read_only=True) as ws:
-        ctx = build_context(gather(ws, YEAR), charts=False)
+def test_the_html_shows_the_figures_of_the_context(rendered: tuple[dict[str, Any], str]) -> None:
+    ctx, html = rendered
     for r in ctx["summary"]["rows"]:
         fmt = (lambda x: f"{x:,.2f}") if r["km2"] else (lambda x: f"{x:,}")
         assert _cells(html, r["figure"]) == [fmt(r["year"]), fmt(r["to_date"])], r["figure"]
@@ -117,11 +125,8 @@ def test_no_personal_casualty_field_appears(html: str) -> None:
         assert value not in html and unescape(value) not in unescape(html)
 
 
-def test_charts_use_the_palette_colours_only(built: tuple[Path, World]) -> None:
-    from safeground.reports.situation import draw
-
-    with Workspace.open(built[0], read_only=True) as ws:
-        charts, _maps = draw(gather(ws, YEAR))
+def test_charts_use_the_palette_colours_only(rendered: tuple[dict[str, Any], str]) -> None:
+    charts = rendered[0]["charts"]
     allowed = {c.lower() for c in (*CATEGORICAL, TEXT, MUTED, UNKNOWN, "#ffffff", matplotlib_style()["grid.color"])}
     drawn = [svg for svg in charts.values() if svg]
     assert len(drawn) == 6
@@ -178,6 +183,8 @@ def test_making_a_report_writes_nothing_to_the_database(built: tuple[Path, World
                                        str(tmp_path / "r.html"), "--format", "json"])
     assert result.exit_code == 0, result.output
     doc = json.loads(result.output)
+    schema = json.loads(resources.files("safeground").joinpath("data/schemas/report.schema.json").read_text())
+    jsonschema.validate(doc, schema)
     assert doc["sections"] == list(SECTIONS) and doc["year"] == YEAR and doc["bytes"] > 10_000
     assert hashlib.sha256(path.read_bytes()).hexdigest() == before
 
