@@ -39,6 +39,13 @@ def _figure(height: float, ncols: int = 1) -> tuple[Figure, Any]:
     return plt.subplots(1, ncols, figsize=(FIGURE_WIDTH_IN, height), squeeze=True)
 
 
+def _thousands(axis: Any) -> None:
+    """Tick labels with thousands separators (12,000, not 12000)."""
+    from matplotlib.ticker import FuncFormatter
+
+    axis.set_major_formatter(FuncFormatter(lambda v, _pos: f"{v:,.0f}" if abs(v) >= 1000 or v == int(v) else f"{v:g}"))
+
+
 def _legend(ax: Axes, **kw: Any) -> None:
     ax.legend(frameon=False, **kw)
 
@@ -51,14 +58,14 @@ def _bar_labels(ax: Axes, bars: Any, fmt: str = "{:,.0f}", extra: list[str] | No
     ax.bar_label(bars, labels=texts, padding=2, fontsize=7, color=TEXT)
 
 
-def _year_ticks(ax: Axes, years: list[int], highlight: int | None, most: int = 14) -> None:
+def _year_ticks(ax: Axes, years: list[int], highlight: int | None, most: int = 14, flat: int = 6) -> None:
     step = next(s for s in (1, 2, 5, 10, 20, 50) if len(years) / s <= most)
     shown = [y for y in years if (y - years[0]) % step == 0 and (highlight is None or abs(y - highlight) >= step
                                                                   or y == highlight)]
     if highlight in years and highlight not in shown:
         shown = sorted([*shown, highlight])
     ax.set_xticks(shown)
-    ax.set_xticklabels([str(y) for y in shown], rotation=90 if len(shown) > 6 else 0)
+    ax.set_xticklabels([str(y) for y in shown], rotation=90 if len(shown) > flat else 0)
     for label in ax.get_xticklabels():
         if highlight is not None and label.get_text() == str(highlight):
             label.set_fontweight("bold")
@@ -88,6 +95,7 @@ def casualties_over_time(doc: dict[str, Any], year: int | None = None) -> Figure
         ax.set_title(title, loc="left", color=OUTCOME[outcome] if outcome == "killed" else TEXT, fontweight="bold")
         ax.set_ylabel("people")
         ax.yaxis.get_major_locator().set_params(integer=True)
+        _thousands(ax.yaxis)
         _year_ticks(ax, years, year, most=8)
     handles, labels = [], []
     for ax in axes:
@@ -113,6 +121,7 @@ def _hbar(labels: list[str], values: list[float], colours: list[str], hatches: l
     ax.set_xlim(0, max(values) * 1.2 if max(values) > 0 else 1)
     if integer:
         ax.xaxis.get_major_locator().set_params(integer=True)
+    _thousands(ax.xaxis)
     _bar_labels(ax, bars, fmt, extra)
     fig.tight_layout()
     return fig
@@ -152,6 +161,7 @@ def casualties_by_age_sex(doc: dict[str, Any]) -> Figure | None:
     ax.grid(axis="y", visible=False)
     ax.set_xlim(0, max(table.values()) * 1.15)
     ax.xaxis.get_major_locator().set_params(integer=True)
+    _thousands(ax.xaxis)
     _legend(ax, loc="center left", bbox_to_anchor=(1.01, 0.5))  # beside the bars, never over them
     fig.tight_layout()
     return fig
@@ -172,9 +182,10 @@ def land_released_per_year(doc: dict[str, Any], year: int | None = None) -> Figu
                label=KIND_LABELS[kind], width=0.8)
         bottom = [b + v for b, v in zip(bottom, values, strict=True)]
     ax.set_ylabel("km² released")
-    _year_ticks(ax, years, year)
-    _legend(ax, loc="upper left")
-    fig.tight_layout()
+    _year_ticks(ax, years, year, flat=12)
+    fig.legend(*ax.get_legend_handles_labels(), loc="lower center", ncols=3, frameon=False,
+               bbox_to_anchor=(0.5, -0.02))  # below the chart, never over the bars
+    fig.tight_layout(rect=(0, 0.09, 1, 1))
     return fig
 
 

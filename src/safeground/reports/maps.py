@@ -190,7 +190,7 @@ def hazard_map(layers: MapLayers) -> Figure:
     handles = []
     for i, group in enumerate(("released", "other", "sha", "cha")):
         geoms = layers.hazards.get(group, np.array([], dtype=object))
-        _fill(ax, geoms, HAZARD_COLOURS[group], lw=1.0, zorder=2 + i * 0.1)
+        _fill(ax, geoms, HAZARD_COLOURS[group], lw=1.4, zorder=2 + i * 0.1)
         handles.append(Patch(facecolor=HAZARD_COLOURS[group], edgecolor=HAZARD_COLOURS[group],
                              label=f"{HAZARD_LABELS[group]}: {len(geoms):,}"))
     _legend(side, handles[::-1], "Hazard areas (number)", _context_note(layers))
@@ -206,7 +206,7 @@ def released_map(layers: MapLayers) -> Figure:
     handles = []
     for i, kind in enumerate(("cancelled", "reduced", "cleared")):
         geoms = layers.released_in_year.get(kind, np.array([], dtype=object))
-        _fill(ax, geoms, RELEASE[kind], edge=TEXT if kind == "reduced" else RELEASE[kind], lw=1.1, zorder=3 + i * 0.1)
+        _fill(ax, geoms, RELEASE[kind], edge=TEXT if kind == "reduced" else RELEASE[kind], lw=1.4, zorder=3 + i * 0.1)
         handles.append(Patch(facecolor=RELEASE[kind], edgecolor=RELEASE[kind],
                              label=f"{KIND_LABELS[kind]}: {len(geoms):,}"))
     handles.append(Patch(facecolor=UNKNOWN, edgecolor=UNKNOWN, alpha=0.6,
