@@ -62,29 +62,65 @@ def match_minefield_records(ws: Workspace, *, search_m: float = 500.0) -> list[R
     out = []
     with ws.store.transaction():
         for rec in ws.store.query("minefield_record", order_by="ref"):
-            accuracy, matches = _match_one(ws, rec, search_m)
-            ws.store.replace_minefield_matches(rec["uuid"], matches, search_m=search_m)
-            out.append(accuracy)
+            out.append(_match_one(ws, rec, search_m))
     return out
 
 
 def compute_minefield_matches(ws: Workspace, *, search_m: float = 500.0) -> list[dict[str, Any]]:
     """The matches :func:`match_minefield_records` would store, shaped as ``Store.minefield_matches()`` returns
-    them, computed without writing anything (for a database opened read-only)."""
+    them, computed in memory without writing anything (for a database opened read-only, such as a report's).
+
+    The same matching, whole layers at a time: records are grouped by the UTM zone of their centroid, and in
+    each zone the activities and devices, projected once, are searched with a shapely STRtree instead of one
+    R-tree query per record (seconds instead of minutes for a national database). Distances and overlaps are
+    the same numbers, computed in the same zone.
+    """
     if not 0 <= search_m <= 10_000:
         raise ValidationError("minefield.bad_search_distance", f"Search distance {search_m:g} m is out of range.",
                               hint="Give metres between 0 and 10,000 (default 500).")
+    store = ws.store
+    records = store.query("minefield_record", order_by="ref", fields=["laid_date"])
+    if not records:
+        return []
+    acts = [a for a in store.query("activity", where={"activity_type": list(WORKING_ACTIVITIES)},
+                                   fields=["activity_type"]) if a["geometry"] is not None]
+    devices = store.query("device", fields=["found_date", "quantity"])
+    perimeters = np.array([r["geometry"] for r in records], dtype=object)
+    zones = np.array([utm_epsg(c.x, c.y) for c in shapely.centroid(perimeters)])
+    act_geoms = np.array([a["geometry"] for a in acts], dtype=object)
+    dev_geoms = np.array([d["geometry"] for d in devices], dtype=object)
     made = now_iso()
-    rows: list[dict[str, Any]] = []
-    for rec in ws.store.query("minefield_record", order_by="ref"):
-        for m in _match_one(ws, rec, search_m)[1]:
-            rows.append({"minefield_record": rec["uuid"], "layer": m["layer"], "uuid": m["uuid"],
-                         "inside": m["inside"], "distance_m": m["distance_m"], "overlap_m2": m.get("overlap_m2"),
-                         "quantity": m.get("quantity"), "search_m": search_m, "computed_at": made})
-    return rows
+    found: dict[int, list[dict[str, Any]]] = {}
+    for zone in sorted(set(zones.tolist())):
+        which = np.flatnonzero(zones == zone)
+        local = reproject(perimeters[which], WGS84, zone)
+        if len(act_geoms):
+            act_local = reproject(act_geoms, WGS84, zone)
+            rec_i, act_i = shapely.STRtree(act_local).query(local, predicate="intersects")
+            overlap = shapely.area(shapely.intersection(local[rec_i], act_local[act_i]))
+            for r, a, m2 in zip(rec_i, act_i, overlap, strict=True):
+                if m2 > 0:
+                    found.setdefault(int(which[r]), []).append(
+                        {"layer": "activity", "uuid": acts[a]["uuid"], "inside": True, "distance_m": 0.0,
+                         "overlap_m2": float(m2), "quantity": None})
+        if len(dev_geoms):
+            dev_local = reproject(dev_geoms, WGS84, zone)
+            rec_i, dev_i = shapely.STRtree(dev_local).query(local, predicate="dwithin", distance=search_m + 1e-6)
+            dist = shapely.distance(dev_local[dev_i], local[rec_i])
+            for r, d, metres in sorted(zip(rec_i.tolist(), dev_i.tolist(), dist.tolist(), strict=True),
+                                       key=lambda t: (t[0], t[2], t[1])):
+                rec, dev = records[which[r]], devices[d]
+                if metres > search_m or (rec.get("laid_date") and dev.get("found_date")
+                                         and dev["found_date"] < rec["laid_date"]):
+                    continue
+                found.setdefault(int(which[r]), []).append(
+                    {"layer": "device", "uuid": dev["uuid"], "inside": metres == 0.0, "distance_m": metres,
+                     "overlap_m2": None, "quantity": int(dev.get("quantity") or 1)})
+    return [{"minefield_record": records[i]["uuid"], **m, "search_m": search_m, "computed_at": made}
+            for i in sorted(found) for m in found[i]]
 
 
-def _match_one(ws: Workspace, rec: dict[str, Any], search_m: float) -> tuple[RecordAccuracy, list[dict[str, Any]]]:
+def _match_one(ws: Workspace, rec: dict[str, Any], search_m: float) -> RecordAccuracy:
     perimeter = rec["geometry"]
     c = perimeter.centroid
     zone = utm_epsg(c.x, c.y)
@@ -113,7 +149,8 @@ def _match_one(ws: Workspace, rec: dict[str, Any], search_m: float) -> tuple[Rec
         offsets += [dev["distance_m"]] * qty
         matches.append({"layer": "device", "uuid": dev["uuid"], "inside": is_inside,
                         "distance_m": dev["distance_m"], "quantity": qty})
+    ws.store.replace_minefield_matches(rec["uuid"], matches, search_m=search_m)
     worked_m2 = float(shapely.union_all(worked).area) if worked else 0.0
     return RecordAccuracy(rec["ref"], rec.get("name"), rec["reliability"], rec.get("mine_count"), worked_m2,
                           worked_m2 / local.area if local.area else 0.0, inside, outside,
-                          float(np.mean(offsets)) if offsets else None), matches
+                          float(np.mean(offsets)) if offsets else None)
