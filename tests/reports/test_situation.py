@@ -232,3 +232,14 @@ def test_the_colombia_register_year_matches_pandas(tmp_path: Path) -> None:
     assert got["year"] == want > 100
     assert got["to_date"] == int(kept.tipo_evento.str.startswith("Accidente").sum())
     assert ctx["quality"]["quarantine"]["open"] == report.rows_quarantined == len(quarantined)
+
+
+def test_include_submitted_counts_the_submitted_records_too(built: tuple[Path, World]) -> None:
+    path, world = built
+    with Workspace.open(path, read_only=True) as ws:
+        ctx = build_context(gather(ws, YEAR, include_submitted=True), charts=False)
+    rows = {r["figure"]: r for r in ctx["summary"]["rows"]}
+    every = [c for c in world.casualties if c["year"] == YEAR]
+    assert rows["People killed"]["year"] == sum(c["outcome"] == "killed" for c in every) == 2
+    assert rows["Accidents recorded"]["year"] == world.accidents[YEAR] + 1  # the submitted accident
+    assert not ctx["official_only"] and ctx["review_states"] == ["submitted", "approved", "published"]
