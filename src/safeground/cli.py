@@ -969,5 +969,29 @@ def document_handover_certificate(ref: str, contact: str | None, db: str, user: 
     _issue(fmt, doc, target, as_html, started)
 
 
+@main.command()
+@db_options
+@click.option("--year", required=True, type=int, help="Calendar year the report covers (1 January to 31 December).")
+@click.option("--out", "target", required=True, type=click.Path(dir_okay=False),
+              help="New file: FILE.pdf (WeasyPrint) or FILE.html (one self-contained page).")
+@click.option("--include-submitted", is_flag=True, help="Count submitted records too (default: official only).")
+@format_option
+def report(db: str, user: str | None, year: int, target: str, include_submitted: bool, fmt: str) -> None:
+    """National situation report for a year: casualties, land release, operations, records, EORE, quality.
+
+    Opens the database read-only. Example: safeground report --db demo.gpkg --year 2024 --out report-2024.pdf
+    """
+    from safeground.reports.situation import check_year, report_format, write_report
+
+    check_year(year)
+    report_format(target)
+    ws = Workspace.open(db, user=user, read_only=True)
+    try:
+        doc = write_report(ws, year, target, include_submitted=include_submitted)
+    finally:
+        ws.close()
+    emit(fmt, doc, f"Wrote the {year} situation report to {doc['report']} ({doc['bytes']:,} bytes, "
+                   f"{len(doc['sections'])} sections) in {doc['seconds']:.1f} s.")
+
 if __name__ == "__main__":  # pragma: no cover
     main()

@@ -26,7 +26,8 @@ def _countries() -> dict[str, Any]:
     return json.loads(text)
 
 
-def _iso3(props: dict[str, Any]) -> str:
+def feature_iso3(props: dict[str, Any]) -> str:
+    """The ISO3 code of a Natural Earth feature's properties (``''`` when it has none)."""
     for key in ("iso_a3", "ISO_A3", "adm0_a3", "ADM0_A3", "iso_a3_eh", "ISO_A3_EH"):
         v = props.get(key)
         if v and v != "-99":
@@ -38,7 +39,7 @@ def _iso3(props: dict[str, Any]) -> str:
 def country_outline(iso3: str) -> shapely.Geometry:
     """The outline of the country ``iso3`` (WGS84)."""
     for feat in _countries()["features"]:
-        if _iso3(feat["properties"]) == iso3.upper():
+        if feature_iso3(feat["properties"]) == iso3.upper():
             return shapely.geometry.shape(feat["geometry"])
     raise ConfigError("config.unknown_country", f"No Natural Earth country with ISO3 code '{iso3}'.",
                       hint="Use an ISO 3166-1 alpha-3 code such as COL, UKR or AFG.")

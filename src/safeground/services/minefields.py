@@ -19,6 +19,7 @@ import numpy as np
 import shapely
 
 from safeground.domain.errors import ValidationError
+from safeground.domain.timestamps import now_iso
 from safeground.geo.crs import WGS84, reproject, utm_epsg
 from safeground.services.workspace import Workspace
 
@@ -63,6 +64,60 @@ def match_minefield_records(ws: Workspace, *, search_m: float = 500.0) -> list[R
         for rec in ws.store.query("minefield_record", order_by="ref"):
             out.append(_match_one(ws, rec, search_m))
     return out
+
+
+def compute_minefield_matches(ws: Workspace, *, search_m: float = 500.0) -> list[dict[str, Any]]:
+    """The matches :func:`match_minefield_records` would store, shaped as ``Store.minefield_matches()`` returns
+    them, computed in memory without writing anything (for a database opened read-only, such as a report's).
+
+    The same matching, whole layers at a time: records are grouped by the UTM zone of their centroid, and in
+    each zone the activities and devices, projected once, are searched with a shapely STRtree instead of one
+    R-tree query per record (seconds instead of minutes for a national database). Distances and overlaps are
+    the same numbers, computed in the same zone.
+    """
+    if not 0 <= search_m <= 10_000:
+        raise ValidationError("minefield.bad_search_distance", f"Search distance {search_m:g} m is out of range.",
+                              hint="Give metres between 0 and 10,000 (default 500).")
+    store = ws.store
+    records = store.query("minefield_record", order_by="ref", fields=["laid_date"])
+    if not records:
+        return []
+    acts = [a for a in store.query("activity", where={"activity_type": list(WORKING_ACTIVITIES)},
+                                   fields=["activity_type"]) if a["geometry"] is not None]
+    devices = store.query("device", fields=["found_date", "quantity"])
+    perimeters = np.array([r["geometry"] for r in records], dtype=object)
+    zones = np.array([utm_epsg(c.x, c.y) for c in shapely.centroid(perimeters)])
+    act_geoms = np.array([a["geometry"] for a in acts], dtype=object)
+    dev_geoms = np.array([d["geometry"] for d in devices], dtype=object)
+    made = now_iso()
+    found: dict[int, list[dict[str, Any]]] = {}
+    for zone in sorted(set(zones.tolist())):
+        which = np.flatnonzero(zones == zone)
+        local = reproject(perimeters[which], WGS84, zone)
+        if len(act_geoms):
+            act_local = reproject(act_geoms, WGS84, zone)
+            rec_i, act_i = shapely.STRtree(act_local).query(local, predicate="intersects")
+            overlap = shapely.area(shapely.intersection(local[rec_i], act_local[act_i]))
+            for r, a, m2 in zip(rec_i, act_i, overlap, strict=True):
+                if m2 > 0:
+                    found.setdefault(int(which[r]), []).append(
+                        {"layer": "activity", "uuid": acts[a]["uuid"], "inside": True, "distance_m": 0.0,
+                         "overlap_m2": float(m2), "quantity": None})
+        if len(dev_geoms):
+            dev_local = reproject(dev_geoms, WGS84, zone)
+            rec_i, dev_i = shapely.STRtree(dev_local).query(local, predicate="dwithin", distance=search_m + 1e-6)
+            dist = shapely.distance(dev_local[dev_i], local[rec_i])
+            for r, d, metres in sorted(zip(rec_i.tolist(), dev_i.tolist(), dist.tolist(), strict=True),
+                                       key=lambda t: (t[0], t[2], t[1])):
+                rec, dev = records[which[r]], devices[d]
+                if metres > search_m or (rec.get("laid_date") and dev.get("found_date")
+                                         and dev["found_date"] < rec["laid_date"]):
+                    continue
+                found.setdefault(int(which[r]), []).append(
+                    {"layer": "device", "uuid": dev["uuid"], "inside": metres == 0.0, "distance_m": metres,
+                     "overlap_m2": None, "quantity": int(dev.get("quantity") or 1)})
+    return [{"minefield_record": records[i]["uuid"], **m, "search_m": search_m, "computed_at": made}
+            for i in sorted(found) for m in found[i]]
 
 
 def _match_one(ws: Workspace, rec: dict[str, Any], search_m: float) -> RecordAccuracy:

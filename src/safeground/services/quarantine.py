@@ -23,7 +23,9 @@ year,tipo_area,quarantine_id,quarantine_reason
 from __future__ import annotations
 
 import csv
+from collections import Counter
 from pathlib import Path
+from typing import Any
 
 from safeground.domain.errors import ValidationError
 from safeground.io.vector import new_file
@@ -51,3 +53,24 @@ def export_quarantine(ws: Workspace, target: str | Path, *, import_run: str | No
         writer.writerow([*columns, QUARANTINE_ID, QUARANTINE_REASON])
         writer.writerows([*(e["raw"][c] for c in columns), e["id"], e["reason"]] for e in entries)
     return len(entries)
+
+
+def quarantine_counts(ws: Workspace) -> dict[str, Any]:
+    """Open quarantine entries (rows an import could not store, not yet fixed): ``{"open", "by_layer":
+    {layer: n}, "by_code": {error code: n}}``, largest first.
+
+    >>> import os, tempfile
+    >>> from safeground.services.workspace import Workspace
+    >>> ws = Workspace.open(os.path.join(tempfile.mkdtemp(), "q.gpkg"), user="ana", create=True)
+    >>> quarantine_counts(ws)
+    {'open': 0, 'by_layer': {}, 'by_code': {}}
+    >>> ws.store.write_quarantine([{"import_run": "r1", "layer": "event", "source": "e.csv", "source_row": 7,
+    ...                             "code": "mapping.row", "reason": "no translation", "raw": {"a": "1"}}])
+    >>> quarantine_counts(ws)
+    {'open': 1, 'by_layer': {'event': 1}, 'by_code': {'mapping.row': 1}}
+    >>> ws.close()
+    """
+    entries = ws.store.quarantined()
+    layers = Counter(e["layer"] or "unknown" for e in entries)
+    codes = Counter(e["code"] or "unknown" for e in entries)
+    return {"open": len(entries), "by_layer": dict(layers.most_common()), "by_code": dict(codes.most_common())}

@@ -17,7 +17,8 @@ Records whose ground nobody has worked yet are listed under ``not_yet_checked``,
 The figures read the stored matches (``safeground minefields match``). They are recomputed first when none
 are stored, when they were made with another search distance, when a minefield record, activity or device
 changed after they were made, or when ``rematch`` is asked for: matches are derived data, so recomputing
-them changes no record. Only official records count (review state approved or published, or submitted too with
+them changes no record. On a database opened read-only (a report) they are recomputed in memory and not
+stored. Only official records count (review state approved or published, or submitted too with
 ``include_submitted``): the minefield records themselves, the activities that check them and the devices
 found. Retired records never count.
 
@@ -48,7 +49,7 @@ import shapely
 
 from safeground.domain.vocabularies import RELIABILITY
 from safeground.geo.measure import areas_m2
-from safeground.services.minefields import WORKING_ACTIVITIES, match_minefield_records
+from safeground.services.minefields import WORKING_ACTIVITIES, compute_minefield_matches, match_minefield_records
 from safeground.services.workspace import Workspace
 
 #: Grades always shown in the summary, even without records, so a reader sees what is missing.
@@ -77,7 +78,9 @@ def record_accuracy(ws: Workspace, *, search_m: float = 500.0, include_submitted
     store = ws.store
     stored = [] if rematch else store.minefield_matches()
     rematched = rematch or not matches_are_current(ws, stored, search_m)
-    if rematched:
+    if rematched and store.read_only:  # a report: the same matches, computed in memory, nothing stored
+        stored = compute_minefield_matches(ws, search_m=search_m)
+    elif rematched:
         match_minefield_records(ws, search_m=search_m)
         stored = store.minefield_matches()
     states = _states(include_submitted)

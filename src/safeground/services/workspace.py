@@ -45,8 +45,10 @@ class Workspace:
         self.user = user
 
     @classmethod
-    def open(cls, db: str | Path, *, user: str | None = None, create: bool = False) -> Workspace:
-        return cls(open_store(db, create=create), acting_user(user))
+    def open(cls, db: str | Path, *, user: str | None = None, create: bool = False,
+             read_only: bool = False) -> Workspace:
+        """Open ``db``; ``read_only`` guarantees nothing is written to it (reports)."""
+        return cls(open_store(db, create=create, read_only=read_only), acting_user(user))
 
     def close(self) -> None:
         self.store.close()

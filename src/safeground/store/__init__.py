@@ -12,8 +12,9 @@ from safeground.domain.errors import StoreError
 from safeground.store.base import Store
 
 
-def open_store(db: str | Path, *, create: bool = False) -> Store:
-    """Open the database ``db`` (a GeoPackage path), creating it when ``create`` is true.
+def open_store(db: str | Path, *, create: bool = False, read_only: bool = False) -> Store:
+    """Open the database ``db`` (a GeoPackage path), creating it when ``create`` is true; ``read_only``
+    opens it so that nothing can be written (for reports).
 
     >>> import tempfile, os
     >>> path = os.path.join(tempfile.mkdtemp(), "x.gpkg")
@@ -27,7 +28,7 @@ def open_store(db: str | Path, *, create: bool = False) -> Store:
                          hint="Use a GeoPackage file path for --db.", status=501)
     from safeground.store.gpkg import GeoPackageStore
 
-    return GeoPackageStore.open(Path(text), create=create)
+    return GeoPackageStore.open(Path(text), create=create, read_only=read_only)
 
 
 __all__ = ["Store", "open_store"]

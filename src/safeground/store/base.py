@@ -68,6 +68,9 @@ class Batch:
 class Store(abc.ABC):
     """Abstract storage backend. Use as a context manager; ``close()`` makes the database complete."""
 
+    #: Opened so that nothing can be written (``open_store(..., read_only=True)``).
+    read_only: bool = False
+
     # --- lifecycle -------------------------------------------------------------------------------
     @abc.abstractmethod
     def close(self) -> None:

@@ -57,9 +57,10 @@ GPKG_USER_VERSION = 10300
 class GeoPackageStore(Store):
     """A SafeGround database in one GeoPackage file."""
 
-    def __init__(self, conn: sqlite3.Connection, path: Path) -> None:
+    def __init__(self, conn: sqlite3.Connection, path: Path, *, read_only: bool = False) -> None:
         self._conn = conn
         self._path = path
+        self.read_only = read_only
         self._depth = 0
         self._closed = False
         self._bulk = 0  # depth of bulk_load()
@@ -69,8 +70,14 @@ class GeoPackageStore(Store):
 
     # --- lifecycle -------------------------------------------------------------------------------
     @classmethod
-    def open(cls, path: Path, *, create: bool = False) -> GeoPackageStore:
-        """Open (and migrate) ``path``; create a new GeoPackage there only when ``create`` is true."""
+    def open(cls, path: Path, *, create: bool = False, read_only: bool = False) -> GeoPackageStore:
+        """Open (and migrate) ``path``; create a new GeoPackage there only when ``create`` is true.
+
+        ``read_only`` opens the file through SQLite's read-only mode: the journal mode, the schema and the
+        file are left exactly as they are (no migration, no checkpoint on close), and any write is refused.
+        """
+        if read_only:
+            return cls._open_read_only(path)
         exists = path.exists() and path.stat().st_size > 0
         if not exists and not create:
             raise StoreError("store.not_found", f"No SafeGround database at {path}.",
@@ -97,6 +104,33 @@ class GeoPackageStore(Store):
         conn.execute("PRAGMA recursive_triggers = OFF")
         store = cls(conn, path)
         store._migrate(new=not exists)
+        return store
+
+    @classmethod
+    def _open_read_only(cls, path: Path) -> GeoPackageStore:
+        if not (path.exists() and path.stat().st_size > 0):
+            raise StoreError("store.not_found", f"No SafeGround database at {path}.",
+                             hint="Create one with 'safeground init --db PATH' or 'safeground demo --db PATH'.",
+                             status=404)
+        try:
+            conn = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True, isolation_level=None,
+                                   check_same_thread=False)
+            conn.execute("PRAGMA busy_timeout = 10000")
+            _check_is_safeground(conn, path)
+        except sqlite3.DatabaseError as exc:
+            raise StoreError("store.not_a_database", f"{path} is not a SQLite/GeoPackage file ({exc}).",
+                             hint="Give the path of a SafeGround .gpkg file.") from None
+        gpkg_binary.register_functions(conn)
+        conn.execute("PRAGMA cache_size = -262144")
+        store = cls(conn, path, read_only=True)
+        version = store.schema_version
+        if version != SCHEMA_VERSION:
+            conn.close()
+            raise StoreError("store.read_only_outdated",
+                             f"{path} has schema version {version}; this SafeGround reads version "
+                             f"{SCHEMA_VERSION}, and a read-only open cannot upgrade it.",
+                             hint="Run any writing command on it once (e.g. 'safeground stats --db PATH'), or "
+                                  "upgrade SafeGround if the file is newer.")
         return store
 
     def _migrate(self, *, new: bool) -> None:
@@ -139,6 +173,9 @@ class GeoPackageStore(Store):
         if self._closed:
             return
         self._closed = True
+        if self.read_only:
+            self._conn.close()
+            return
         try:
             self._conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
         finally:
