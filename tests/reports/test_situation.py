@@ -17,6 +17,7 @@ from typing import Any
 import jsonschema
 import pandas as pd
 import pytest
+import shapely
 from click.testing import CliRunner
 from pypdf import PdfReader
 from tests.conftest import DATA
@@ -84,10 +85,17 @@ def test_the_report_figures_are_the_services_figures(built: tuple[Path, World]) 
     assert ctx["casualties"]["children"] == year_doc["children"]
     assert ctx["land_release"]["remaining"] == rel_all["remaining"]
     assert ctx["operations"]["productivity"] == rel_year["productivity"]
-    assert ctx["eore"] == summ["eore"]
-    assert {k: ctx["eore"][k] for k in world.eore} == world.eore
-    assert ctx["eore"]["beneficiaries"] == sum(world.eore.values())
-    assert ctx["assistance"]["approved"] + ctx["assistance"]["published"] == world.referrals
+    assert ctx["eore"]["to_date"] == summ["eore"]
+    assert {k: ctx["eore"]["year"][k] for k in world.eore} == world.eore  # the one session is dated in YEAR
+    assert ctx["eore"]["year"]["beneficiaries"] == sum(world.eore.values())
+    assert ctx["assistance"]["total"] == {"referrals": world.referrals, "people": world.referrals}
+    assert ctx["assistance"]["by_service"]["rehabilitation"]["referrals"] == world.referrals
+    assert ctx["summary"]["referrals_year"] == ctx["summary"]["referrals_to_date"] == world.referrals
+    apmbc = ctx["treaty"]["apmbc"]["tables"]
+    assert set(ctx["treaty"]) == {"apmbc", "ccm"}
+    assert apmbc["risk_education"]["total"]["sessions"] == 1
+    assert apmbc["victim_assistance"]["total"]["referrals"] == world.referrals
+    assert ctx["revisions"] is None  # never published
     assert ctx["records"]["summary"]["records_checked"] == 1
     assert ctx["quality"]["quarantine"] == {"open": 1, "by_layer": {"accident": 1},
                                             "by_code": {"record.not_in_vocabulary": 1}}
@@ -105,9 +113,12 @@ def test_the_html_shows_the_figures_of_the_context(rendered: tuple[dict[str, Any
     for r in ctx["summary"]["rows"]:
         fmt = (lambda x: f"{x:,.2f}") if r["km2"] else (lambda x: f"{x:,}")
         assert _cells(html, r["figure"]) == [fmt(r["year"]), fmt(r["to_date"])], r["figure"]
-    e = ctx["eore"]
-    assert [_cells(html, k)[0] for k in ("Women", "Girls", "Boys", "Men")] == \
-        [f"{e[k]:,}" for k in ("women", "girls", "boys", "men")]
+    e = ctx["eore"]["year"]
+    section = html[html.index('<section id="eore"'):html.index('<section id="assistance"')]
+    row = re.search(r'<tr class="total"><td>Total</td>(.*?)</tr>', section, re.S)
+    assert row  # the EORE table's total row: sessions, women, girls, boys, men, people
+    total = [unescape(c).strip() for c in re.findall(r'<td class="num">(.*?)</td>', row.group(1))]
+    assert total == [f"{e[k]:,}" for k in ("sessions", "women", "girls", "boys", "men", "beneficiaries")]
     assert unescape(ctx["summary"]["statement"]) in unescape(html)
 
 
@@ -172,7 +183,8 @@ def test_an_empty_database_renders(tmp_path: Path) -> None:
     with Workspace.open(path, read_only=True) as ws:
         doc = write_report(ws, YEAR, tmp_path / "empty.html")
     page = Path(doc["report"]).read_text(encoding="utf-8")
-    assert "No casualties recorded in 2024." in page and "No EORE sessions recorded." in page
+    assert "No casualties recorded in 2024." in page and "No EORE sessions recorded in 2024." in page
+    assert "No victim assistance referrals recorded in 2024." in page and "have not been published yet" in page
     assert "No imported rows wait in the quarantine." in page
 
 
@@ -243,3 +255,35 @@ def test_include_submitted_counts_the_submitted_records_too(built: tuple[Path, W
     assert rows["People killed"]["year"] == sum(c["outcome"] == "killed" for c in every) == 2
     assert rows["Accidents recorded"]["year"] == world.accidents[YEAR] + 1  # the submitted accident
     assert not ctx["official_only"] and ctx["review_states"] == ["submitted", "approved", "published"]
+
+
+def test_a_late_report_shows_as_a_revision_of_the_published_year(built: tuple[Path, World], tmp_path: Path) -> None:
+    """Publish the year, then approve an accident of that year reported late: the report's last section
+    names the figures it moved, by how much, and the accident's ref, never the casualty's name."""
+    import shutil
+
+    from safeground.services.records import add_record
+    from safeground.services.stats_publish import publish
+
+    path = tmp_path / "late.gpkg"
+    shutil.copy(built[0], path)
+    with Workspace.open(path, user="ana") as ws:
+        publish(ws, YEAR, note="annual report")
+        acc = add_record(ws, "accident", {"accident_type": "mine_erw", "accident_date": f"{YEAR}-06-01",
+                                          "device_category": "ap_mine", "admin1": "Meta", "admin2": "Mesetas",
+                                          "geometry": shapely.Point(-73.5, 3.5)}, review_state="approved")
+        add_record(ws, "casualty", {"accident": acc["uuid"], "outcome": "killed", "status": "civilian",
+                                    "given_name": "Rosa", "family_name": "Late-Report"}, review_state="approved")
+    with Workspace.open(path, read_only=True) as ws:
+        ctx = build_context(gather(ws, YEAR))
+    from safeground.reports.render import render_html
+
+    page = render_html("report.html", **ctx)
+    rv = ctx["revisions"]
+    assert rv["year"] == YEAR and rv["version"] == 1 and rv["note"] == "annual report"
+    killed = [c for c in rv["changes"] if c["view"] == "casualties" and c["figure"] == "outcome.killed"]
+    assert killed and killed[0]["difference"] == 1 and killed[0]["current"] == killed[0]["published"] + 1
+    assert acc["ref"] in {r["ref"] for r in rv["records"]}
+    section = page[page.index('<section id="revisions"'):]
+    assert acc["ref"] in section and "annual report" in section
+    assert "Rosa" not in page and "Late-Report" not in page

@@ -8,7 +8,8 @@ sums and divides nothing itself, so it can never disagree with the commands.
 
 Sections: summary (headline figures for the year and to date, and the year's casualty statement),
 casualties, contamination and land release, operations and productivity, minefield-record accuracy, EORE
-reach, victim assistance referrals, data-quality notes (what each figure lacked, and the quarantine).
+reach, victim assistance referrals, the Article 7 tables of both treaties, data-quality notes (what each
+figure lacked, and the quarantine) and revisions since publication (when the year was published).
 
 The database is opened read-only: making a report writes nothing to it (minefield matches that are out of
 date are recomputed in memory). Casualties appear only as aggregates; no personal field is read into the
@@ -29,10 +30,14 @@ from safeground.io.vector import new_file
 from safeground.services.map_layers import MapLayers, map_layers
 from safeground.services.quarantine import quarantine_counts
 from safeground.services.stats import summary
+from safeground.services.stats_assistance import assistance_stats
 from safeground.services.stats_casualties import casualty_stats
 from safeground.services.stats_events import event_counts
+from safeground.services.stats_outreach import eore_stats
+from safeground.services.stats_publish import latest_revisions
 from safeground.services.stats_records import record_accuracy
 from safeground.services.stats_release import release_stats
+from safeground.services.stats_treaty import TREATIES, article7
 from safeground.services.workspace import Workspace
 
 #: Section ids, in the order they appear, with their titles.
@@ -44,7 +49,9 @@ SECTIONS: dict[str, str] = {
     "records": "Minefield-record accuracy",
     "eore": "EORE reach",
     "assistance": "Victim assistance referrals",
+    "treaty": "Treaty reporting (Article 7)",
     "quality": "Data-quality notes",
+    "revisions": "Revisions since publication",
 }
 FORMATS = {".pdf": "pdf", ".html": "html", ".htm": "html"}
 FIRST_YEAR = 1900
@@ -65,6 +72,11 @@ class Documents:
     records: dict[str, Any]
     accidents: dict[str, Any]
     quarantine: dict[str, Any]
+    eore_year: dict[str, Any]
+    assistance_year: dict[str, Any]
+    assistance_to_date: dict[str, Any]
+    article7: dict[str, dict[str, Any]]
+    revisions: dict[str, Any] | None
     maps: MapLayers | None
     seconds: dict[str, float] = field(default_factory=dict)
 
@@ -131,6 +143,13 @@ def gather(ws: Workspace, year: int, *, include_submitted: bool = False) -> Docu
         records=timed("records", record_accuracy, ws, **sub),
         accidents=timed("accidents", event_counts, ws, by=["year"], layers=["accident"], **sub),
         quarantine=timed("quarantine", quarantine_counts, ws),
+        eore_year=timed("eore_year", eore_stats, ws, since=since, until=until, by=["adm1"], **sub),
+        assistance_year=timed("assistance_year", assistance_stats, ws, since=since, until=until, by=["service"],
+                              **sub),
+        assistance_to_date=timed("assistance_to_date", assistance_stats, ws, **sub),
+        article7={code: timed(f"article7_{code}", article7, ws, treaty_code=code, year=year, **sub)
+                  for code in TREATIES},
+        revisions=timed("revisions", latest_revisions, ws, year),
         maps=timed("map_layers", map_layers, ws, year=year, **sub),
         seconds=seconds,
     )
@@ -169,6 +188,9 @@ def summary_section(d: Documents) -> dict[str, Any]:
         "remaining": rt["remaining"],
         "label": rt["contamination_labels"]["national"]["label"],
         "eore": d.summary["eore"],
+        "eore_year": d.eore_year["total"]["beneficiaries"],
+        "referrals_year": d.assistance_year["total"]["referrals"],
+        "referrals_to_date": d.assistance_to_date["total"]["referrals"],
     }
 
 
@@ -206,13 +228,29 @@ def records_section(d: Documents) -> dict[str, Any]:
 
 
 def eore_section(d: Documents) -> dict[str, Any]:
-    """EORE reach: sessions and people reached, women, girls, boys and men (the summary's, to date)."""
-    return dict(d.summary["eore"])
+    """EORE reach in the year (women, girls, boys, men; by admin area; what was not broken down), and to date."""
+    e = d.eore_year
+    return {"year": e["total"], "missing": e["missing"], "shares": e["shares"], "by_adm1": e["groups"],
+            "adm1_missing": e["breakdown_missing"].get("adm1", 0), "to_date": dict(d.summary["eore"])}
 
 
 def assistance_section(d: Documents) -> dict[str, Any]:
-    """Victim assistance referrals recorded (the summary's layer counts: all years, every review state)."""
-    return dict(d.summary["layers"]["assistance_referral"])
+    """Victim assistance referrals in the year: referrals and people (each once), by service and outcome."""
+    a = d.assistance_year
+    return {"total": a["total"], "records": a["records"], "by_service": a["by_service"],
+            "by_outcome": a["by_outcome"], "people_by_status": a["people_by_status"],
+            "people_by_sex": a["people_by_sex"], "people_by_age_group": a["people_by_age_group"]}
+
+
+def treaty_section(d: Documents) -> dict[str, Any]:
+    """The Article 7 tables of each treaty for the year, as ``stats article7`` writes them."""
+    return {code: {"name": doc["treaty_name"], "as_of": doc["as_of"], "tables": doc["tables"]}
+            for code, doc in d.article7.items()}
+
+
+def revisions_section(d: Documents) -> dict[str, Any] | None:
+    """What changed since the year's latest publication (``None``: the year was never published)."""
+    return d.revisions
 
 
 def quality_section(d: Documents) -> dict[str, Any]:
@@ -268,7 +306,9 @@ def build_context(d: Documents, *, charts: bool = True) -> dict[str, Any]:
         "records": records_section(d),
         "eore": eore_section(d),
         "assistance": assistance_section(d),
+        "treaty": treaty_section(d),
         "quality": quality_section(d),
+        "revisions": revisions_section(d),
         "charts": {},
         "maps": {},
     }

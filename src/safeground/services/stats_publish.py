@@ -485,6 +485,16 @@ def year_revisions(ws: Workspace, pub: dict[str, Any]) -> dict[str, Any]:
             "changes": changes, "records": _changed_records(ws, pub)}
 
 
+def latest_revisions(ws: Workspace, year: int) -> dict[str, Any] | None:
+    """What changed since the latest publication of ``year`` (one entry of :func:`revisions`), or ``None``
+    when the year was never published."""
+    versions = ws.store.publications(year=year)
+    if not versions:
+        return None
+    [pub] = ws.store.publications(year=year, version=versions[-1]["version"], figures=True)
+    return year_revisions(ws, pub)
+
+
 def revisions(ws: Workspace, *, year: int | None = None) -> dict[str, Any]:
     """The revisions document (module docstring) for every published year, or for ``year`` only."""
     if year is not None:
