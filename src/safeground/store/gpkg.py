@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import json
 import math
+import operator
 import sqlite3
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -234,22 +235,29 @@ class GeoPackageStore(Store):
             given = {k: v for k, v in given.items() if any(x is not None for x in v)}
         if bulk:  # the column default gives version 1 (and a row binds one parameter less)
             fixed.pop("version")
-        # updated_by/updated_at repeat created_by/created_at: numbered parameters bind each value once a row.
-        same = {k: v for k, v in {"updated_by": "created_by", "updated_at": "created_at"}.items()
-                if k not in given and v not in given}
-        names = [FID, "uuid", "ref"] + [k for k in fixed if k not in given] + list(given)
-        columns: list[Sequence[Any]] = [[None] * n, uuids, [rt.prefix] * n]
-        columns += [[fixed[k]] * n for k in fixed if k not in given and k not in same]
-        columns += [_to_sql_column(rt, k, v) for k, v in given.items()]
+        # Each value is bound once a row: a column with one value throughout becomes a literal of the statement
+        # (in a bulk insert) and a column equal to an earlier one reuses its numbered parameter.
+        bound: dict[str, Sequence[Any]] = {FID: [None] * n, "uuid": uuids}
+        exprs: dict[str, str] = {FID: "?1", "uuid": "?2", "ref": f"printf('%s-%06d', {_literal(rt.prefix)}, ?1)"}
+        values: dict[str, Sequence[Any]] = {k: [v] * n for k, v in fixed.items() if k not in given}
+        values |= {k: _to_sql_column(rt, k, v) for k, v in given.items()}
         geoms = None
         if rt.is_spatial:
             geoms = batch.geometry if batch.geometry is not None else np.full(n, None, dtype=object)
-            names.append(GEOM)
-            columns.append(gpkg_binary.encode(geoms))
-        bound = [c for c in names if c not in same]
-        slots = [f"?{bound.index(same.get(c, c)) + 1}" for c in names]
-        slots[2] = "printf('%s-%06d', ?3, ?1)"  # the ref, <prefix>-<fid>, made by SQLite from the fid
-        sql = f"INSERT INTO {q(layer)} ({', '.join(q(c) for c in names)}) VALUES ({', '.join(slots)})"
+            values[GEOM] = gpkg_binary.encode(geoms)
+        for name, column in values.items():
+            literal = _literal(column[0]) if bulk and _constant(column) else None
+            twin = next((k for k in bound if k != FID and _same(bound[k], column)), None)
+            if literal is not None:
+                exprs[name] = literal
+            elif twin is not None:
+                exprs[name] = exprs[twin]
+            else:
+                bound[name] = column
+                exprs[name] = f"?{len(bound)}"
+        names = list(exprs)
+        columns = list(bound.values())
+        sql = f"INSERT INTO {q(layer)} ({', '.join(map(q, names))}) VALUES ({', '.join(exprs.values())})"
         with self.transaction():
             if not bulk:
                 self._flush_rtree(layer)  # the per-row triggers need a finished index
@@ -804,7 +812,32 @@ def _to_sql_column(rt: RecordType, name: str, values: Sequence[Any]) -> Sequence
         values = values.tolist()
     if rt.field(name).type is FieldType.BOOLEAN:
         return [None if v is None else int(bool(v)) for v in values]
-    return values
+    return values if isinstance(values, list) else list(values)
+
+
+def _literal(value: Any) -> str | None:
+    """``value`` as an SQL literal, or ``None`` where it must be bound (bytes, text with NUL, non-finite)."""
+    if value is None:
+        return "NULL"
+    if type(value) is int:
+        return str(value)
+    if type(value) is float and math.isfinite(value):
+        return repr(value)
+    if type(value) is str and "\x00" not in value:
+        return "'" + value.replace("'", "''") + "'"
+    return None
+
+
+def _constant(column: Sequence[Any]) -> bool:
+    """Whether every value of ``column`` is the same value of the same type."""
+    first = column[0]
+    return column.count(first) == len(column) and (type(first) is str or all(type(v) is type(first)
+                                                                                 for v in column))
+
+
+def _same(a: Sequence[Any], b: Sequence[Any]) -> bool:
+    """Whether two columns hold the very same objects (cheap when they differ early)."""
+    return len(a) == len(b) and all(map(operator.is_, a, b))
 
 
 def _pending_table(layer: str) -> str:
