@@ -13,6 +13,7 @@ import operator
 import sqlite3
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
+from itertools import chain, islice
 from pathlib import Path
 from typing import Any
 
@@ -42,6 +43,9 @@ from safeground.store.sqlite_schema import (
 #: one audit statement for the batch, and boxes from numpy for the R-tree instead of the ST_ functions
 #: called row by row (same index, no Python callbacks); an empty table gets its indexes built after the load.
 BULK_ROWS = 2000
+
+#: Rows a bulk insert puts in one statement.
+ROWS_PER_STATEMENT = 200
 
 #: Page cache (negative: KiB) during a bulk load, instead of the usual 256 MiB.
 BULK_CACHE_KIB = -16384
@@ -238,7 +242,7 @@ class GeoPackageStore(Store):
         # Each value is bound once a row: a column with one value throughout becomes a literal of the statement
         # (in a bulk insert) and a column equal to an earlier one reuses its numbered parameter.
         bound: dict[str, Sequence[Any]] = {FID: [None] * n, "uuid": uuids}
-        exprs: dict[str, str] = {FID: "?1", "uuid": "?2", "ref": f"printf('%s-%06d', {_literal(rt.prefix)}, ?1)"}
+        exprs: dict[str, str | int] = {FID: 1, "uuid": 2, "ref": 1}  # an SQL literal, or a parameter's number
         values: dict[str, Sequence[Any]] = {k: [v] * n for k, v in fixed.items() if k not in given}
         values |= {k: _to_sql_column(rt, k, v) for k, v in given.items()}
         geoms = None
@@ -254,10 +258,21 @@ class GeoPackageStore(Store):
                 exprs[name] = exprs[twin]
             else:
                 bound[name] = column
-                exprs[name] = f"?{len(bound)}"
-        names = list(exprs)
+                exprs[name] = len(bound)
         columns = list(bound.values())
-        sql = f"INSERT INTO {q(layer)} ({', '.join(map(q, names))}) VALUES ({', '.join(exprs.values())})"
+        head = f"INSERT INTO {q(layer)} ({', '.join(map(q, exprs))}) VALUES "
+        # A bulk insert puts many rows in one statement: SQLite then does its per-statement work (the
+        # AUTOINCREMENT counter in sqlite_sequence, read and written back) once for them all, not once a row.
+        per = min(ROWS_PER_STATEMENT, 32766 // len(bound)) if bulk else 1
+        prefix = _literal(rt.prefix)
+
+        def tuples(count: int) -> str:
+            """``count`` rows of parameters and literals, the ref made by SQLite from the fid: <prefix>-<fid>."""
+            width = len(bound)
+            return ", ".join("(" + ", ".join(f"printf('%s-%06d', {prefix}, ?{1 + j * width})" if name == "ref"
+                                             else f"?{e + j * width}" if isinstance(e, int) else e
+                                             for name, e in exprs.items()) + ")" for j in range(count))
+
         with self.transaction():
             if not bulk:
                 self._flush_rtree(layer)  # the per-row triggers need a finished index
@@ -279,7 +294,11 @@ class GeoPackageStore(Store):
                     self._unindexed.add(layer)
                     reindex = False
             try:
-                self._conn.executemany(sql, zip(*columns, strict=True))
+                rows = zip(*columns, strict=True)
+                if n >= per > 1:
+                    self._conn.executemany(head + tuples(per), (tuple(chain.from_iterable(islice(rows, per)))
+                                                                for _ in range(n // per)))
+                self._conn.executemany(head + tuples(1), rows)  # the rest
             except sqlite3.IntegrityError as exc:
                 raise ValidationError("store.duplicate", f"Insert into {layer} refused: {exc}.",
                                       hint="A record with this uuid or ref exists already.") from None
