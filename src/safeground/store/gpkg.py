@@ -724,9 +724,14 @@ class GeoPackageStore(Store):
         with self.transaction():
             self._conn.execute("CREATE TEMP TABLE IF NOT EXISTS sg_source_row (h1 INTEGER, h2 INTEGER, layer TEXT, "
                                "uuid TEXT)")
-            self._conn.executemany("INSERT INTO temp.sg_source_row VALUES (?, ?, ?, ?)",
-                                   zip(map(hash, rows), map(hash, map("\x1e".__add__, rows)), [layer] * len(rows),
-                                       uuids, strict=True))
+            staged = zip(map(hash, rows), map(hash, map("\x1e".__add__, rows)), [layer] * len(rows), uuids,
+                         strict=True)
+            per = ROWS_PER_STATEMENT  # many rows a statement, as in a bulk insert
+            if len(rows) >= per:
+                self._conn.executemany("INSERT INTO temp.sg_source_row VALUES " + ", ".join(["(?, ?, ?, ?)"] * per),
+                                       (tuple(chain.from_iterable(islice(staged, per)))
+                                        for _ in range(len(rows) // per)))
+            self._conn.executemany("INSERT INTO temp.sg_source_row VALUES (?, ?, ?, ?)", staged)
 
     def link_exact_duplicates(self, import_run: str, reason: str) -> int:
         with self.transaction():
