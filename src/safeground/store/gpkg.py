@@ -737,14 +737,15 @@ class GeoPackageStore(Store):
         with self.transaction():
             if not self._conn.execute("SELECT 1 FROM temp.sqlite_master WHERE name = 'sg_source_row'").fetchone():
                 return 0
-            # Keys seen more than once first (a sort of two integers), then only those rows: the first of each
-            # group, in staging order, is the original, as a person reading the file would see it.
+            # Rows whose first half of the key is seen more than once first (a sort of one integer), then their
+            # groups of the whole key: the first of each, in staging order, is the original, as a person reading
+            # the file would see it (a row alone in its group is its own first, so it links to nothing).
             cur = self._conn.execute(
                 f"INSERT INTO safeground_duplicate_link ({', '.join(self._LINK)}) "
                 "SELECT layer, uuid, first_uuid, 'exact_source_row', 'proposed', ?, ?, ? FROM ("
                 "  SELECT rowid AS seq, layer, uuid, first_value(uuid) OVER w AS first_uuid, "
                 "  first_value(layer) OVER w AS first_layer FROM temp.sg_source_row "
-                "  WHERE (h1, h2) IN (SELECT h1, h2 FROM temp.sg_source_row GROUP BY h1, h2 HAVING COUNT(*) > 1) "
+                "  WHERE h1 IN (SELECT h1 FROM temp.sg_source_row GROUP BY h1 HAVING COUNT(*) > 1) "
                 "  WINDOW w AS (PARTITION BY h1, h2 ORDER BY rowid)) "
                 "WHERE uuid != first_uuid AND layer = first_layer ORDER BY seq", (reason, import_run, now_iso()))
             self._conn.execute("DROP TABLE temp.sg_source_row")
