@@ -55,6 +55,10 @@ RETRY_COLUMNS = (QUARANTINE_ID, QUARANTINE_REASON)
 #: Rows read and mapped at a time: large enough that per-chunk work is noise, small enough for memory.
 CHUNK_ROWS = 100_000
 
+#: Bytes Arrow parses at a time. Its reader reads some 32 blocks ahead, whatever the chunk: small blocks keep that
+#: to a few MiB (4 MiB blocks held most of a 40 MB file at once, so memory grew with the file).
+BLOCK_BYTES = 1 << 18
+
 
 @dataclass
 class MappedImportReport:
@@ -237,7 +241,7 @@ def _fast_chunks(path: Path, header: list[str], size: int, total: int) -> Genera
     try:
         with pa.OSFile(str(path)) as raw:
             reader = pa_csv.open_csv(
-                raw, read_options=pa_csv.ReadOptions(block_size=1 << 22),
+                raw, read_options=pa_csv.ReadOptions(block_size=BLOCK_BYTES),
                 parse_options=pa_csv.ParseOptions(newlines_in_values=True, ignore_empty_lines=False),
                 convert_options=pa_csv.ConvertOptions(column_types=dict.fromkeys(header, pa.string()),
                                                       strings_can_be_null=False, quoted_strings_can_be_null=False))
