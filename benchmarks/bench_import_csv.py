@@ -6,6 +6,10 @@ SafeGround does more per row: mapping, validation, rules, quarantine, an audit r
 uuid, ref and date indexes, all in one transaction that a file fault rolls back; it runs exactly as
 `safeground import FILE.csv --mapping M` does (default chunk size, streaming). Both sides end with a complete
 GeoPackage with a spatial index (SafeGround's time includes its closing WAL checkpoint).
+
+Measured on a shared 2-core machine, three runs: ratio 0.63, 0.64, 0.65 (SafeGround 40,000-46,000 rows/s, pyogrio
+63,000-72,000; 0.60 to 0.85 over six runs); it was 0.44 before the CSV was read by Arrow and the bulk insert
+put 200 rows in a statement.
 """
 
 from __future__ import annotations

@@ -297,6 +297,21 @@ def test_geopackage_binary_round_trips_and_envelopes_match(boxes: list) -> None:
         assert envelope(blob) == (minx, maxx, miny, maxy)
 
 
+@settings(max_examples=100, deadline=None)
+@given(st.lists(st.tuples(st.floats(allow_nan=False, allow_infinity=False), st.floats(allow_nan=False,
+                                                                                        allow_infinity=False)),
+                min_size=1, max_size=20))
+def test_point_blobs_are_the_header_then_geos_wkb(points: list) -> None:
+    """Points are laid out by numpy; the bytes are those of the general path (GEOS's ISO WKB) all the same."""
+    from safeground.store.gpkg_binary import decode, encode
+
+    geoms = shapely.points(np.array(points, dtype=float))
+    blobs = encode(geoms)
+    assert blobs == [b"GP\x00\x01" + (4326).to_bytes(4, "little") + shapely.to_wkb(g, byte_order=1, flavor="iso")
+                     for g in geoms]
+    assert all(shapely.equals_exact(a, b, tolerance=0) for a, b in zip(decode(blobs), geoms, strict=True))
+
+
 def test_audit_keeps_geometry_only_when_it_changed(store) -> None:
     from safeground.store.gpkg_binary import decode
 

@@ -22,13 +22,17 @@ import csv
 import io
 import re
 import uuid as uuidlib
-from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
+from collections.abc import Callable, Collection, Generator, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from itertools import islice
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.csv as pa_csv
 import shapely
 
 from safeground.domain.errors import SafeGroundError, ValidationError
@@ -50,6 +54,10 @@ RETRY_COLUMNS = (QUARANTINE_ID, QUARANTINE_REASON)
 
 #: Rows read and mapped at a time: large enough that per-chunk work is noise, small enough for memory.
 CHUNK_ROWS = 100_000
+
+#: Bytes Arrow parses at a time. Its reader reads some 32 blocks ahead, whatever the chunk: small blocks keep that
+#: to a few MiB (4 MiB blocks held most of a 40 MB file at once, so memory grew with the file).
+BLOCK_BYTES = 1 << 18
 
 
 @dataclass
@@ -188,28 +196,29 @@ def _gis_chunks(path: Path, m: ImportMapping, size: int, layer: str | None
 
 
 def _chunks(path: Path, m: ImportMapping, size: int) -> Iterator[_Chunk]:
-    """The file in chunks of columns; file faults raise before anything is kept."""
+    """The file in chunks of columns; file faults raise before anything is kept.
+
+    Arrow's C++ reader reads it (:func:`_fast_chunks`); where it stops short (anything it or the csv module
+    would refuse, or read differently), the standard csv module reads the rest and names the fault."""
     if not path.exists():
         raise ValidationError("io.file_not_found", f"File {path} does not exist.", hint="Check the path.")
     total = path.stat().st_size
+    with _file_faults(path):
+        with open(path, encoding="utf-8-sig", newline="") as fh:
+            header = next(csv.reader(fh), None)
+        if header is None:
+            raise ValidationError("io.empty_file", f"{path.name} is empty.", hint="Give a CSV file with a header.")
+        check_columns(m, header)
+        done = yield from _fast_chunks(path, header, size, total)
+        if done is not None:
+            yield from _csv_chunks(path, header, size, total, done)
+
+
+@contextmanager
+def _file_faults(path: Path) -> Iterator[None]:
+    """Undecodable text and broken quoting become file faults (nothing is imported)."""
     try:
-        with open(path, "rb") as raw, io.TextIOWrapper(raw, encoding="utf-8-sig", newline="") as fh:
-            reader = csv.reader(fh)
-            header = next(reader, None)
-            if header is None:
-                raise ValidationError("io.empty_file", f"{path.name} is empty.", hint="Give a CSV file with a header.")
-            check_columns(m, header)
-            first = 1
-            while rows := list(islice(reader, size)):
-                if set(map(len, rows)) != {len(header)}:
-                    k = next(k for k, r in enumerate(rows) if len(r) != len(header))
-                    _malformed(path, first + k, len(rows[k]), len(header))
-                n = len(rows)
-                columns: dict[str, Sequence[str]] = dict(zip(header, zip(*rows, strict=True), strict=True))
-                del rows  # one copy of a chunk at a time
-                yield _Chunk(first, columns, raw.tell(), total)
-                del columns
-                first += n
+        yield
     except UnicodeDecodeError as exc:
         raise ValidationError("io.bad_encoding", f"{path.name} is not UTF-8 text (byte {exc.start}: {exc.reason}).",
                               hint="Save the file as UTF-8 (in a spreadsheet: 'CSV UTF-8') and import again. "
@@ -217,6 +226,88 @@ def _chunks(path: Path, m: ImportMapping, size: int) -> Iterator[_Chunk]:
     except csv.Error as exc:
         raise ValidationError("io.malformed_csv", f"{path.name} is not a well-formed CSV file: {exc}.",
                               hint="Check quoting and line ends. Nothing was imported.") from None
+
+
+def _fast_chunks(path: Path, header: list[str], size: int, total: int) -> Generator[_Chunk, None, int | None]:
+    """Chunks read by Arrow's CSV reader (C++, off the GIL: five times the csv module's speed), the same
+    values as the csv module gives. Returns ``None`` at the end of the file, or the number of data rows read
+    when it stops short: at a row it cannot read (ragged, undecodable, broken quoting) or a chunk that the
+    csv module might read otherwise (:func:`_csv_reads_alike`); the csv module takes over there.
+    A one-column file is left to the csv module (a blank line is a row of no fields to it, of one to Arrow).
+    """
+    if len(header) < 2:
+        return 0
+    done = 0
+    try:
+        with pa.OSFile(str(path)) as raw:
+            reader = pa_csv.open_csv(
+                raw, read_options=pa_csv.ReadOptions(block_size=BLOCK_BYTES),
+                parse_options=pa_csv.ParseOptions(newlines_in_values=True, ignore_empty_lines=False),
+                convert_options=pa_csv.ConvertOptions(column_types=dict.fromkeys(header, pa.string()),
+                                                      strings_can_be_null=False, quoted_strings_can_be_null=False))
+            if reader.schema.names != header or any(t != pa.string() for t in reader.schema.types):
+                return 0
+            batches: list[pa.RecordBatch] = []
+            held = 0
+            end = False
+            while not end:
+                try:
+                    batch = reader.read_next_batch()
+                    batches.append(batch)
+                    held += batch.num_rows
+                except StopIteration:
+                    end = True
+                while held >= size or (end and held):
+                    table = pa.Table.from_batches(batches)
+                    part, rest = table.slice(0, size), table.slice(size)
+                    if not _csv_reads_alike(part):
+                        return done
+                    n = part.num_rows
+                    columns: dict[str, Sequence[str]] = {name: part.column(k).to_pylist()
+                                                         for k, name in enumerate(header)}
+                    batches, held = rest.to_batches(), rest.num_rows
+                    del table, part, rest
+                    yield _Chunk(done + 1, columns, raw.tell(), total)
+                    del columns
+                    done += n
+    except (pa.ArrowInvalid, pa.ArrowTypeError):
+        return done
+    return None
+
+
+def _csv_reads_alike(part: pa.Table) -> bool:
+    """Whether the csv module reads these rows the same: it refuses NUL and fields over its size limit, and
+    reads a blank line as a row of no fields (Arrow: a row of empty ones; so any row of empty fields is left
+    to the csv module)."""
+    limit = csv.field_size_limit()
+    lengths = [pc.binary_length(col) for col in part.columns]
+    if any(pc.max(n).as_py() > limit or pc.any(pc.match_substring(col, "\x00")).as_py()
+           for n, col in zip(lengths, part.columns, strict=True)):
+        return False
+    blank = pc.equal(lengths[0], 0)
+    for n in lengths[1:]:
+        blank = pc.and_(blank, pc.equal(n, 0))
+    return not pc.any(blank).as_py()
+
+
+def _csv_chunks(path: Path, header: list[str], size: int, total: int, skip: int) -> Iterator[_Chunk]:
+    """The file in chunks read by the csv module, after its first ``skip`` data rows."""
+    with open(path, "rb") as raw, io.TextIOWrapper(raw, encoding="utf-8-sig", newline="") as fh:
+        reader = csv.reader(fh)
+        next(reader)
+        for _ in islice(reader, skip):
+            pass
+        first = skip + 1
+        while rows := list(islice(reader, size)):
+            if set(map(len, rows)) != {len(header)}:
+                k = next(k for k, r in enumerate(rows) if len(r) != len(header))
+                _malformed(path, first + k, len(rows[k]), len(header))
+            n = len(rows)
+            columns: dict[str, Sequence[str]] = dict(zip(header, zip(*rows, strict=True), strict=True))
+            del rows  # one copy of a chunk at a time
+            yield _Chunk(first, columns, raw.tell(), total)
+            del columns
+            first += n
 
 
 def _malformed(path: Path, row: int, fields: int, width: int) -> None:

@@ -9,9 +9,11 @@ from __future__ import annotations
 import hashlib
 import json
 import math
+import operator
 import sqlite3
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
+from itertools import chain, islice
 from pathlib import Path
 from typing import Any
 
@@ -41,6 +43,9 @@ from safeground.store.sqlite_schema import (
 #: one audit statement for the batch, and boxes from numpy for the R-tree instead of the ST_ functions
 #: called row by row (same index, no Python callbacks); an empty table gets its indexes built after the load.
 BULK_ROWS = 2000
+
+#: Rows a bulk insert puts in one statement.
+ROWS_PER_STATEMENT = 200
 
 #: Page cache (negative: KiB) during a bulk load, instead of the usual 256 MiB.
 BULK_CACHE_KIB = -16384
@@ -271,22 +276,40 @@ class GeoPackageStore(Store):
             given = {k: v for k, v in given.items() if any(x is not None for x in v)}
         if bulk:  # the column default gives version 1 (and a row binds one parameter less)
             fixed.pop("version")
-        # updated_by/updated_at repeat created_by/created_at: numbered parameters bind each value once a row.
-        same = {k: v for k, v in {"updated_by": "created_by", "updated_at": "created_at"}.items()
-                if k not in given and v not in given}
-        names = [FID, "uuid", "ref"] + [k for k in fixed if k not in given] + list(given)
-        columns: list[Sequence[Any]] = [[None] * n, uuids, [rt.prefix] * n]
-        columns += [[fixed[k]] * n for k in fixed if k not in given and k not in same]
-        columns += [_to_sql_column(rt, k, v) for k, v in given.items()]
+        # Each value is bound once a row: a column with one value throughout becomes a literal of the statement
+        # (in a bulk insert) and a column equal to an earlier one reuses its numbered parameter.
+        bound: dict[str, Sequence[Any]] = {FID: [None] * n, "uuid": uuids}
+        exprs: dict[str, str | int] = {FID: 1, "uuid": 2, "ref": 1}  # an SQL literal, or a parameter's number
+        values: dict[str, Sequence[Any]] = {k: [v] * n for k, v in fixed.items() if k not in given}
+        values |= {k: _to_sql_column(rt, k, v) for k, v in given.items()}
         geoms = None
         if rt.is_spatial:
             geoms = batch.geometry if batch.geometry is not None else np.full(n, None, dtype=object)
-            names.append(GEOM)
-            columns.append(gpkg_binary.encode(geoms))
-        bound = [c for c in names if c not in same]
-        slots = [f"?{bound.index(same.get(c, c)) + 1}" for c in names]
-        slots[2] = "printf('%s-%06d', ?3, ?1)"  # the ref, <prefix>-<fid>, made by SQLite from the fid
-        sql = f"INSERT INTO {q(layer)} ({', '.join(q(c) for c in names)}) VALUES ({', '.join(slots)})"
+            values[GEOM] = gpkg_binary.encode(geoms)
+        for name, column in values.items():
+            literal = _literal(column[0]) if bulk and _constant(column) else None
+            twin = next((k for k in bound if k != FID and _same(bound[k], column)), None)
+            if literal is not None:
+                exprs[name] = literal
+            elif twin is not None:
+                exprs[name] = exprs[twin]
+            else:
+                bound[name] = column
+                exprs[name] = len(bound)
+        columns = list(bound.values())
+        head = f"INSERT INTO {q(layer)} ({', '.join(map(q, exprs))}) VALUES "
+        # A bulk insert puts many rows in one statement: SQLite then does its per-statement work (the
+        # AUTOINCREMENT counter in sqlite_sequence, read and written back) once for them all, not once a row.
+        per = min(ROWS_PER_STATEMENT, 32766 // len(bound)) if bulk else 1
+        prefix = _literal(rt.prefix)
+
+        def tuples(count: int) -> str:
+            """``count`` rows of parameters and literals, the ref made by SQLite from the fid: <prefix>-<fid>."""
+            width = len(bound)
+            return ", ".join("(" + ", ".join(f"printf('%s-%06d', {prefix}, ?{1 + j * width})" if name == "ref"
+                                             else f"?{e + j * width}" if isinstance(e, int) else e
+                                             for name, e in exprs.items()) + ")" for j in range(count))
+
         with self.transaction():
             if not bulk:
                 self._flush_rtree(layer)  # the per-row triggers need a finished index
@@ -308,7 +331,11 @@ class GeoPackageStore(Store):
                     self._unindexed.add(layer)
                     reindex = False
             try:
-                self._conn.executemany(sql, zip(*columns, strict=True))
+                rows = zip(*columns, strict=True)
+                if n >= per > 1:
+                    self._conn.executemany(head + tuples(per), (tuple(chain.from_iterable(islice(rows, per)))
+                                                                for _ in range(n // per)))
+                self._conn.executemany(head + tuples(1), rows)  # the rest
             except sqlite3.IntegrityError as exc:
                 raise ValidationError("store.duplicate", f"Insert into {layer} refused: {exc}.",
                                       hint="A record with this uuid or ref exists already.") from None
@@ -734,22 +761,28 @@ class GeoPackageStore(Store):
         with self.transaction():
             self._conn.execute("CREATE TEMP TABLE IF NOT EXISTS sg_source_row (h1 INTEGER, h2 INTEGER, layer TEXT, "
                                "uuid TEXT)")
-            self._conn.executemany("INSERT INTO temp.sg_source_row VALUES (?, ?, ?, ?)",
-                                   zip(map(hash, rows), map(hash, map("\x1e".__add__, rows)), [layer] * len(rows),
-                                       uuids, strict=True))
+            staged = zip(map(hash, rows), map(hash, map("\x1e".__add__, rows)), [layer] * len(rows), uuids,
+                         strict=True)
+            per = ROWS_PER_STATEMENT  # many rows a statement, as in a bulk insert
+            if len(rows) >= per:
+                self._conn.executemany("INSERT INTO temp.sg_source_row VALUES " + ", ".join(["(?, ?, ?, ?)"] * per),
+                                       (tuple(chain.from_iterable(islice(staged, per)))
+                                        for _ in range(len(rows) // per)))
+            self._conn.executemany("INSERT INTO temp.sg_source_row VALUES (?, ?, ?, ?)", staged)
 
     def link_exact_duplicates(self, import_run: str, reason: str) -> int:
         with self.transaction():
             if not self._conn.execute("SELECT 1 FROM temp.sqlite_master WHERE name = 'sg_source_row'").fetchone():
                 return 0
-            # Keys seen more than once first (a sort of two integers), then only those rows: the first of each
-            # group, in staging order, is the original, as a person reading the file would see it.
+            # Rows whose first half of the key is seen more than once first (a sort of one integer), then their
+            # groups of the whole key: the first of each, in staging order, is the original, as a person reading
+            # the file would see it (a row alone in its group is its own first, so it links to nothing).
             cur = self._conn.execute(
                 f"INSERT INTO safeground_duplicate_link ({', '.join(self._LINK)}) "
                 "SELECT layer, uuid, first_uuid, 'exact_source_row', 'proposed', ?, ?, ? FROM ("
                 "  SELECT rowid AS seq, layer, uuid, first_value(uuid) OVER w AS first_uuid, "
                 "  first_value(layer) OVER w AS first_layer FROM temp.sg_source_row "
-                "  WHERE (h1, h2) IN (SELECT h1, h2 FROM temp.sg_source_row GROUP BY h1, h2 HAVING COUNT(*) > 1) "
+                "  WHERE h1 IN (SELECT h1 FROM temp.sg_source_row GROUP BY h1 HAVING COUNT(*) > 1) "
                 "  WINDOW w AS (PARTITION BY h1, h2 ORDER BY rowid)) "
                 "WHERE uuid != first_uuid AND layer = first_layer ORDER BY seq", (reason, import_run, now_iso()))
             self._conn.execute("DROP TABLE temp.sg_source_row")
@@ -885,7 +918,32 @@ def _to_sql_column(rt: RecordType, name: str, values: Sequence[Any]) -> Sequence
         values = values.tolist()
     if rt.field(name).type is FieldType.BOOLEAN:
         return [None if v is None else int(bool(v)) for v in values]
-    return values
+    return values if isinstance(values, list) else list(values)
+
+
+def _literal(value: Any) -> str | None:
+    """``value`` as an SQL literal, or ``None`` where it must be bound (bytes, text with NUL, non-finite)."""
+    if value is None:
+        return "NULL"
+    if type(value) is int:
+        return str(value)
+    if type(value) is float and math.isfinite(value):
+        return repr(value)
+    if type(value) is str and "\x00" not in value:
+        return "'" + value.replace("'", "''") + "'"
+    return None
+
+
+def _constant(column: Sequence[Any]) -> bool:
+    """Whether every value of ``column`` is the same value of the same type."""
+    first = column[0]
+    return column.count(first) == len(column) and (type(first) is str or all(type(v) is type(first)
+                                                                                 for v in column))
+
+
+def _same(a: Sequence[Any], b: Sequence[Any]) -> bool:
+    """Whether two columns hold the very same objects (cheap when they differ early)."""
+    return len(a) == len(b) and all(map(operator.is_, a, b))
 
 
 def _pending_table(layer: str) -> str:

@@ -32,10 +32,10 @@ def encode(geoms: np.ndarray, srs_id: int = 4326) -> list[bytes | None]:
         return out
     present = ~shapely.is_missing(geoms)
     idx = np.flatnonzero(present)
+    if len(idx) == len(geoms) and (shapely.get_type_id(geoms) == 0).all() and not shapely.is_empty(geoms).any() \
+            and not shapely.has_z(geoms).any():
+        return _points(geoms, srs_id)
     wkb = shapely.to_wkb(geoms[idx], byte_order=1, flavor="iso")
-    if len(idx) == len(geoms) and (shapely.get_type_id(geoms) == 0).all() and not shapely.is_empty(geoms).any():
-        head = _HEAD.pack(b"GP", 0, _FLAGS_NOENV, srs_id)  # points: no envelope, one header for all
-        return [head + w for w in wkb.tolist()]
     bounds = shapely.bounds(geoms[idx])
     is_point = shapely.get_type_id(geoms[idx]) == 0
     empty = shapely.is_empty(geoms[idx])
@@ -48,6 +48,27 @@ def encode(geoms: np.ndarray, srs_id: int = 4326) -> list[bytes | None]:
             b = bounds[k]
             out[i] = _HEAD_ENV.pack(b"GP", 0, _FLAGS_ENV, srs_id, b[0], b[2], b[1], b[3]) + wkb[k]
     return out
+
+
+#: A 2D point's blob: header without envelope, then little-endian ISO WKB (byte order, type 1, x, y).
+_POINT = np.dtype([("magic", "S2"), ("version", "u1"), ("flags", "u1"), ("srs_id", "<i4"), ("order", "u1"),
+                   ("type", "<u4"), ("x", "<f8"), ("y", "<f8")])
+
+
+def _points(geoms: np.ndarray, srs_id: int) -> list[bytes | None]:
+    """Blobs of 2D points, laid out by numpy from their coordinates: the bytes of GEOS's WKB, a third of the time.
+
+    >>> import shapely
+    >>> p = np.array([shapely.Point(-74.5, 4.25)])
+    >>> _points(p, 4326)[0] == _HEAD.pack(b"GP", 0, _FLAGS_NOENV, 4326) + shapely.to_wkb(p[0], byte_order=1)
+    True
+    """
+    out = np.empty(len(geoms), dtype=_POINT)
+    out["magic"], out["version"], out["flags"], out["srs_id"] = b"GP", 0, _FLAGS_NOENV, srs_id
+    out["order"], out["type"] = 1, 1
+    out["x"], out["y"] = shapely.get_x(geoms), shapely.get_y(geoms)
+    blobs: list[bytes | None] = out.view(f"V{_POINT.itemsize}").tolist()
+    return blobs
 
 
 def _header_size(blob: bytes) -> int:
