@@ -85,7 +85,7 @@ def test_the_report_figures_are_the_services_figures(built: tuple[Path, World]) 
     assert ctx["casualties"]["children"] == year_doc["children"]
     assert ctx["land_release"]["remaining"] == rel_all["remaining"]
     assert ctx["operations"]["productivity"] == rel_year["productivity"]
-    assert ctx["eore"]["to_date"] == summ["eore"]
+    assert {k: ctx["eore"]["to_date"][k] for k in summ["eore"]} == summ["eore"]  # as the summary counts
     assert {k: ctx["eore"]["year"][k] for k in world.eore} == world.eore  # the one session is dated in YEAR
     assert ctx["eore"]["year"]["beneficiaries"] == sum(world.eore.values())
     assert ctx["assistance"]["total"] == {"referrals": world.referrals, "people": world.referrals}

@@ -12,9 +12,11 @@ reach, victim assistance referrals, the Article 7 tables of both treaties, data-
 figure lacked, and the quarantine) and revisions since publication (when the year was published).
 
 The database is opened read-only: making a report writes nothing to it (minefield matches that are out of
-date are recomputed in memory). Casualties appear only as aggregates; no personal field is read into the
-report. Charts are inline SVG and maps PNG ``data:`` URIs, so the HTML is one self-contained file; the PDF
-is that HTML through WeasyPrint.
+date are recomputed in memory). The two slowest documents, minefield-record accuracy and the revisions since
+publication, are computed in a second process reading the same file (:func:`_slow_documents`) while this one
+computes the rest: a report uses two cores where it has them. Casualties appear only as aggregates; no
+personal field is read into the report. Charts are inline SVG and maps PNG ``data:`` URIs, so the HTML is
+one self-contained file; the PDF is that HTML through WeasyPrint.
 """
 
 from __future__ import annotations
@@ -29,7 +31,6 @@ from safeground.domain.errors import ValidationError
 from safeground.io.vector import new_file
 from safeground.services.map_layers import MapLayers, map_layers
 from safeground.services.quarantine import quarantine_counts
-from safeground.services.stats import summary
 from safeground.services.stats_assistance import assistance_stats
 from safeground.services.stats_casualties import casualty_stats
 from safeground.services.stats_events import event_counts
@@ -63,7 +64,7 @@ class Documents:
 
     year: int
     include_submitted: bool
-    summary: dict[str, Any]
+    eore_to_date: dict[str, Any]
     casualties_year: dict[str, Any]
     casualties_age_sex: dict[str, Any]
     casualties_to_date: dict[str, Any]
@@ -118,6 +119,23 @@ def report_format(target: str | Path) -> str:
     return FORMATS[suffix]
 
 
+def _slow_documents(ws: Workspace, year: int, include_submitted: bool) -> tuple[
+        dict[str, Any], dict[str, Any] | None, dict[str, float]]:
+    """Minefield-record accuracy and the year's revisions (``None`` if never published), with their times."""
+    t = time.perf_counter()
+    records = record_accuracy(ws, include_submitted=include_submitted)
+    t2 = time.perf_counter()
+    revisions = latest_revisions(ws, year)
+    return records, revisions, {"records": round(t2 - t, 3), "revisions": round(time.perf_counter() - t2, 3)}
+
+
+def _slow_documents_of_file(db: str, year: int, include_submitted: bool) -> tuple[
+        dict[str, Any], dict[str, Any] | None, dict[str, float]]:
+    """:func:`_slow_documents` of the file ``db``, opened read-only: what the second process runs."""
+    with Workspace.open(db, read_only=True) as ws:
+        return _slow_documents(ws, year, include_submitted)
+
+
 def gather(ws: Workspace, year: int, *, include_submitted: bool = False) -> Documents:
     """Call every service the report reads, for calendar year ``year``."""
     since, until = dt.date(year, 1, 1), dt.date(year, 12, 31)
@@ -130,29 +148,47 @@ def gather(ws: Workspace, year: int, *, include_submitted: bool = False) -> Docu
         seconds[name] = round(time.perf_counter() - t, 3)
         return out
 
-    return Documents(
-        year=year, include_submitted=include_submitted,
-        summary=timed("summary", summary, ws, **sub),
-        casualties_year=timed("casualties_year", casualty_stats, ws, since=since, until=until, by=["status"], **sub),
-        casualties_age_sex=timed("casualties_age_sex", casualty_stats, ws, since=since, until=until,
-                                 by=["age_group", "sex"], **sub),
-        casualties_to_date=timed("casualties_to_date", casualty_stats, ws, by=["year", "status"], **sub),
-        release_year=timed("release_year", release_stats, ws, since=since.isoformat(), until=until.isoformat(),
-                           by=["adm1"], **sub),
-        release_to_date=timed("release_to_date", release_stats, ws, by=["year"], **sub),
-        records=timed("records", record_accuracy, ws, **sub),
-        accidents=timed("accidents", event_counts, ws, by=["year"], layers=["accident"], **sub),
-        quarantine=timed("quarantine", quarantine_counts, ws),
-        eore_year=timed("eore_year", eore_stats, ws, since=since, until=until, by=["adm1"], **sub),
-        assistance_year=timed("assistance_year", assistance_stats, ws, since=since, until=until, by=["service"],
-                              **sub),
-        assistance_to_date=timed("assistance_to_date", assistance_stats, ws, **sub),
-        article7={code: timed(f"article7_{code}", article7, ws, treaty_code=code, year=year, **sub)
-                  for code in TREATIES},
-        revisions=timed("revisions", latest_revisions, ws, year),
-        maps=timed("map_layers", map_layers, ws, year=year, **sub),
-        seconds=seconds,
-    )
+    db = ws.store.location
+    pool = None
+    if ws.store.read_only and Path(db).is_file():  # a second process reads the same file meanwhile
+        import concurrent.futures
+        import multiprocessing
+
+        pool = concurrent.futures.ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn"))
+        slow = pool.submit(_slow_documents_of_file, db, year, include_submitted)
+    try:
+        docs = {
+            "eore_to_date": timed("eore_to_date", eore_stats, ws, **sub),
+            "casualties_year": timed("casualties_year", casualty_stats, ws, since=since, until=until, by=["status"],
+                                     **sub),
+            "casualties_age_sex": timed("casualties_age_sex", casualty_stats, ws, since=since, until=until,
+                                        by=["age_group", "sex"], **sub),
+            "casualties_to_date": timed("casualties_to_date", casualty_stats, ws, by=["year", "status"], **sub),
+            "release_year": timed("release_year", release_stats, ws, since=since.isoformat(),
+                                  until=until.isoformat(), by=["adm1"], **sub),
+            "release_to_date": timed("release_to_date", release_stats, ws, by=["year"], **sub),
+            "accidents": timed("accidents", event_counts, ws, by=["year"], layers=["accident"], **sub),
+            "quarantine": timed("quarantine", quarantine_counts, ws),
+            "eore_year": timed("eore_year", eore_stats, ws, since=since, until=until, by=["adm1"], **sub),
+            "assistance_year": timed("assistance_year", assistance_stats, ws, since=since, until=until,
+                                     by=["service"], **sub),
+            "assistance_to_date": timed("assistance_to_date", assistance_stats, ws, **sub),
+            "article7": {code: timed(f"article7_{code}", article7, ws, treaty_code=code, year=year, **sub)
+                         for code in TREATIES},
+            "maps": timed("map_layers", map_layers, ws, year=year, **sub),
+        }
+        if pool is not None:
+            t = time.perf_counter()
+            records, revisions, child_seconds = slow.result()
+            seconds.update(child_seconds, waited_for_second_process=round(time.perf_counter() - t, 3))
+        else:
+            records, revisions, child_seconds = _slow_documents(ws, year, include_submitted)
+            seconds.update(child_seconds)
+    finally:
+        if pool is not None:
+            pool.shutdown(cancel_futures=True)
+    return Documents(year=year, include_submitted=include_submitted, records=records, revisions=revisions,
+                     seconds=seconds, **docs)
 
 
 # --- sections: each picks its values out of the documents ----------------------------------------------
@@ -187,7 +223,7 @@ def summary_section(d: Documents) -> dict[str, Any]:
         ]],
         "remaining": rt["remaining"],
         "label": rt["contamination_labels"]["national"]["label"],
-        "eore": d.summary["eore"],
+        "eore": d.eore_to_date["total"],
         "eore_year": d.eore_year["total"]["beneficiaries"],
         "referrals_year": d.assistance_year["total"]["referrals"],
         "referrals_to_date": d.assistance_to_date["total"]["referrals"],
@@ -231,7 +267,7 @@ def eore_section(d: Documents) -> dict[str, Any]:
     """EORE reach in the year (women, girls, boys, men; by admin area; what was not broken down), and to date."""
     e = d.eore_year
     return {"year": e["total"], "missing": e["missing"], "shares": e["shares"], "by_adm1": e["groups"],
-            "adm1_missing": e["breakdown_missing"].get("adm1", 0), "to_date": dict(d.summary["eore"])}
+            "adm1_missing": e["breakdown_missing"].get("adm1", 0), "to_date": d.eore_to_date["total"]}
 
 
 def assistance_section(d: Documents) -> dict[str, Any]:
@@ -285,7 +321,7 @@ def quality_section(d: Documents) -> dict[str, Any]:
         ("Minefield records", "records not yet checked by TS, clearance or BAC", rec["records_not_checked"]),
     ]
     return {"rows": [{"area": a, "what": w, "count": n} for a, w, n in rows], "quarantine": d.quarantine,
-            "scope": d.summary["review_states"]}
+            "scope": d.eore_to_date["review_states"]}
 
 
 def build_context(d: Documents, *, charts: bool = True) -> dict[str, Any]:
@@ -294,10 +330,10 @@ def build_context(d: Documents, *, charts: bool = True) -> dict[str, Any]:
     ctx: dict[str, Any] = {
         "title": f"National mine action situation report {d.year}",
         "year": d.year,
-        "database": Path(d.summary["database"]).name,
-        "generated_at": d.summary["generated_at"],
-        "review_states": d.summary["review_states"],
-        "official_only": d.summary["official_only"],
+        "database": Path(d.eore_to_date["database"]).name,
+        "generated_at": d.eore_to_date["generated_at"],
+        "review_states": d.eore_to_date["review_states"],
+        "official_only": d.eore_to_date["official_only"],
         "sections": SECTIONS,
         "summary": summary_section(d),
         "casualties": casualties_section(d),

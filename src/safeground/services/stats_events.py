@@ -65,13 +65,17 @@ def event_counts(ws: Workspace, *, by: Sequence[str] = ("year",), layers: Sequen
     counts: Counter[tuple[Any, ...]] = Counter()
     for layer in layers:
         date_field, type_field = EVENT_LAYERS[layer]
-        rows = ws.store.aggregate(layer, group_by=[date_field, "date_precision", "admin1", "admin2", type_field],
-                                  where={"review_state": states})
+        # Group in SQL by only the fields the grouping reads: fewer, larger groups to walk here.
+        needs = {"year": [date_field], "month": [date_field, "date_precision"], "adm1": ["admin1"],
+                 "adm2": ["admin2"], "source_type": [type_field], "layer": []}
+        fields = list(dict.fromkeys(f for k in by for f in needs[k]))
+        rows = ws.store.aggregate(layer, group_by=fields, where={"review_state": states})
         for r in rows:
-            date = r[date_field]
+            date = r.get(date_field)
             values = {"year": date[:4] if date else None,
-                      "month": date[:7] if date and r["date_precision"] not in ("year",) else None,
-                      "adm1": r["admin1"], "adm2": r["admin2"], "source_type": r[type_field], "layer": layer}
+                      "month": date[:7] if date and r.get("date_precision") not in ("year",) else None,
+                      "adm1": r.get("admin1"), "adm2": r.get("admin2"), "source_type": r.get(type_field),
+                      "layer": layer}
             counts[tuple(values[k] for k in by)] += int(r["count"])
     groups = [{**dict(zip(by, key, strict=True)), "records": n}
               for key, n in sorted(counts.items(), key=lambda kv: [(v is None, v or "") for v in kv[0]])]

@@ -168,8 +168,12 @@ def outreach(ws: Workspace, year: int, *, include_submitted: bool = False) -> di
     return {"eore": eore, "assistance_referrals": referrals}
 
 
-def compute_views(ws: Workspace, year: int, *, include_submitted: bool = False) -> dict[str, dict[str, Any]]:
-    """Every view a publication keeps, as the stats commands compute it now: ``{view: document}``."""
+def compute_views(ws: Workspace, year: int, *, include_submitted: bool = False,
+                  with_records: bool = True) -> dict[str, dict[str, Any]]:
+    """Every view a publication keeps, as the stats commands compute it now: ``{view: document}``.
+
+    ``with_records=False`` leaves out ``records`` (minefield-record accuracy), which has no period and so is
+    never a revision of a year: revisions need not pay for it."""
     since, until = _period(year)
     sub = include_submitted
     views: dict[str, dict[str, Any]] = {}
@@ -185,7 +189,8 @@ def compute_views(ws: Workspace, year: int, *, include_submitted: bool = False) 
     views[view_key("events", EVENT_GROUPINGS[0])] = {**by_adm1, "by": ["year"], "missing": {"year": 0},
                                                      "groups": [{"year": f"{year:04d}", "records": by_adm1["total"]}]
                                                      if by_adm1["total"] else []}
-    views["records"] = record_accuracy(ws, search_m=RECORDS_SEARCH_M, include_submitted=sub)
+    if with_records:
+        views["records"] = record_accuracy(ws, search_m=RECORDS_SEARCH_M, include_submitted=sub)
     return views
 
 
@@ -470,7 +475,7 @@ def year_revisions(ws: Workspace, pub: dict[str, Any]) -> dict[str, Any]:
     """What changed since publication ``pub`` (a store row with its figures): figures and records."""
     include_submitted = not pub["official_only"]
     figures = pub["figures"]
-    current = compute_views(ws, pub["year"], include_submitted=include_submitted)
+    current = compute_views(ws, pub["year"], include_submitted=include_submitted, with_records=False)
     changes = []
     for view, kept in sorted(figures["views"].items()):
         changes += diff(view, kept["doc"], current.get(view, {}))

@@ -76,24 +76,29 @@ def record_accuracy(ws: Workspace, *, search_m: float = 500.0, include_submitted
                     rematch: bool = False) -> dict[str, Any]:
     """The accuracy document described in the module docstring."""
     store = ws.store
-    stored = [] if rematch else store.minefield_matches()
-    rematched = rematch or not matches_are_current(ws, stored, search_m)
-    if rematched and store.read_only:  # a report: the same matches, computed in memory, nothing stored
-        stored = compute_minefield_matches(ws, search_m=search_m)
-    elif rematched:
-        match_minefield_records(ws, search_m=search_m)
-        stored = store.minefield_matches()
     states = _states(include_submitted)
     official = {"review_state": states}
+    # Stored matches whose activity or device counts (official, not retired), joined in the database.
+    stored = [] if rematch else store.minefield_matches(counted=states)
+    rematched = rematch or not matches_are_current(ws, stored, search_m)
+    if rematched:
+        if store.read_only:  # a report: the same matches, computed in memory, nothing stored
+            every = compute_minefield_matches(ws, search_m=search_m)
+        else:
+            match_minefield_records(ws, search_m=search_m)
+            every = store.minefield_matches()
+        wanted_devices = sorted({m["uuid"] for m in every if m["layer"] == "device"})
+        counted_devices = {d["uuid"] for d in store.query("device", where={**official, "uuid": wanted_devices},
+                                                          geometry=False, fields=["review_state"])}
+        stored = [m for m in every if m["layer"] != "device" or m["uuid"] in counted_devices]
     by_record: dict[str, list[dict[str, Any]]] = defaultdict(list)
     for m in stored:
         by_record[m["minefield_record"]].append(m)
-    # Which matched activities and devices count: official and not retired (query leaves retired out).
-    wanted = {layer: sorted({m["uuid"] for m in stored if m["layer"] == layer}) for layer in ("activity", "device")}
+    # Activities that count: official, not retired (query leaves retired out), and working the ground.
+    wanted = sorted({m["uuid"] for m in stored if m["layer"] == "activity"})
     activities = {a["uuid"]: a["geometry"] for a in store.query(
-        "activity", where={**official, "uuid": wanted["activity"], "activity_type": list(WORKING_ACTIVITIES)})}
-    devices = {d["uuid"] for d in store.query("device", where={**official, "uuid": wanted["device"]},
-                                              geometry=False, fields=["review_state"])}
+        "activity", where={**official, "uuid": wanted, "activity_type": list(WORKING_ACTIVITIES)})}
+    devices = {m["uuid"] for m in stored if m["layer"] == "device"}
 
     records = store.query("minefield_record", where=official, order_by="ref")
     worked = [shapely.union_all([activities[m["uuid"]] for m in by_record.get(r["uuid"], [])

@@ -182,8 +182,11 @@ class Store(abc.ABC):
         overlap_m2, quantity), computed with search distance ``search_m``."""
 
     @abc.abstractmethod
-    def minefield_matches(self, record: str | None = None) -> list[Record]:
-        """Stored minefield-record matches, of one record or of all, in record order."""
+    def minefield_matches(self, record: str | None = None, *, counted: Sequence[str] | None = None) -> list[Record]:
+        """Stored minefield-record matches, of one record or of all, in record order.
+
+        ``counted`` keeps only matches whose activity or device is not retired and has one of these review
+        states (the join is done by the database: statistics read only what counts)."""
 
     @abc.abstractmethod
     def write_publication(self, publication: Mapping[str, Any], *, user: str) -> Record:

@@ -826,14 +826,20 @@ class GeoPackageStore(Store):
             self._conn.executemany(f"INSERT INTO safeground_minefield_match ({', '.join(self._MATCH)}) "
                                    f"VALUES ({', '.join('?' * len(self._MATCH))})", values)
 
-    def minefield_matches(self, record: str | None = None) -> list[Record]:
+    def minefield_matches(self, record: str | None = None, *, counted: Sequence[str] | None = None) -> list[Record]:
         cols = ("id", *self._MATCH)
-        sql = f"SELECT {', '.join(cols)} FROM safeground_minefield_match"
-        params: tuple[Any, ...] = ()
-        if record is not None:
-            sql += " WHERE minefield_record = ?"
-            params = (record,)
-        rows = [dict(zip(cols, row, strict=True)) for row in self._conn.execute(sql + " ORDER BY id", params)]
+        select = f"SELECT {', '.join('m.' + c for c in cols)} FROM safeground_minefield_match m"
+        by_record = " AND m.minefield_record = ?" if record is not None else ""
+        if counted is None:
+            sql = select + (" WHERE m.minefield_record = ?" if record is not None else "")
+            params: list[Any] = [record] if record is not None else []
+        else:  # one inner join per matched layer: each an index lookup by uuid
+            marks = ", ".join("?" * len(counted))
+            sql = " UNION ALL ".join(
+                f"{select} JOIN {q(layer)} r ON r.uuid = m.uuid WHERE m.layer = '{layer}' AND r.retired_at IS NULL "
+                f"AND r.review_state IN ({marks}){by_record}" for layer in ("activity", "device"))
+            params = [*counted, *([record] if record is not None else [])] * 2
+        rows = [dict(zip(cols, row, strict=True)) for row in self._conn.execute(sql + " ORDER BY 1", params)]
         for r in rows:
             r["inside"] = bool(r["inside"])
         return rows
