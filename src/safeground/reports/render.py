@@ -31,7 +31,29 @@ def _environment() -> jinja2.Environment:
     )
     env.filters["thousands"] = lambda n: f"{n:,}" if isinstance(n, int) else n
     env.filters["km2"] = lambda x: "–" if x is None else f"{x:,.2f}"
+    env.filters["column"] = column_label
     return env
+
+
+#: Words for the column names of the services' tables (CSV keeps the names; print uses the words).
+_COLUMN_WORDS = {"adm1": "Admin area", "adm2": "Admin area (level 2)", "sha_areas": "SHA", "cha_areas": "CHA",
+                 "areas": "Areas", "km2": "Total km²", "treaty_item": "Treaty item", "beneficiaries": "People",
+                 "not_broken_down": "Not broken down", "partly_broken_down": "Partly broken down"}
+
+
+def column_label(name: str) -> str:
+    """A table column's name as a reader expects it.
+
+    >>> column_label("sha_km2"), column_label("adm1"), column_label("outcome_pending")
+    ('SHA km²', 'Admin area', 'Pending')
+    """
+    if name in _COLUMN_WORDS:
+        return _COLUMN_WORDS[name]
+    if name.startswith("outcome_"):
+        return name.removeprefix("outcome_").replace("_", " ").capitalize()
+    words = name.replace("_", " ").replace("km2", "km²")
+    words = " ".join(w.upper() if w in ("sha", "cha") else w for w in words.split())
+    return words[:1].upper() + words[1:]
 
 
 def render_html(template: str, **context: Any) -> str:

@@ -223,7 +223,7 @@ def _destroyed(ws: Workspace, t: Treaty, since: str, until: str, include_submitt
              "destroyed": int(doc["by_category"].get(c, 0))} for c in DEVICE_CATEGORY.codes]
     items = sum(r["destroyed"] for r in rows if r["treaty_item"])
     return {"columns": ["category", "description", "treaty_item", "destroyed"], "rows": rows,
-            "total": {"description": f"all devices ({items} {_ITEMS[t.code]})", "treaty_item": None,
+            "total": {"description": f"all devices ({items:,} {_ITEMS[t.code]})", "treaty_item": None,
                       "destroyed": int(doc["total"])},
             "notes": {"treaty_items": items, "other_devices": int(doc["total"]) - items,
                       "undated": int(doc["undated"])}}
