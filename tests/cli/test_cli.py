@@ -261,3 +261,25 @@ def test_stats_casualties_statement_table_and_json(demo_db: Path) -> None:
     assert sum(r["people"] for r in doc["breakdown"]) == doc["records"]["people"]
     bad = run("stats", "--db", db, "casualties", "--statement", ok=False)
     assert bad.exit_code == 1 and "stats.statement_needs_since" in bad.stderr
+
+
+def test_stats_summary_json_matches_its_schema(demo_db: Path) -> None:
+    """The plain summary's JSON is documented by a schema, official and with submitted records alike, and its
+    parts add up: casualties by status to the totals, beneficiaries to women + girls + boys + men."""
+    from importlib import resources
+
+    import jsonschema
+
+    schema = json.loads(resources.files("safeground").joinpath("data/schemas/stats.schema.json").read_text())
+    for extra in ((), ("--include-submitted",)):
+        doc = json.loads(run("stats", "--db", str(demo_db), *extra, "--format", "json").stdout)
+        jsonschema.validate(doc, schema)
+        cas = doc["casualties"]
+        for outcome in ("killed", "injured", "unknown"):
+            assert sum(s[outcome] for s in cas["by_status"].values()) <= cas[outcome]
+        assert cas["killed"] + cas["injured"] + cas["unknown"] == cas["total"]
+        e = doc["eore"]
+        assert e["women"] + e["girls"] + e["boys"] + e["men"] == e["beneficiaries"]
+    bad = {**doc, "casualties": {**doc["casualties"], "names": ["x"]}}  # no field beyond the aggregates
+    with pytest.raises(jsonschema.ValidationError):
+        jsonschema.validate(bad, schema)
