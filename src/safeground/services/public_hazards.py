@@ -9,7 +9,7 @@ or QC is still hazardous and stays in.
 How it is generalised. In the UTM zone of each hazard (metres), the remaining geometry is buffered by
 :data:`BUFFER_M` + :data:`SIMPLIFY_M`, simplified with tolerance :data:`SIMPLIFY_M` (topology kept), and, where
 the simplified polygon would not contain the :data:`BUFFER_M` buffer, united with that buffer. The public polygon
-therefore always contains the remaining area with at least 25 m to spare, and reaches at most about 30 m out.
+therefore always contains the remaining area with at least 25 m to spare, and reaches at most about 27 m out.
 
 Only public fields leave this module: ``ref``, ``name`` (a place name), ``hazard_class``, ``status``,
 ``marking`` and the remaining area; never who created or changed the record.
@@ -30,7 +30,7 @@ from safeground.services.workspace import Workspace
 #: The published margin around the remaining area, in metres.
 BUFFER_M = 25.0
 #: Simplification tolerance, in metres (the polygon is first buffered this much further, so it never shrinks).
-SIMPLIFY_M = 5.0
+SIMPLIFY_M = 2.0
 #: Hazard statuses whose land is still hazardous.
 CURRENT_STATUSES = ("open", "worked_on")
 #: Fields of a hazard area that a public response may carry.

@@ -193,8 +193,12 @@ def check_points(ws: Workspace, lat: np.ndarray, lon: np.ndarray,
         return klass, dist
     x, y = index.project(lon, lat)
     points = shapely.points(x, y)
-    (which, _), found = index.tree.query_nearest(points, max_distance=distance, return_distance=True,
-                                                 all_matches=False)
+    if distance == 0:  # STRtree.query_nearest needs a positive max_distance; touching is all that counts
+        which = np.unique(index.tree.query(points, predicate="intersects")[0])
+        found = np.zeros(len(which))
+    else:
+        (which, _), found = index.tree.query_nearest(points, max_distance=distance, return_distance=True,
+                                                     all_matches=False)
     dist[which] = found
     klass[which] = np.where(found == 0, INSIDE, WITHIN)
     return klass, dist
