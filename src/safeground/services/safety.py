@@ -12,7 +12,8 @@ the UTM zone of the national outline; else the UTM zone of the hazards' centre),
 carries :data:`CAVEAT`. Only public hazard refs are named, never anything about people.
 
 The polygons are held in memory, projected, in a shapely 2 STRtree (:class:`SafetyIndex`) built once per
-workspace and rebuilt when the hazard or released-area layers change (their row count and latest ``updated_at``),
+workspace and rebuilt when a hazard or released area changes (any newer audit row of those layers: every write,
+external tools' included, is audited),
 so one check costs microseconds and a batch of points is answered in one vectorised query.
 """
 
@@ -42,18 +43,23 @@ GEOMETRY_TYPES = ("Point", "MultiPoint", "LineString", "MultiLineString", "Polyg
 DISTANCE_METHOD = "planar, national projected CRS"
 
 
+#: The layers the public polygons are made from: a change to any of them rebuilds the index.
+WATCHED_LAYERS = frozenset({"hazard_area", "released_area"})
+
+
 @dataclass
 class SafetyIndex:
-    """Public polygons projected to ``crs`` (metres), in an STRtree; ``key`` says which data they came from."""
+    """Public polygons projected to ``crs`` (metres), in an STRtree, as of audit row ``seq``."""
 
-    key: tuple[Any, ...]
+    seq: int
     crs: int
     hazards: PublicHazards
     projected: np.ndarray
     tree: shapely.STRtree
 
     @classmethod
-    def build(cls, ws: Workspace, key: tuple[Any, ...] | None = None) -> SafetyIndex:
+    def build(cls, ws: Workspace) -> SafetyIndex:
+        seq = ws.store.last_change_seq()  # read first: a change made while building triggers the next rebuild
         hazards = public_hazards(ws)
         crs = ws.national_crs
         if crs is None:
@@ -64,21 +70,19 @@ class SafetyIndex:
                 crs = utm_epsg(0.0, 0.0)
         projected = reproject(hazards.geometry, WGS84, crs) if len(hazards) else hazards.geometry
         shapely.prepare(projected)
-        return cls(key if key is not None else layers_key(ws), crs, hazards, projected, shapely.STRtree(projected))
+        return cls(seq, crs, hazards, projected, shapely.STRtree(projected))
 
     def project(self, lon: np.ndarray, lat: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         x, y = transformer(WGS84, self.crs).transform(lon, lat)
         return np.asarray(x, dtype=float), np.asarray(y, dtype=float)
 
-
-def layers_key(ws: Workspace) -> tuple[Any, ...]:
-    """What the public polygons depend on: row count and latest change of hazards and released areas."""
-    out: list[Any] = []
-    for layer in ("hazard_area", "released_area"):
-        row = ws.store.aggregate(layer, metrics={"n": ("count", "*"), "last": ("max", "updated_at")},
-                                 include_retired=True)
-        out.extend((row[0]["n"], row[0]["last"]) if row else (0, None))
-    return tuple(out)
+    def stale(self, ws: Workspace) -> bool:
+        """Whether a hazard or released area changed since the index was built (reads only newer audit rows)."""
+        for change in ws.store.changes_since(self.seq):
+            if change.layer in WATCHED_LAYERS:
+                return True
+            self.seq = change.seq
+        return False
 
 
 _INDEXES: weakref.WeakKeyDictionary[Any, SafetyIndex] = weakref.WeakKeyDictionary()
@@ -86,10 +90,9 @@ _INDEXES: weakref.WeakKeyDictionary[Any, SafetyIndex] = weakref.WeakKeyDictionar
 
 def safety_index(ws: Workspace) -> SafetyIndex:
     """The workspace's index, rebuilt only when the hazards or released areas changed since it was built."""
-    key = layers_key(ws)
     index = _INDEXES.get(ws.store)
-    if index is None or index.key != key:
-        index = SafetyIndex.build(ws, key)
+    if index is None or index.stale(ws):
+        index = SafetyIndex.build(ws)
         _INDEXES[ws.store] = index
     return index
 
