@@ -19,6 +19,7 @@ from safeground.services.safety import (
     CLEAR,
     INSIDE,
     WITHIN,
+    SafetyIndex,
     check_geometry,
     check_point,
     check_points,
@@ -78,6 +79,30 @@ def test_index_follows_edits_and_release(ws: Workspace, build: Builder) -> None:
     assert check_point(ws, east.y, east.x, distance=500)["result"] == "within"  # ~250 m from the west half
     retire_record(ws, "hazard_area", hz["uuid"], "duplicate of another report")
     assert check_point(ws, LAT0, LON0)["result"] == "clear"
+
+
+def test_index_updated_in_place_matches_a_fresh_build(ws: Workspace, build: Builder) -> None:
+    """Edits recompute only the hazards they touch; the result is what a build from scratch gives."""
+    first = build.hazard("sha")
+    others = [build.hazard("cha", geometry=shapely.box(-72.4 + i / 50, 5.0, -72.395 + i / 50, 5.005))
+              for i in range(4)]
+    before = safety_index(ws)
+    assert len(before.hazards) == 5
+    build.evidence(first, "indirect")
+    ts = build.activity(first, "ts", assets="mechanical", devices_found=0)
+    build.release(ts, first, "reduced", EAST_HALF)
+    build.qc(ts, day="2024-06-30")
+    retire_record(ws, "hazard_area", others[1]["uuid"], "duplicate")
+    build.hazard("sha", geometry=shapely.box(-72.0, 5.0, -71.99, 5.01))
+    updated = safety_index(ws)
+    assert updated is not before and updated.seq == ws.store.last_change_seq()
+    kept = before.hazards.refs.index(others[2]["ref"])
+    assert updated.hazards.geometry[updated.hazards.refs.index(others[2]["ref"])] is before.hazards.geometry[kept]
+    fresh = SafetyIndex.build(ws)
+    assert updated.hazards.refs == fresh.hazards.refs and len(fresh.hazards) == 5
+    assert updated.hazards.properties == fresh.hazards.properties
+    assert shapely.equals_exact(updated.projected, fresh.projected, tolerance=1e-6).all()
+    assert safety_index(ws) is updated, "no change, no new index"
 
 
 def test_route_and_area(ws: Workspace, build: Builder) -> None:

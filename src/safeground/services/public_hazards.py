@@ -18,6 +18,7 @@ Only public fields leave this module: ``ref``, ``name`` (a place name), ``hazard
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -41,6 +42,7 @@ PUBLIC_FIELDS = ("ref", "name", "hazard_class", "status", "marking", "remaining_
 class PublicHazards:
     """The public polygons (WGS84) of the current hazards, with their public fields, in ``ref`` order."""
 
+    uuids: list[str]
     refs: list[str]
     properties: list[dict[str, Any]]
     geometry: np.ndarray
@@ -98,9 +100,15 @@ def generalise(geoms: np.ndarray) -> np.ndarray:
     return out
 
 
-def public_hazards(ws: Workspace) -> PublicHazards:
-    """The public polygons of every current hazard (see the module docstring), in ``ref`` order."""
-    rows = ws.store.query("hazard_area", where={"status": list(CURRENT_STATUSES)}, order_by="ref",
+def public_hazards(ws: Workspace, uuids: Sequence[str] | None = None) -> PublicHazards:
+    """The public polygons of every current hazard (see the module docstring), in ``ref`` order; with ``uuids``,
+    of those hazards only (those no longer current are left out)."""
+    where: dict[str, Any] = {"status": list(CURRENT_STATUSES)}
+    if uuids is not None:
+        if not uuids:
+            return PublicHazards([], [], [], np.array([], dtype=object))
+        where["uuid"] = sorted(set(uuids))
+    rows = ws.store.query("hazard_area", where=where, order_by="ref",
                           fields=["name", "hazard_class", "status", "marking", "remaining_area_m2"])
     rows = [r for r in rows if r["geometry"] is not None]
     released: dict[str, list[shapely.Geometry]] = defaultdict(list)
@@ -115,6 +123,6 @@ def public_hazards(ws: Workspace) -> PublicHazards:
     public = generalise(remaining)
     keep = ~shapely.is_empty(public) if len(public) else np.zeros(0, dtype=bool)
     kept = [r for r, k in zip(rows, keep, strict=True) if k]
-    return PublicHazards(refs=[r["ref"] for r in kept],
+    return PublicHazards(uuids=[r["uuid"] for r in kept], refs=[r["ref"] for r in kept],
                          properties=[{f: r.get(f) for f in PUBLIC_FIELDS} for r in kept],
                          geometry=public[keep] if len(public) else public)

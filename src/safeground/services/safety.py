@@ -12,8 +12,8 @@ the UTM zone of the national outline; else the UTM zone of the hazards' centre),
 carries :data:`CAVEAT`. Only public hazard refs are named, never anything about people.
 
 The polygons are held in memory, projected, in a shapely 2 STRtree (:class:`SafetyIndex`) built once per
-workspace and rebuilt when a hazard or released area changes (any newer audit row of those layers: every write,
-external tools' included, is audited),
+workspace and brought up to date when hazards or released areas change (newer audit rows of those layers: every
+write, external tools' included, is audited; only the public polygons of the hazards concerned are recomputed),
 so one check costs microseconds and a batch of points is answered in one vectorised query.
 """
 
@@ -43,10 +43,6 @@ GEOMETRY_TYPES = ("Point", "MultiPoint", "LineString", "MultiLineString", "Polyg
 DISTANCE_METHOD = "planar, national projected CRS"
 
 
-#: The layers the public polygons are made from: a change to any of them rebuilds the index.
-WATCHED_LAYERS = frozenset({"hazard_area", "released_area"})
-
-
 @dataclass
 class SafetyIndex:
     """Public polygons projected to ``crs`` (metres), in an STRtree, as of audit row ``seq``."""
@@ -59,7 +55,7 @@ class SafetyIndex:
 
     @classmethod
     def build(cls, ws: Workspace) -> SafetyIndex:
-        seq = ws.store.last_change_seq()  # read first: a change made while building triggers the next rebuild
+        seq = ws.store.last_change_seq()  # read first: a change made while building is seen by the next check
         hazards = public_hazards(ws)
         crs = ws.national_crs
         if crs is None:
@@ -68,7 +64,10 @@ class SafetyIndex:
                 crs = utm_epsg(c.x, c.y)
             else:
                 crs = utm_epsg(0.0, 0.0)
-        projected = reproject(hazards.geometry, WGS84, crs) if len(hazards) else hazards.geometry
+        return cls._of(seq, crs, hazards, reproject(hazards.geometry, WGS84, crs))
+
+    @classmethod
+    def _of(cls, seq: int, crs: int, hazards: PublicHazards, projected: np.ndarray) -> SafetyIndex:
         shapely.prepare(projected)
         return cls(seq, crs, hazards, projected, shapely.STRtree(projected))
 
@@ -76,24 +75,61 @@ class SafetyIndex:
         x, y = transformer(WGS84, self.crs).transform(lon, lat)
         return np.asarray(x, dtype=float), np.asarray(y, dtype=float)
 
-    def stale(self, ws: Workspace) -> bool:
-        """Whether a hazard or released area changed since the index was built (reads only newer audit rows)."""
+    def changed_hazards(self, ws: Workspace) -> tuple[set[str], int]:
+        """Hazards whose public polygon may differ since the index's audit row (hazards changed, and the hazards
+        of released areas changed), and the latest audit row read. Reads only the newer audit rows."""
+        hazards: set[str] = set()
+        released: set[str] = set()
+        seq = self.seq
         for change in ws.store.changes_since(self.seq):
-            if change.layer in WATCHED_LAYERS:
-                return True
-            self.seq = change.seq
-        return False
+            seq = change.seq
+            if change.layer == "hazard_area" and change.uuid:
+                hazards.add(change.uuid)
+            elif change.layer == "released_area" and change.uuid:
+                released.add(change.uuid)
+                for values in (change.before, change.after):  # a released area moved to another hazard
+                    if values and values.get("hazard"):
+                        hazards.add(str(values["hazard"]))
+        if released:
+            rows = ws.store.query("released_area", where={"uuid": sorted(released)}, include_retired=True,
+                                  geometry=False, fields=["hazard"])
+            hazards |= {r["hazard"] for r in rows if r["hazard"]}
+        return hazards, seq
+
+    def updated(self, ws: Workspace, changed: set[str], seq: int) -> SafetyIndex:
+        """A new index with the public polygons of ``changed`` hazards recomputed, the rest kept as they are."""
+        fresh = public_hazards(ws, sorted(changed))
+        keep = [i for i, u in enumerate(self.hazards.uuids) if u not in changed]
+        entries = [(self.hazards.refs[i], self.hazards.uuids[i], self.hazards.properties[i],
+                    self.hazards.geometry[i], self.projected[i]) for i in keep]
+        new_projected = reproject(fresh.geometry, WGS84, self.crs)
+        entries += list(zip(fresh.refs, fresh.uuids, fresh.properties, fresh.geometry, new_projected, strict=True))
+        entries.sort(key=lambda e: e[0])
+        hazards = PublicHazards([e[1] for e in entries], [e[0] for e in entries], [e[2] for e in entries],
+                                np.array([e[3] for e in entries], dtype=object))
+        return SafetyIndex._of(seq, self.crs, hazards, np.array([e[4] for e in entries], dtype=object))
 
 
+#: Above this many changed hazards the index is built again from scratch rather than updated.
+REBUILD_OVER = 5_000
 _INDEXES: weakref.WeakKeyDictionary[Any, SafetyIndex] = weakref.WeakKeyDictionary()
 
 
 def safety_index(ws: Workspace) -> SafetyIndex:
-    """The workspace's index, rebuilt only when the hazards or released areas changed since it was built."""
+    """The workspace's index, brought up to date with the hazards and released areas changed since it was made:
+    only their public polygons are recomputed (all of them past :data:`REBUILD_OVER`)."""
     index = _INDEXES.get(ws.store)
-    if index is None or index.stale(ws):
+    if index is None:
         index = SafetyIndex.build(ws)
-        _INDEXES[ws.store] = index
+    else:
+        changed, seq = index.changed_hazards(ws)
+        if len(changed) > REBUILD_OVER:
+            index = SafetyIndex.build(ws)
+        elif changed:
+            index = index.updated(ws, changed, seq)
+        else:
+            index.seq = seq
+    _INDEXES[ws.store] = index
     return index
 
 
