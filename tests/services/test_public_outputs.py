@@ -66,6 +66,20 @@ def test_by_municipality_and_bad_level(ws: Workspace) -> None:
     with pytest.raises(ValidationError) as info:
         public_casualties(ws, level="village")
     assert info.value.code == "public.bad_level" and info.value.hint
+    with pytest.raises(ValidationError) as info:
+        public_casualties(ws, period="week")
+    assert info.value.code == "public.bad_period" and info.value.hint
+
+
+def test_by_year_fewer_cells_suppressed(ws: Workspace) -> None:
+    add_casualties(ws, {("Meta", "2024-01"): 3, ("Meta", "2024-02"): 3, ("Cauca", "2023-05"): 4})
+    by_month = public_casualties(ws)
+    assert by_month["total"] == WITHHELD and {a["people"] for a in by_month["areas"]} == {WITHHELD}
+    by_year = public_casualties(ws, period="year")
+    assert by_year["cells"] == [{"area": "Cauca", "year": "2023", "people": SUPPRESSED},
+                                {"area": "Meta", "year": "2024", "people": 6}]
+    assert by_year["years"] == [{"year": "2023", "people": WITHHELD}, {"year": "2024", "people": 6}]
+    assert {a["area"]: a["people"] for a in by_year["areas"]} == {"Cauca": WITHHELD, "Meta": 6}
 
 
 @settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])

@@ -12,6 +12,7 @@ from tests.conftest import DATA, EAST_HALF, Builder
 
 from safeground.domain.errors import ValidationError
 from safeground.geo.crs import WGS84, reproject
+from safeground.services.public_hazards import public_hazards
 from safeground.services.records import add_records, retire_record
 from safeground.services.safety import (
     CAVEAT,
@@ -23,6 +24,7 @@ from safeground.services.safety import (
     check_geometry,
     check_point,
     check_points,
+    current_public_hazards,
     safety_index,
 )
 from safeground.services.workspace import Workspace
@@ -103,6 +105,7 @@ def test_index_updated_in_place_matches_a_fresh_build(ws: Workspace, build: Buil
     assert updated.hazards.properties == fresh.hazards.properties
     assert shapely.equals_exact(updated.projected, fresh.projected, tolerance=1e-6).all()
     assert safety_index(ws) is updated, "no change, no new index"
+    assert current_public_hazards(ws).to_geojson() == public_hazards(ws).to_geojson()
 
 
 def test_route_and_area(ws: Workspace, build: Builder) -> None:

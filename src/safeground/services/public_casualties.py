@@ -2,7 +2,7 @@
 
 The counts are those of :func:`~safeground.services.stats_casualties.casualty_stats` (official records only,
 each person once), broken down by the accident's admin area (``adm1``, or ``adm2`` as ``"Dept / Municipality"``)
-and month (``YYYY-MM``; ``unknown`` where the date is missing or known only to the year). Cells with no one
+and month (``YYYY-MM``; ``unknown`` where the date is missing or known only to the year), or year. Cells with no one
 are left out.
 
 Suppression rule. A cell of 1 to 4 people is published as ``"<5"``, never the number. **Complementary
@@ -24,6 +24,7 @@ THRESHOLD = 5
 SUPPRESSED = "<5"
 WITHHELD = "withheld"
 LEVELS = ("adm1", "adm2")
+PERIODS = ("month", "year")
 RULE = ("Counts of 1 to 4 people are shown as '<5'. A total that includes such a count is withheld, so that no "
         "suppressed count can be worked out from totals.")
 
@@ -36,18 +37,23 @@ def _total(cells: list[int]) -> int | str:
     return WITHHELD if any(c < THRESHOLD for c in cells) else sum(cells)
 
 
-def public_casualties(ws: Workspace, *, level: str = "adm1") -> dict[str, Any]:
-    """People per admin area (``level``) and month, with the suppression of the module docstring.
+def public_casualties(ws: Workspace, *, level: str = "adm1", period: str = "month") -> dict[str, Any]:
+    """People per admin area (``level``) and month (or ``period`` year: fewer cells fall under 5, so fewer
+    totals are withheld), with the suppression of the module docstring.
 
-    Keys: ``level``, ``threshold``, ``rule``, ``cells`` (``[{"area", "month", "people"}]``), ``areas``
-    (``[{"area", "people"}]``), ``months`` (``[{"month", "people"}]``) and ``total``; ``people`` is a number of
+    Keys: ``level``, ``period``, ``threshold``, ``rule``, ``cells`` (``[{"area", "month", "people"}]``), ``areas``
+    (``[{"area", "people"}]``), ``months`` (``[{"month", "people"}]``) and ``total`` (``year`` and ``years`` for
+    ``period`` year); ``people`` is a number of
     at least 5, ``"<5"`` or ``"withheld"``.
     """
     if level not in LEVELS:
         raise ValidationError("public.bad_level", f"Unknown admin level {level!r} for public casualty figures.",
                               hint="Use adm1 or adm2.")
-    doc = casualty_stats(ws, by=[level, "month"])
-    cells = sorted(((row["key"][level], row["key"]["month"], int(row["people"])) for row in doc["breakdown"]
+    if period not in PERIODS:
+        raise ValidationError("public.bad_period", f"Unknown period {period!r} for public casualty figures.",
+                              hint="Use month or year.")
+    doc = casualty_stats(ws, by=[level, period])
+    cells = sorted(((row["key"][level], row["key"][period], int(row["people"])) for row in doc["breakdown"]
                     if int(row["people"]) > 0), key=lambda c: (c[0] == "unknown", c[0], c[1] == "unknown", c[1]))
     by_area: dict[str, list[int]] = defaultdict(list)
     by_month: dict[str, list[int]] = defaultdict(list)
@@ -56,10 +62,11 @@ def public_casualties(ws: Workspace, *, level: str = "adm1") -> dict[str, Any]:
         by_month[month].append(n)
     return {
         "level": level,
+        "period": period,
         "threshold": THRESHOLD,
         "rule": RULE,
-        "cells": [{"area": a, "month": m, "people": _shown(n)} for a, m, n in cells],
+        "cells": [{"area": a, period: m, "people": _shown(n)} for a, m, n in cells],
         "areas": [{"area": a, "people": _total(v)} for a, v in by_area.items()],
-        "months": [{"month": m, "people": _total(v)} for m, v in sorted(by_month.items())],
+        f"{period}s": [{period: m, "people": _total(v)} for m, v in sorted(by_month.items())],
         "total": _total([n for *_, n in cells]) if cells else 0,
     }

@@ -133,6 +133,12 @@ def safety_index(ws: Workspace) -> SafetyIndex:
     return index
 
 
+def current_public_hazards(ws: Workspace) -> PublicHazards:
+    """The public hazard areas as the index holds them: what :func:`public_hazards` gives, without recomputing
+    them on every call (the web's public layer should read this)."""
+    return safety_index(ws).hazards
+
+
 def _distance(distance: float) -> float:
     if not isinstance(distance, int | float) or not math.isfinite(distance) or not 0 <= distance <= MAX_DISTANCE_M:
         raise ValidationError("safety.bad_distance", f"The distance {distance!r} is not between 0 and "
