@@ -264,5 +264,9 @@ class Store(abc.ABC):
         """Audit rows with a sequence number above ``seq``, in order."""
 
     @abc.abstractmethod
+    def last_change_seq(self) -> int:
+        """The sequence number of the latest audit row (0 when none): what :meth:`changes_since` continues from."""
+
+    @abc.abstractmethod
     def backup(self, target: str) -> None:
         """A consistent copy of the whole database at ``target``."""
