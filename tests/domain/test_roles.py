@@ -75,7 +75,7 @@ def test_a_retired_user_may_do_nothing() -> None:
 
 
 def test_migration_allows_exactly_the_roles() -> None:
-    assert USER_ROLES == tuple(r.value for r in Role)
+    assert tuple(r.value for r in Role) == USER_ROLES
 
 
 @given(st.from_regex(r"[a-z0-9][a-z0-9._@-]{0,63}", fullmatch=True))

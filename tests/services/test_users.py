@@ -112,7 +112,7 @@ def test_tokens_work_until_revoked(ws: Workspace, n: int, data: st.DataObject) -
     name = f"u{len(svc.list_users(ws))}"
     svc.add_user(ws, name, "viewer", None)
     tokens = [svc.create_token(ws, name, name=f"client {i}") for i in range(n)]
-    for token, info in tokens:
+    for token, _info in tokens:
         assert svc.authenticate_token(ws, token).username == name
         assert token.startswith("sgt_") and len(token) > 40
     revoked = data.draw(st.sets(st.sampled_from(range(n))))
