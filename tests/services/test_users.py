@@ -253,3 +253,23 @@ def test_no_secret_leaves_through_exports_or_backups(ws: Workspace, db_path: Pat
         assert svc.authenticate_token(restored, token).areas == ("CO50",)
     finally:
         restored.close()
+
+
+def test_a_file_of_schema_7_gains_the_user_tables_and_keeps_its_records(db_path: Path,
+                                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    from safeground.store import migrations
+
+    monkeypatch.setattr("safeground.store.gpkg.MIGRATIONS", migrations.MIGRATIONS[:7])
+    monkeypatch.setattr("safeground.store.gpkg.SCHEMA_VERSION", 7)
+    with Workspace.open(db_path, user="ana", create=True) as old:
+        add_record(old, "organisation", {"name": "Demining NGO"})
+        assert old.store.schema_version == 7
+    monkeypatch.setattr("safeground.store.gpkg.MIGRATIONS", migrations.MIGRATIONS)
+    monkeypatch.setattr("safeground.store.gpkg.SCHEMA_VERSION", migrations.SCHEMA_VERSION)
+    with Workspace.open(db_path, user="ana") as ws:
+        assert ws.store.schema_version == 8 and svc.list_users(ws) == []
+        assert [o["name"] for o in ws.store.query("organisation")] == ["Demining NGO"]
+        svc.add_user(ws, "root", "admin", PASSWORD)
+        assert svc.authenticate(ws, "root", PASSWORD).role is Role.ADMIN
+        with pytest.raises(sqlite3.DatabaseError, match="never deleted"):
+            ws.store.connection.execute("DELETE FROM safeground_user")  # type: ignore[attr-defined]

@@ -25,7 +25,6 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any
 
 import shapely
 
@@ -121,9 +120,9 @@ def list_users(ws: Workspace, *, include_retired: bool = True) -> list[User]:
 
 def retire_user(ws: Workspace, username: str, *, reason: str | None = None) -> User:
     """Retire a user (never deleted: the audit log keeps naming them) and revoke their tokens."""
-    row = _active_row(ws, username)
-    _keep_an_admin(ws, row, "retiring them")
-    with ws.store.transaction():
+    with ws.store.transaction():  # the check and the write together: two admins cannot retire each other
+        row = _active_row(ws, username)
+        _keep_an_admin(ws, row, "retiring them")
         tokens = [t["uuid"] for t in ws.store.api_tokens(user_uuid=row["uuid"]) if t["revoked_at"] is None]
         ws.store.revoke_api_tokens(tokens, user=ws.user)
         after = ws.store.update_user(row["uuid"], {"retired_at": now_iso(), "retired_reason": reason},
@@ -143,10 +142,11 @@ def set_password(ws: Workspace, username: str, password: str) -> User:
 def set_role(ws: Workspace, username: str, role: Role | str) -> User:
     """Change a user's role; the last active admin keeps theirs."""
     role = parse_role(role) if isinstance(role, str) else role
-    row = _active_row(ws, username)
-    if role is not Role.ADMIN:
-        _keep_an_admin(ws, row, "changing their role")
-    return _user(ws.store.update_user(row["uuid"], {"role": role.value}, user=ws.user, op="user_role"))
+    with ws.store.transaction():
+        row = _active_row(ws, username)
+        if role is not Role.ADMIN:
+            _keep_an_admin(ws, row, "changing their role")
+        return _user(ws.store.update_user(row["uuid"], {"role": role.value}, user=ws.user, op="user_role"))
 
 
 def set_display_name(ws: Workspace, username: str, display_name: str | None) -> User:
@@ -286,9 +286,3 @@ def area_scope(ws: Workspace, user: User) -> AreaScope | None:
              if a["geometry"] is not None]
     return AreaScope(frozenset(codes), shapely.union_all(named) if named else None)
 
-
-def policy_rows() -> list[dict[str, Any]]:
-    """The roles table, as documented: per action, the roles allowed on ordinary, person and reference layers."""
-    from safeground.domain.roles import policy_table
-
-    return policy_table()
