@@ -62,7 +62,11 @@ class GeoPackageUsers:
                 params.append(value)
         rows = [dict(zip(_USER, r, strict=True)) for r in self._conn.execute(sql + " ORDER BY username", params)]
         areas: dict[str, list[str]] = {}
-        for user_uuid, code in self._conn.execute("SELECT user_uuid, code FROM safeground_user_area ORDER BY code"):
+        area_sql = "SELECT user_uuid, code FROM safeground_user_area"
+        if params:  # one user: its own rows only (sign-in runs this on every API request)
+            area_sql += " WHERE user_uuid IN (SELECT value FROM json_each(?))"
+        for user_uuid, code in self._conn.execute(area_sql + " ORDER BY code",
+                                                  [json.dumps([r["uuid"] for r in rows])] if params else []):
             areas.setdefault(user_uuid, []).append(code)
         for r in rows:
             r["areas"] = areas.get(r["uuid"], [])
