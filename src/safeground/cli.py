@@ -994,6 +994,27 @@ def report(db: str, user: str | None, year: int, target: str, include_submitted:
                    f"{len(doc['sections'])} sections) in {doc['seconds']:.1f} s.")
 
 
+@main.command()
+@click.option("--db", default="demo.gpkg", show_default=True, type=click.Path(dir_okay=False),
+              help="The database to serve (must exist).")
+@click.option("--host", default="127.0.0.1", show_default=True,
+              help="Address to listen on; 0.0.0.0 serves the whole network.")
+@click.option("--port", default=8000, show_default=True, type=click.IntRange(0, 65535),
+              help="Port to listen on (0: any free port, printed at start).")
+@click.option("--read-only", is_flag=True, help="Open the database read-only (a public mirror).")
+def serve(db: str, host: str, port: int, read_only: bool) -> None:
+    """Serve the web application and its API on the database.
+
+    Example: safeground serve --db demo.gpkg --port 8000   (then open http://127.0.0.1:8000/api)
+    """
+    import uvicorn
+
+    from safeground.web.app import create_app
+
+    app = create_app(db, read_only=read_only)
+    uvicorn.run(app, host=host, port=port, log_level="info")
+
+
 # --- users and roles -------------------------------------------------------------------------------------
 @main.group(cls=SafeGroundGroup)
 def users() -> None:

@@ -1,0 +1,90 @@
+"""The FastAPI application: :func:`create_app` over one database.
+
+Every request opens the database through :class:`~safeground.services.workspace.Workspace` (SQLite
+connections are not shared between the server's threads) and closes it when the answer is sent. Operation
+ids are the handlers' names, so clients generated from the OpenAPI document keep working across releases.
+
+>>> import tempfile, os
+>>> from fastapi.testclient import TestClient
+>>> db = os.path.join(tempfile.mkdtemp(), "w.gpkg")
+>>> Workspace.open(db, user="ana", create=True).close()
+>>> client = TestClient(create_app(db))
+>>> client.get("/api/layers/hazard_area").json()["prefix"]
+'HA'
+>>> client.get("/api/layers/nowhere").json()["code"]
+'record.unknown_layer'
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Annotated, Any
+
+from fastapi import Depends, FastAPI, Request
+from fastapi.routing import APIRoute
+
+from safeground import __version__
+from safeground.domain.errors import NotFoundError
+from safeground.domain.records import LAYERS
+from safeground.services.workspace import Workspace
+from safeground.web import problems
+from safeground.web.catalogue import layer_document, layers_document
+
+
+def _operation_id(route: APIRoute) -> str:
+    return route.name
+
+
+def create_app(db: str | Path, *, read_only: bool = False) -> FastAPI:
+    """The web application over the database file ``db`` (which must exist).
+
+    ``read_only`` opens it read-only for every request (a public mirror)."""
+    path = Path(db)
+    if not path.is_file():
+        raise NotFoundError("store.not_found", f"No database at {path}.",
+                            hint="Create one with 'safeground init --db FILE' or 'safeground demo --db FILE'.")
+    app = FastAPI(title="SafeGround", version=__version__, openapi_url="/api/openapi.json", docs_url="/api/docs",
+                  redoc_url=None, generate_unique_id_function=_operation_id,
+                  description="Information management for humanitarian mine action (IMAS): records, statistics "
+                              "and a public safety service. Errors are RFC 9457 problem documents.")
+    app.state.db = str(path)
+    app.state.read_only = read_only
+    problems.install(app)
+
+    @app.get("/api", tags=["meta"])
+    def landing(request: Request) -> dict[str, Any]:
+        """What this server offers, with links."""
+        base = str(request.base_url).rstrip("/")
+        return {"title": "SafeGround", "version": __version__, "database": Path(app.state.db).name,
+                "links": [{"rel": "service-desc", "href": f"{base}/api/openapi.json",
+                           "type": "application/vnd.oai.openapi+json;version=3.1"},
+                          {"rel": "service-doc", "href": f"{base}/api/docs", "type": "text/html"},
+                          {"rel": "data", "href": f"{base}/api/layers", "type": "application/json"}]}
+
+    @app.get("/api/health", tags=["meta"])
+    def health(ws: Annotated[Workspace, Depends(workspace)]) -> dict[str, Any]:
+        """Whether the database answers: its schema version and record count per layer."""
+        return {"status": "ok", "schema_version": ws.store.schema_version,
+                "records": {layer: ws.store.count(layer) for layer in LAYERS}}
+
+    @app.get("/api/layers", tags=["records"])
+    def list_layers() -> dict[str, Any]:
+        """Every record type: layer, ref prefix, geometry and fields (personal fields marked)."""
+        return layers_document()
+
+    @app.get("/api/layers/{layer}", tags=["records"])
+    def get_layer(layer: str) -> dict[str, Any]:
+        """One record type's declaration."""
+        return layer_document(layer)
+
+    return app
+
+
+def workspace(request: Request) -> Iterator[Workspace]:
+    """The request's workspace, opened on the app's database and closed after the answer."""
+    ws = Workspace.open(request.app.state.db, read_only=request.app.state.read_only)
+    try:
+        yield ws
+    finally:
+        ws.close()
