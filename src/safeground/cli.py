@@ -1015,5 +1015,181 @@ def serve(db: str, host: str, port: int, read_only: bool) -> None:
     uvicorn.run(app, host=host, port=port, log_level="info")
 
 
+# --- users and roles -------------------------------------------------------------------------------------
+@main.group(cls=SafeGroundGroup)
+def users() -> None:
+    """Users, roles, area restrictions and API tokens (for the web app; the CLI trusts whoever can write the file).
+
+    Roles: viewer, data_entry, qa, admin (see the README's roles table).
+    """
+
+
+def _read_password(password_stdin: bool) -> str:
+    """From stdin (one line, for scripts) or a hidden prompt asked twice; never from the command line."""
+    if password_stdin:
+        return sys.stdin.readline().rstrip("\r\n")
+    return str(click.prompt("Password", hide_input=True, confirmation_prompt=True))
+
+
+def _user_line(u: Any) -> str:
+    areas = ",".join(u.areas) if u.areas else "whole country"
+    state = f"retired {u.retired_at[:10]}" if u.retired_at else "active"
+    return f"{u.username:<20} {u.role.value:<11} {state:<18} {areas:<20} {u.display_name or ''}"
+
+
+_password_stdin = click.option("--password-stdin", is_flag=True,
+                               help="Read the password from the first line of stdin instead of a prompt.")
+
+
+@users.command("add")
+@click.argument("username")
+@click.option("--role", required=True, type=click.Choice(["viewer", "data_entry", "qa", "admin"]),
+              help="What the user may do (see the README's roles table).")
+@click.option("--name", "display_name", help="Name shown for the user, e.g. 'Ana Gómez'.")
+@click.option("--area", "areas", multiple=True, metavar="CODE",
+              help="Restrict to this admin area code (repeatable; none: the whole country).")
+@_password_stdin
+@db_options
+@format_option
+def users_add(username: str, role: str, display_name: str | None, areas: tuple[str, ...], password_stdin: bool,
+              db: str, user: str | None, fmt: str) -> None:
+    """Add a user; the password is asked twice (or read from stdin), never given on the command line.
+
+    Example: safeground users add ana --role qa --name "Ana Gómez" --area XS01 --db demo.gpkg
+    """
+    from safeground.services.users import add_user
+
+    password = _read_password(password_stdin)
+    with workspace(db, user) as ws:
+        added = add_user(ws, username, role, password, display_name=display_name, areas=list(areas))
+    emit(fmt, added.to_dict(), f"Added {added.username} ({added.role.value}"
+         + (f", restricted to {', '.join(added.areas)}" if added.areas else "") + ").")
+
+
+@users.command("list")
+@click.option("--active", "active_only", is_flag=True, help="Leave out retired users.")
+@db_options
+@format_option
+def users_list(active_only: bool, db: str, user: str | None, fmt: str) -> None:
+    """List users with their role, state and area restriction (never a password or token hash).
+
+    Example: safeground users list --db demo.gpkg --format json
+    """
+    from safeground.services.users import list_users
+
+    with workspace(db, user) as ws:
+        found = list_users(ws, include_retired=not active_only)
+    lines = [f"{'username':<20} {'role':<11} {'state':<18} {'areas':<20} name", *(_user_line(u) for u in found)]
+    emit(fmt, {"count": len(found), "users": [u.to_dict() for u in found]},
+         "\n".join(lines) if found else "No users yet: add one with 'safeground users add USERNAME --role admin'.")
+
+
+@users.command("set")
+@click.argument("username")
+@click.option("--role", type=click.Choice(["viewer", "data_entry", "qa", "admin"]), help="New role.")
+@click.option("--name", "display_name", help="New name shown for the user.")
+@click.option("--area", "areas", multiple=True, metavar="CODE", help="Restrict to these admin area codes (repeatable; "
+                                                                      "replaces the restriction).")
+@click.option("--all-areas", is_flag=True, help="Lift the area restriction (the whole country).")
+@click.option("--password", "new_password", is_flag=True, help="Set a new password (asked twice, or --password-stdin).")
+@_password_stdin
+@db_options
+@format_option
+def users_set(username: str, role: str | None, display_name: str | None, areas: tuple[str, ...], all_areas: bool,
+              new_password: bool, password_stdin: bool, db: str, user: str | None, fmt: str) -> None:
+    """Change a user's role, name, area restriction or password (each change audited).
+
+    Example: safeground users set ana --role admin --all-areas --db demo.gpkg
+    """
+    from safeground.services import users as svc
+
+    if areas and all_areas:
+        raise click.UsageError("Give --area or --all-areas, not both.")
+    if not (role or display_name is not None or areas or all_areas or new_password or password_stdin):
+        raise click.UsageError("Nothing to change: give --role, --name, --area, --all-areas or --password.")
+    password = _read_password(password_stdin) if new_password or password_stdin else None
+    with workspace(db, user) as ws, ws.store.transaction():
+        if role:
+            svc.set_role(ws, username, role)
+        if display_name is not None:
+            svc.set_display_name(ws, username, display_name)
+        if areas or all_areas:
+            svc.restrict_areas(ws, username, list(areas))
+        if password is not None:
+            svc.set_password(ws, username, password)
+        changed = svc.get_user(ws, username)
+    emit(fmt, changed.to_dict(), _user_line(changed))
+
+
+@users.command("retire")
+@click.argument("username")
+@click.option("--reason", help="Why, e.g. 'left the programme'.")
+@db_options
+@format_option
+def users_retire(username: str, reason: str | None, db: str, user: str | None, fmt: str) -> None:
+    """Retire a user: they can no longer sign in, and their API tokens are revoked. Nothing is deleted.
+
+    Example: safeground users retire ana --reason "left the programme" --db demo.gpkg
+    """
+    from safeground.services.users import retire_user
+
+    with workspace(db, user) as ws:
+        retired = retire_user(ws, username, reason=reason)
+    emit(fmt, retired.to_dict(), f"Retired {retired.username}; their API tokens are revoked.")
+
+
+@users.command("token")
+@click.argument("username")
+@click.option("--name", "token_name", help="What the token is for, e.g. 'QGIS office laptop'.")
+@db_options
+@format_option
+def users_token(username: str, token_name: str | None, db: str, user: str | None, fmt: str) -> None:
+    """Make an API token for a user and print it once (only its SHA-256 is kept).
+
+    Example: safeground users token ana --name "QGIS office laptop" --db demo.gpkg
+    """
+    from safeground.services.users import create_token
+
+    with workspace(db, user) as ws:
+        token, info = create_token(ws, username, name=token_name)
+    emit(fmt, {**info, "token": token}, f"{token}\nAPI token {info['uuid']} for {username}"
+         + (f" ({info['name']})" if info["name"] else "") + ". Copy it now: it is not shown again.")
+
+
+@users.command("tokens")
+@click.argument("username")
+@db_options
+@format_option
+def users_tokens(username: str, db: str, user: str | None, fmt: str) -> None:
+    """List a user's API tokens: id, name, created, last used, revoked (never the token).
+
+    Example: safeground users tokens ana --db demo.gpkg
+    """
+    from safeground.services.users import list_tokens
+
+    with workspace(db, user) as ws:
+        found = list_tokens(ws, username)
+    lines = [f"{t['uuid']}  {t['name'] or '':<24} created {t['created_at'][:10]}  last used "
+             f"{(t['last_used_at'] or 'never')[:10]:<10}  "
+             + (f"revoked {t['revoked_at'][:10]}" if t["revoked_at"] else "") for t in found]
+    emit(fmt, {"count": len(found), "tokens": found}, "\n".join(lines) or f"{username} has no API tokens.")
+
+
+@users.command("revoke-token")
+@click.argument("token_id")
+@db_options
+@format_option
+def users_revoke_token(token_id: str, db: str, user: str | None, fmt: str) -> None:
+    """Revoke an API token by its id (from 'safeground users tokens USERNAME').
+
+    Example: safeground users revoke-token 019393c1-7c3e-7a5e-8b1d-2f6c0e4d9a10 --db demo.gpkg
+    """
+    from safeground.services.users import revoke_token
+
+    with workspace(db, user) as ws:
+        info = revoke_token(ws, token_id)
+    emit(fmt, info, f"Revoked API token {info['uuid']} on {info['revoked_at'][:10]}.")
+
+
 if __name__ == "__main__":  # pragma: no cover
     main()

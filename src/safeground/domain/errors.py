@@ -108,3 +108,15 @@ class ConfigError(SafeGroundError):
     """The configuration document is malformed or holds an unknown key."""
 
     status = 422
+
+
+class AuthenticationError(SafeGroundError):
+    """Credentials that do not identify an active user (wrong password, unknown or revoked token)."""
+
+    status = 401
+
+
+class ForbiddenError(SafeGroundError):
+    """An authenticated user whose role or area restriction does not allow the action."""
+
+    status = 403

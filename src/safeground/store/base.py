@@ -227,6 +227,45 @@ class Store(abc.ABC):
     def retire_attachment(self, uuid: str, reason: str, *, user: str) -> Record:
         """Retire an attachment with a reason (nothing is ever hard-deleted)."""
 
+    # --- users, API tokens, area restrictions (never handed out with their hashes) -----------------------
+    @abc.abstractmethod
+    def add_user(self, row: Mapping[str, Any], *, user: str) -> Record:
+        """Add a user (username, display_name, role, password_hash, areas) and audit it; ``user.exists`` when
+        the username is taken, retired users included. Returns the user as :meth:`users` does."""
+
+    @abc.abstractmethod
+    def users(self, *, username: str | None = None, uuid: str | None = None) -> list[Record]:
+        """Users by username, retired ones included, each with its ``areas``; never a hash."""
+
+    @abc.abstractmethod
+    def user_credentials(self, username: str) -> tuple[Record, str | None] | None:
+        """The user and its password hash, for checking a password; ``None`` for an unknown username."""
+
+    @abc.abstractmethod
+    def update_user(self, uuid: str, changes: Mapping[str, Any], *, user: str, op: str) -> Record:
+        """Change display_name, role, password_hash, retired_at/retired_reason or areas; audited as ``op``."""
+
+    @abc.abstractmethod
+    def add_api_token(self, row: Mapping[str, Any], *, user: str) -> Record:
+        """Keep a token's hash (user_uuid, name, token_sha256) and audit it; returns it without the hash."""
+
+    @abc.abstractmethod
+    def api_tokens(self, *, user_uuid: str | None = None, uuid: str | None = None,
+                   token_sha256: str | None = None) -> list[Record]:
+        """API tokens, oldest first, without their hashes (``token_sha256`` only selects)."""
+
+    @abc.abstractmethod
+    def revoke_api_tokens(self, uuids: Sequence[str], *, user: str) -> list[Record]:
+        """Revoke tokens (already revoked ones are left as they are); ``token.not_found`` for an unknown id."""
+
+    @abc.abstractmethod
+    def touch_api_token(self, uuid: str, at: str) -> None:
+        """Set a token's ``last_used_at`` (bookkeeping: not audited)."""
+
+    @abc.abstractmethod
+    def user_changes(self, uuid: str) -> Iterator[Record]:
+        """The audit rows of one user account, oldest first: seq, op, actor, at, before, after."""
+
     # --- reads -----------------------------------------------------------------------------------
     @abc.abstractmethod
     def get(self, layer: str, uuid: str) -> Record:

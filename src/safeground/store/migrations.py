@@ -39,6 +39,11 @@ def add_missing_columns(conn: sqlite3.Connection) -> None:
                 conn.execute(f"ALTER TABLE {ddl.q(rt.layer)} ADD COLUMN {ddl.column_sql(f)}")
 
 
+#: The roles migration 8 allows, frozen here as applied (a later migration that adds a role rebuilds the check;
+#: a test compares them with ``domain.roles.Role``).
+USER_ROLES = ("viewer", "data_entry", "qa", "admin")
+
+
 def _m2_quarantine(conn: sqlite3.Connection) -> None:
     conn.execute("""CREATE TABLE safeground_quarantine (
   id INTEGER PRIMARY KEY AUTOINCREMENT, import_run TEXT NOT NULL, layer TEXT, source TEXT, source_row INTEGER,
@@ -92,6 +97,26 @@ def _m7_publications(conn: sqlite3.Connection) -> None:
                      f"again for a new version'); END")
 
 
+def _m8_users(conn: sqlite3.Connection) -> None:
+    # Users, their API tokens and area restrictions. Only hashes are kept (argon2id for passwords, SHA-256 for
+    # random tokens); users and tokens are retired or revoked, never deleted, so audit rows keep naming them.
+    conn.execute(f"""CREATE TABLE safeground_user (
+  id INTEGER PRIMARY KEY AUTOINCREMENT, uuid TEXT NOT NULL UNIQUE, username TEXT NOT NULL UNIQUE,
+  display_name TEXT, role TEXT NOT NULL CHECK (role IN ({", ".join(repr(r) for r in USER_ROLES)})),
+  password_hash TEXT, created_at DATETIME NOT NULL, created_by TEXT, updated_at DATETIME NOT NULL,
+  retired_at DATETIME, retired_reason TEXT)""")
+    conn.execute("""CREATE TABLE safeground_user_area (
+  user_uuid TEXT NOT NULL REFERENCES safeground_user (uuid), code TEXT NOT NULL, PRIMARY KEY (user_uuid, code))""")
+    conn.execute("""CREATE TABLE safeground_api_token (
+  id INTEGER PRIMARY KEY AUTOINCREMENT, uuid TEXT NOT NULL UNIQUE,
+  user_uuid TEXT NOT NULL REFERENCES safeground_user (uuid), name TEXT, token_sha256 TEXT NOT NULL UNIQUE,
+  created_at DATETIME NOT NULL, created_by TEXT, last_used_at DATETIME, revoked_at DATETIME, revoked_by TEXT)""")
+    conn.execute("CREATE INDEX idx_safeground_api_token_user ON safeground_api_token (user_uuid)")
+    for table in ("safeground_user", "safeground_api_token"):
+        conn.execute(f"CREATE TRIGGER sg_{table}_no_delete BEFORE DELETE ON {table} BEGIN SELECT RAISE(ABORT, "
+                     f"'safeground: users are retired and tokens revoked, never deleted'); END")
+
+
 #: (number, description, function). Never renumber or edit an applied migration; append a new one.
 MIGRATIONS: list[tuple[int, str, Callable[[sqlite3.Connection], None]]] = [
     (1, "GeoPackage core, SafeGround tables and every declared layer", _m1_initial),
@@ -103,6 +128,7 @@ MIGRATIONS: list[tuple[int, str, Callable[[sqlite3.Connection], None]]] = [
     (6, "Quarantine entries resolved by a later import, linked to the record they became",
      _m6_quarantine_resolution),
     (7, "Publications: official figures frozen per calendar year, in numbered versions", _m7_publications),
+    (8, "Users with roles and password hashes, hashed API tokens, area restrictions", _m8_users),
 ]
 
 SCHEMA_VERSION = MIGRATIONS[-1][0]
