@@ -263,6 +263,13 @@ class Store(abc.ABC):
     def changes_since(self, seq: int = 0, *, limit: int | None = None) -> Iterator[Change]:
         """Audit rows with a sequence number above ``seq``, in order."""
 
+    def last_seq(self) -> int:
+        """The sequence number of the latest audit row (0 when there is none); backends answer it from an index."""
+        seq = 0
+        for change in self.changes_since(0):
+            seq = change.seq
+        return seq
+
     @abc.abstractmethod
     def backup(self, target: str) -> None:
         """A consistent copy of the whole database at ``target``."""

@@ -626,6 +626,9 @@ class GeoPackageStore(Store):
             yield Change(row[0], row[1], row[2], row[3], row[4], row[5], row[6], row[7],
                          json.loads(row[8]) if row[8] else None, json.loads(row[9]) if row[9] else None)
 
+    def last_seq(self) -> int:
+        return int(self._conn.execute("SELECT COALESCE(MAX(seq), 0) FROM safeground_audit").fetchone()[0])
+
     def backup(self, target: str) -> None:
         path = Path(target)
         if path.exists():
