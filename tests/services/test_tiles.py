@@ -196,7 +196,7 @@ def test_tiles_that_do_not_exist_are_refused(ws: Workspace, key: tuple[int, int,
     assert info.value.code == "tiles.bad_tile"
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=100, deadline=None)
 @given(lon=st.floats(-179.999, 179.999), lat=st.floats(-85.0, 85.0), z=st.integers(0, 22))
 def test_a_point_lies_in_the_one_tile_covering_it(lon: float, lat: float, z: int) -> None:
     (key,) = list(T.tiles_covering((lon, lat, lon, lat), z))

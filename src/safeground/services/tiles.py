@@ -89,42 +89,48 @@ class TileLayer:
         return geoms, {f: [r[f] for r in kept] for f in self.fields}
 
 
+_COUNTS: weakref.WeakKeyDictionary[Workspace, tuple[int, np.ndarray, dict[str, list[Any]], shapely.STRtree]] = \
+    weakref.WeakKeyDictionary()
+
+
 def casualty_counts(ws: Workspace, bbox: Bbox | None) -> Features:
     """Admin areas (level 2, else 1) with their casualties: ``casualties``, ``killed``, ``injured``.
 
     An accident counts in the area holding its location. Only ``accident`` and ``outcome`` of a casualty are
-    read: no personal field is ever loaded."""
+    read: no personal field is ever loaded. The counts of every area are computed once per state of the
+    database (its last audit sequence number) and then picked by box."""
+    seq = ws.store.last_seq()
+    memo = _COUNTS.get(ws)
+    if memo is None or memo[0] != seq:
+        geoms, columns = _count_casualties(ws)
+        memo = (seq, geoms, columns, shapely.STRtree(geoms))
+        _COUNTS[ws] = memo
+    _seq, geoms, columns, tree = memo
+    if bbox is None or not len(geoms):
+        return geoms, columns
+    idx = np.sort(tree.query(shapely.box(*bbox), predicate="intersects"))
+    return geoms[idx], {k: [v[i] for i in idx.tolist()] for k, v in columns.items()}
+
+
+def _count_casualties(ws: Workspace) -> Features:
     levels = {r["level"] for r in ws.store.aggregate("admin_area", group_by=["level"])}
     level = 2 if 2 in levels else 1 if 1 in levels else None
-    if level is None:
-        return np.array([], dtype=object), {}
-    areas = ws.store.query("admin_area", where={"level": level}, bbox=bbox, fields=["code", "name"])
+    areas = ws.store.query("admin_area", where={"level": level}, fields=["code", "name"]) if level else []
     if not areas:
         return np.array([], dtype=object), {}
     area_geoms = np.array([a["geometry"] for a in areas], dtype=object)
-    minx, miny, maxx, maxy = (float(v) for v in shapely.total_bounds(area_geoms))
-    accidents = ws.store.query("accident", bbox=(minx, miny, maxx, maxy), fields=[])
-    located = [a for a in accidents if a["geometry"] is not None]
-    by_accident: dict[str, list[int]] = {}
+    located = [a for a in ws.store.query("accident", fields=[]) if a["geometry"] is not None]
+    per_area = np.zeros((len(areas), 3), dtype=np.int64)
     if located:
-        tree = shapely.STRtree(area_geoms)
-        pts, idx = tree.query(np.array([a["geometry"] for a in located], dtype=object), predicate="intersects")
-        first: dict[int, int] = {}
+        pts, idx = shapely.STRtree(area_geoms).query(np.array([a["geometry"] for a in located], dtype=object),
+                                                     predicate="intersects")
+        area_of: dict[str, int] = {}
         for p, i in zip(pts.tolist(), idx.tolist(), strict=True):
-            first.setdefault(p, i)
-        uuids = {located[p]["uuid"]: i for p, i in first.items()}
+            area_of.setdefault(located[p]["uuid"], i)  # a point on a shared border counts once
         for c in ws.store.query("casualty", fields=["accident", "outcome"], geometry=False):
-            if c["accident"] not in uuids:
-                continue
-            counts = by_accident.setdefault(c["accident"], [0, 0, 0])
-            counts[0] += 1
-            counts[1] += c["outcome"] == "killed"
-            counts[2] += c["outcome"] == "injured"
-        per_area = np.zeros((len(areas), 3), dtype=np.int64)
-        for uuid, counts in by_accident.items():
-            per_area[uuids[uuid]] += counts
-    else:
-        per_area = np.zeros((len(areas), 3), dtype=np.int64)
+            i = area_of.get(c["accident"])
+            if i is not None:
+                per_area[i] += (1, c["outcome"] == "killed", c["outcome"] == "injured")
     keep = per_area[:, 0] > 0
     chosen = [a for a, k in zip(areas, keep.tolist(), strict=True) if k]
     return area_geoms[keep], {"code": [a["code"] for a in chosen], "name": [a["name"] for a in chosen],
