@@ -217,10 +217,30 @@ class Region:
         return np.asarray(shapely.intersects(geoms, self.area), dtype=bool)
 
 
+_REGIONS: weakref.WeakKeyDictionary[Workspace, tuple[int, dict[frozenset[str], Region]]] = \
+    weakref.WeakKeyDictionary()
+
+
 def resolve_restriction(ws: Workspace, restriction: Restriction | None) -> Region:
-    """The area a restriction covers: a WGS84 polygon as given, or the union of admin areas named by code."""
+    """The area a restriction covers: a WGS84 polygon as given, or the union of admin areas named by code
+    (resolved once per database state)."""
     if restriction is None:
         return Region("all", None)
+    if isinstance(restriction, shapely.Geometry):
+        return _region(ws, restriction)
+    codes = frozenset(restriction)
+    seq = ws.store.last_seq()
+    seen = _REGIONS.get(ws)
+    if seen is None or seen[0] != seq:
+        seen = (seq, {})
+        _REGIONS[ws] = seen
+    region = seen[1].get(codes)
+    if region is None:
+        region = seen[1][codes] = _region(ws, codes)
+    return region
+
+
+def _region(ws: Workspace, restriction: Restriction) -> Region:
     if isinstance(restriction, shapely.Geometry):
         area = restriction
     else:
