@@ -127,6 +127,20 @@ def test_refresh_drops_only_the_touched_tiles(ws: Workspace, build: Builder, tmp
     assert T.refresh(ws, cache) == 0  # nothing new
 
 
+def test_refresh_can_render_the_dropped_tiles_at_once(ws: Workspace, build: Builder, tmp_path: Path) -> None:
+    cache = TileCache(tmp_path / "bg.tiles")
+    west = shapely.box(-72.5, 4.99, -72.495, 5.02)
+    old = build.hazard(geometry=WEST_HALF)
+    assert refs(ws, Z12[0], cache=cache) == refs(ws, Z12[0], cache=cache, restriction=west) == {old["ref"]}
+    new = build.hazard("sha", geometry=shapely.box(-72.499, 5.006, -72.497, 5.009))
+    outside = build.hazard("sha", geometry=shapely.box(-72.4905, 5.006, -72.4901, 5.009))
+    assert T.refresh(ws, cache, render=True) >= 2  # as a background job would, before anyone asks
+    for key, want in (("all", {old["ref"], new["ref"], outside["ref"]}), (None, {old["ref"], new["ref"]})):
+        tileset = key or T.resolve_restriction(ws, west).key
+        cached = cache.get(tileset, "hazards", *Z12[0])
+        assert cached is not None and {p["ref"] for p in props(cached, "hazards")} == want
+
+
 def test_build_cache_matches_tiles_rendered_on_demand(ws: Workspace, build: Builder, tmp_path: Path) -> None:
     build.hazard()
     built = TileCache(tmp_path / "b.tiles")

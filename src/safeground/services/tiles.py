@@ -286,10 +286,21 @@ def _render(ws: Workspace, layer: TileLayer, z: int, x: int, y: int, region: Reg
                         simplification=layer.simplification).get((z, x, y), b"")
 
 
-def refresh(ws: Workspace, cache: TileCache | None = None) -> int:
+_KNOWN: weakref.WeakKeyDictionary[Workspace, dict[str, Region]] = weakref.WeakKeyDictionary()
+
+
+def _known(ws: Workspace, region: Region) -> Region:
+    """Remember a tileset's region, so that ``refresh(render=True)`` can render its dropped tiles again."""
+    _KNOWN.setdefault(ws, {})[region.key] = region
+    return region
+
+
+def refresh(ws: Workspace, cache: TileCache | None = None, *, render: bool = False) -> int:
     """Drop the cached tiles that changes since the cache's audit sequence number touch; how many were dropped.
 
-    ``tile`` calls it first, so tiles are always current; a web app may also call it from a background job."""
+    ``tile`` calls it first, so tiles are always current. A web app may also call it from a background job
+    with ``render=True``: the dropped tiles of the tilesets this process has served are then rendered again at
+    once, so the next request does not wait for them (layers dropped whole are left to render on demand)."""
     cache = cache or cache_for(ws)
     seq = cache.seq
     if seq is None:  # a new cache holds nothing stale
@@ -323,7 +334,13 @@ def refresh(ws: Workspace, cache: TileCache | None = None) -> int:
         found = boxes.get(source, []) + [tuple(r["geometry"].bounds) for r in rows if r["geometry"] is not None]
         dirty = {t for box in found for z in range(layer.minzoom, layer.maxzoom + 1)
                  for t in tiles_covering(box, z, buffer=BUFFER / EXTENT)}
-        dropped += cache.drop(layer.name, dirty)
+        removed = cache.drop(layer.name, dirty)
+        dropped += len(removed)
+        if render:
+            regions = _KNOWN.get(ws, {})
+            for key, z, x, y in removed:
+                if key in regions:
+                    cache.put(key, layer.name, [((z, x, y), _render(ws, layer, z, x, y, regions[key]))])
     for name in redraw:
         dropped += cache.drop_layer(name)
     cache.seq = last
@@ -339,7 +356,7 @@ def tile(ws: Workspace, z: int, x: int, y: int, *, restriction: Restriction | No
     covers nothing."""
     _check_tile(z, x, y)
     cache = cache or cache_for(ws)
-    region = resolve_restriction(ws, restriction)
+    region = _known(ws, resolve_restriction(ws, restriction))
     refresh(ws, cache)
     parts = []
     for layer in LAYERS:
@@ -360,7 +377,7 @@ def build_cache(ws: Workspace, *, minzoom: int = 0, maxzoom: int = 12, restricti
     Each layer is read once and GDAL tiles it for the whole zoom range in one pass. Tiles left out (no feature)
     are rendered, empty, when first asked for."""
     cache = cache or cache_for(ws)
-    region = resolve_restriction(ws, restriction)
+    region = _known(ws, resolve_restriction(ws, restriction))
     refresh(ws, cache)  # tiles rendered below reflect at least what the cache's sequence number says
     stored: dict[str, int] = {}
     for layer in LAYERS:

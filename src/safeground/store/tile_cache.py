@@ -9,7 +9,7 @@ none). ``seq`` is the last audit sequence number whose changes the cached tiles 
 >>> cache.get("all", "hazards", 12, 1, 2), cache.get("all", "hazards", 12, 1, 3)
 (b'tile', None)
 >>> cache.drop("hazards", [(12, 1, 2)])
-1
+[('all', 12, 1, 2)]
 >>> cache.get("all", "hazards", 12, 1, 2) is None
 True
 """
@@ -63,15 +63,20 @@ class TileCache:
                 raise
             self._conn.execute("COMMIT")
 
-    def drop(self, layer: str, tiles: Iterable[tuple[int, int, int]]) -> int:
-        """Forget ``tiles`` of ``layer`` in every tileset; how many cached tiles that removed."""
+    def drop(self, layer: str, tiles: Iterable[tuple[int, int, int]]) -> list[tuple[str, int, int, int]]:
+        """Forget ``tiles`` of ``layer`` in every tileset; the ``(tileset, z, x, y)`` that were cached."""
+        dropped: list[tuple[str, int, int, int]] = []
         with self._lock:
-            before = self._conn.total_changes
             self._conn.execute("BEGIN IMMEDIATE")
-            self._conn.executemany("DELETE FROM tile WHERE layer = ? AND z = ? AND x = ? AND y = ?",
-                                   [(layer, z, x, y) for z, x, y in tiles])
+            try:
+                for z, x, y in tiles:
+                    dropped += self._conn.execute("DELETE FROM tile WHERE layer = ? AND z = ? AND x = ? AND y = ? "
+                                                  "RETURNING tileset, z, x, y", (layer, z, x, y)).fetchall()
+            except BaseException:
+                self._conn.execute("ROLLBACK")
+                raise
             self._conn.execute("COMMIT")
-            return self._conn.total_changes - before
+        return dropped
 
     def drop_layer(self, layer: str) -> int:
         """Forget every tile of ``layer``."""
