@@ -5,6 +5,7 @@ from __future__ import annotations
 import calendar
 import datetime as dt
 import json
+import re
 import random
 from collections import Counter
 from dataclasses import dataclass, field
@@ -301,8 +302,11 @@ def test_no_personal_field_leaves_the_statistics(ws: Workspace) -> None:
     store_people(ws, [Person("killed", "civilian", age=41, sex="female")])
     update_record(ws, "casualty", ws.store.query("casualty")[0]["uuid"],
                   {"given_name": "Zenaida", "family_name": "Quintero", "national_id": "99887766"})
-    text = json.dumps(casualty_stats(ws, by=list(DIMENSIONS)))
-    assert not any(s in text for s in ("Zenaida", "Quintero", "99887766", '"age"', "41"))
+    doc = casualty_stats(ws, by=list(DIMENSIONS))
+    del doc["database"], doc["generated_at"]  # a file path and a clock may hold any digits
+    text = json.dumps(doc)
+    assert not any(s in text for s in ("Zenaida", "Quintero", "99887766", '"age"'))
+    assert not re.search(r"\b41\b", text)  # the exact age, as a number anywhere
 
 
 def test_bad_input_is_refused_with_a_code(ws: Workspace) -> None:

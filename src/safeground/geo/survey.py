@@ -186,7 +186,13 @@ def format_mgrs(lon: float, lat: float, *, digits: int = 5) -> str:
     '18N VL 05964 09047'
     >>> format_mgrs(*parse_mgrs("18N VL 05964 09047"))
     '18N VL 05964 09047'
+    >>> format_mgrs(0.0, -2.3e-10)  # a hair south of the equator: a reference that reads back
+    '31N AA 66021 00000'
     """
+    if -1e-5 < lat < 0:
+        # GEOTRANS writes a point less than a metre south of the equator as band M, northing 00000, which it then
+        # refuses to read back; the equator's own reference (band N) is within that metre.
+        lat = 0.0
     raw = _MGRS.toMGRS(lat, lon, MGRSPrecision=digits)
     raw = raw.decode("ascii") if isinstance(raw, bytes) else str(raw)
     m = _MGRS_PARTS.match(raw)
