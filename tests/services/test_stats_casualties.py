@@ -5,8 +5,8 @@ from __future__ import annotations
 import calendar
 import datetime as dt
 import json
-import re
 import random
+import re
 from collections import Counter
 from dataclasses import dataclass, field
 from importlib import resources
