@@ -50,7 +50,7 @@ from typing import Any
 
 from safeground.domain.errors import ValidationError
 from safeground.domain.vocabularies import ASSISTANCE_SERVICE, DEVICE_CATEGORY, REFERRAL_OUTCOME
-from safeground.services.stats_casualties import age_group_of, parse_day, person_resolver
+from safeground.services.stats_casualties import age_group_of, check_dimensions, parse_day, person_resolver
 from safeground.services.workspace import Workspace
 
 #: The ways ``--by`` can break the referrals down.
@@ -59,15 +59,12 @@ _MISSING = (None, "", "unknown")
 
 
 def _check(by: Sequence[str], devices: Sequence[str] | None) -> list[str]:
-    bad = [d for d in by if d not in DIMENSIONS]
-    if bad:
-        raise ValidationError("stats.bad_dimension", f"Cannot break referrals down by {', '.join(bad)}.",
-                              hint="Use --by with: " + ", ".join(DIMENSIONS) + ".")
+    dims = check_dimensions(by, DIMENSIONS, "referrals")
     wrong = [d for d in devices or () if d not in DEVICE_CATEGORY.codes]
     if wrong:
         raise ValidationError("stats.bad_dimension", f"Unknown device category {', '.join(wrong)}.",
                               hint="Use device categories among: " + ", ".join(DEVICE_CATEGORY.codes) + ".")
-    return list(dict.fromkeys(by))
+    return dims
 
 
 def _known(value: Any) -> str | None:

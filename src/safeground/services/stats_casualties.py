@@ -146,11 +146,20 @@ class _People:
         return root
 
 
-def _group(by: Sequence[str]) -> list[str]:
-    bad = [d for d in by if d not in DIMENSIONS]
+def check_dimensions(by: Sequence[str], allowed: Sequence[str], what: str) -> list[str]:
+    """``by`` without repeats, or ``stats.bad_dimension`` naming what ``what`` cannot be broken down by.
+
+    >>> check_dimensions(["year", "sex", "year"], DIMENSIONS, "casualties")
+    ['year', 'sex']
+    >>> check_dimensions(["colour"], DIMENSIONS, "casualties")
+    Traceback (most recent call last):
+    ...
+    safeground.domain.errors.ValidationError: Cannot break casualties down by colour.
+    """
+    bad = [d for d in by if d not in allowed]
     if bad:
-        raise ValidationError("stats.bad_dimension", f"Cannot break casualties down by {', '.join(bad)}.",
-                              hint="Use --by with: " + ", ".join(DIMENSIONS) + ".")
+        raise ValidationError("stats.bad_dimension", f"Cannot break {what} down by {', '.join(bad)}.",
+                              hint="Use --by with: " + ", ".join(allowed) + ".")
     return list(dict.fromkeys(by))
 
 
@@ -161,7 +170,7 @@ def casualty_stats(ws: Workspace, *, since: str | dt.date | None = None, until: 
     if start and end and start > end:
         raise ValidationError("stats.bad_period", f"--since {start} is after --until {end}.",
                               hint="Give a --since on or before --until.")
-    dims = _group(by)
+    dims = check_dimensions(by, DIMENSIONS, "casualties")
     states = ["submitted", "approved", "published"] if include_submitted else ["approved", "published"]
     store = ws.store
     casualties = store.query("casualty", where={"review_state": states}, geometry=False, fields=_CASUALTY_FIELDS)

@@ -35,7 +35,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from safeground.domain.errors import ValidationError
-from safeground.services.stats_casualties import parse_day
+from safeground.services.stats_casualties import check_dimensions, parse_day
 from safeground.services.workspace import Workspace
 
 #: The ways ``--by`` can break the sessions down.
@@ -69,14 +69,6 @@ def _share(part: int, whole: int) -> float | None:
     return round(part / whole, 4) if whole else None
 
 
-def _check_by(by: Sequence[str]) -> list[str]:
-    bad = [d for d in by if d not in DIMENSIONS]
-    if bad:
-        raise ValidationError("stats.bad_dimension", f"Cannot break EORE sessions down by {', '.join(bad)}.",
-                              hint="Use --by with: " + ", ".join(DIMENSIONS) + ".")
-    return list(dict.fromkeys(by))
-
-
 def eore_stats(ws: Workspace, *, since: str | dt.date | None = None, until: str | dt.date | None = None,
                by: Sequence[str] = (), include_submitted: bool = False) -> dict[str, Any]:
     """The EORE document described in the module docstring.
@@ -96,7 +88,7 @@ def eore_stats(ws: Workspace, *, since: str | dt.date | None = None, until: str 
     if start and end and start > end:
         raise ValidationError("stats.bad_period", f"--since {start} is after --until {end}.",
                               hint="Give a --since on or before --until.")
-    dims = _check_by(by)
+    dims = check_dimensions(by, DIMENSIONS, "EORE sessions")
     states = ["submitted", "approved", "published"] if include_submitted else ["approved", "published"]
     lo, hi = (start.isoformat() if start else None), (end.isoformat() if end else None)
     rows = [r for r in ws.store.query("eore_session", where={"review_state": states}, geometry=False,
