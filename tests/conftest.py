@@ -99,3 +99,16 @@ def refused_unchanged(ws: Workspace, db_path: Path, action: Any) -> SafeGroundEr
         again.close()
     assert db_path.read_bytes() == before
     return info.value
+
+
+def utm_m2(geom: shapely.Geometry) -> float:
+    """Area in m² measured by geopandas in the geometry's UTM zone: an independent check of the store's areas."""
+    import geopandas as gpd
+
+    series = gpd.GeoSeries([geom], crs=4326)
+    return float(series.to_crs(series.estimate_utm_crs()).area.iloc[0])
+
+
+def box(x: float, y: float, w: float, h: float) -> shapely.Polygon:
+    """The rectangle with south-west corner (x, y), w degrees wide and h high."""
+    return shapely.box(x, y, x + w, y + h)

@@ -13,12 +13,11 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-import geopandas as gpd
 import pytest
 import shapely
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from tests.conftest import Builder
+from tests.conftest import Builder, box, utm_m2
 
 from safeground.domain.config import Config, StatisticsConfig, parse_config
 from safeground.domain.errors import ConfigError, ValidationError
@@ -27,15 +26,6 @@ from safeground.services.stats_release import DIMENSIONS, release_stats
 from safeground.services.workspace import Workspace
 
 KM2 = 1e6
-
-
-def utm_m2(geom: shapely.Geometry) -> float:
-    s = gpd.GeoSeries([geom], crs=4326)
-    return float(s.to_crs(s.estimate_utm_crs()).area.iloc[0])
-
-
-def box(x: float, y: float, w: float, h: float) -> shapely.Polygon:
-    return shapely.box(x, y, x + w, y + h)
 
 
 @dataclass

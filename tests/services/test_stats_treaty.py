@@ -14,13 +14,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import geopandas as gpd
 import pandas as pd
 import pytest
 import shapely
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from tests.conftest import DATA, Builder
+from tests.conftest import DATA, Builder, box, utm_m2
 
 from safeground.domain.config import Config
 from safeground.domain.errors import ValidationError
@@ -32,15 +31,6 @@ from safeground.services.workspace import Workspace
 
 YEAR = 2024
 KM2 = 1e6
-
-
-def utm_m2(geom: shapely.Geometry) -> float:
-    s = gpd.GeoSeries([geom], crs=4326)
-    return float(s.to_crs(s.estimate_utm_crs()).area.iloc[0])
-
-
-def box(x: float, y: float, w: float, h: float) -> shapely.Polygon:
-    return shapely.box(x, y, x + w, y + h)
 
 
 @dataclass
