@@ -38,6 +38,7 @@ from safeground.store.sqlite_schema import (
     index_sql,
     q,
     rtree_insert_trigger,
+    select_rows,
 )
 
 #: From this many rows, an insert replaces the per-row triggers by set-based work in the same transaction:
@@ -806,14 +807,8 @@ class GeoPackageStore(GeoPackageUsers, Store):
 
     def duplicate_links(self, *, layer: str | None = None, status: str | None = None,
                         link_id: int | None = None) -> list[Record]:
-        cols = ("id", *self._LINK, "decided_by", "decided_at")
-        sql = f"SELECT {', '.join(cols)} FROM safeground_duplicate_link WHERE 1 = 1"
-        params: list[Any] = []
-        for name, value in (("layer", layer), ("status", status), ("id", link_id)):
-            if value is not None:
-                sql += f" AND {name} = ?"
-                params.append(value)
-        return [dict(zip(cols, row, strict=True)) for row in self._conn.execute(sql + " ORDER BY id", params)]
+        return select_rows(self._conn, "safeground_duplicate_link", ("id", *self._LINK, "decided_by", "decided_at"),
+                           {"layer": layer, "status": status, "id": link_id}, "id")
 
     def decide_duplicate_link(self, link_id: int, status: str, *, user: str) -> None:
         with self.transaction():
@@ -877,15 +872,9 @@ class GeoPackageStore(GeoPackageUsers, Store):
     def publications(self, *, year: int | None = None, version: int | None = None,
                      figures: bool = False) -> list[Record]:
         cols = (*self._PUBLICATION, *(("figures",) if figures else ()))
-        sql = f"SELECT {', '.join(cols)} FROM safeground_publication WHERE 1 = 1"
-        params: list[Any] = []
-        for name, value in (("year", year), ("version", version)):
-            if value is not None:
-                sql += f" AND {name} = ?"
-                params.append(int(value))
+        where = {"year": None if year is None else int(year), "version": None if version is None else int(version)}
         out = []
-        for row in self._conn.execute(sql + " ORDER BY year, version", params):
-            rec = dict(zip(cols, row, strict=True))
+        for rec in select_rows(self._conn, "safeground_publication", cols, where, "year, version"):
             rec["official_only"] = bool(rec["official_only"])
             rec["fingerprint_layers"] = json.loads(rec["fingerprint_layers"])
             if figures:

@@ -18,6 +18,7 @@ from safeground.domain.errors import ConflictError, NotFoundError
 from safeground.domain.timestamps import now_iso
 from safeground.domain.uuids import time_ordered
 from safeground.store.base import Record
+from safeground.store.sqlite_schema import select_rows
 
 USER_LAYER = "safeground_user"
 _USER = ("id", "uuid", "username", "display_name", "role", "created_at", "created_by", "updated_at", "retired_at",
@@ -54,19 +55,14 @@ class GeoPackageUsers:
         return after
 
     def users(self, *, username: str | None = None, uuid: str | None = None) -> list[Record]:
-        sql = f"SELECT {', '.join(_USER)} FROM safeground_user WHERE 1 = 1"
-        params: list[Any] = []
-        for name, value in (("username", username), ("uuid", uuid)):
-            if value is not None:
-                sql += f" AND {name} = ?"
-                params.append(value)
-        rows = [dict(zip(_USER, r, strict=True)) for r in self._conn.execute(sql + " ORDER BY username", params)]
+        rows = select_rows(self._conn, "safeground_user", _USER, {"username": username, "uuid": uuid}, "username")
+        one = username is not None or uuid is not None
         areas: dict[str, list[str]] = {}
         area_sql = "SELECT user_uuid, code FROM safeground_user_area"
-        if params:  # one user: its own rows only (sign-in runs this on every API request)
+        if one:  # one user: its own rows only (sign-in runs this on every API request)
             area_sql += " WHERE user_uuid IN (SELECT value FROM json_each(?))"
         for user_uuid, code in self._conn.execute(area_sql + " ORDER BY code",
-                                                  [json.dumps([r["uuid"] for r in rows])] if params else []):
+                                                  [json.dumps([r["uuid"] for r in rows])] if one else []):
             areas.setdefault(user_uuid, []).append(code)
         for r in rows:
             r["areas"] = areas.get(r["uuid"], [])
@@ -123,13 +119,8 @@ class GeoPackageUsers:
 
     def api_tokens(self, *, user_uuid: str | None = None, uuid: str | None = None,
                    token_sha256: str | None = None) -> list[Record]:
-        sql = f"SELECT {', '.join(_TOKEN)} FROM safeground_api_token WHERE 1 = 1"
-        params: list[Any] = []
-        for name, value in (("user_uuid", user_uuid), ("uuid", uuid), ("token_sha256", token_sha256)):
-            if value is not None:
-                sql += f" AND {name} = ?"
-                params.append(value)
-        return [dict(zip(_TOKEN, r, strict=True)) for r in self._conn.execute(sql + " ORDER BY id", params)]
+        return select_rows(self._conn, "safeground_api_token", _TOKEN,
+                           {"user_uuid": user_uuid, "uuid": uuid, "token_sha256": token_sha256}, "id")
 
     def revoke_api_tokens(self, uuids: Sequence[str], *, user: str) -> list[Record]:
         stamp = now_iso()

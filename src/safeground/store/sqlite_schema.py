@@ -15,6 +15,10 @@ True
 
 from __future__ import annotations
 
+import sqlite3
+from collections.abc import Mapping, Sequence
+from typing import Any
+
 from safeground.domain.fields import Field, FieldType
 from safeground.domain.records import RecordType
 
@@ -243,3 +247,22 @@ SAFEGROUND_TABLES = [
   id TEXT PRIMARY KEY, layer TEXT, source TEXT, format TEXT, started_at DATETIME NOT NULL, finished_at DATETIME,
   user TEXT, rows_read INTEGER, rows_stored INTEGER, rows_quarantined INTEGER, status TEXT, report TEXT)""",
 ]
+
+
+def select_rows(conn: sqlite3.Connection, table: str, columns: Sequence[str], where: Mapping[str, Any],
+                order_by: str) -> list[dict[str, Any]]:
+    """Rows of one of SafeGround's own tables as dicts of ``columns``, filtered by equality on every
+    ``where`` entry whose value is not ``None`` (names are the code's own; values are bound).
+
+    >>> conn = sqlite3.connect(":memory:")
+    >>> _ = conn.execute("CREATE TABLE t (id INTEGER, year INTEGER)")
+    >>> _ = conn.executemany("INSERT INTO t VALUES (?, ?)", [(1, 2023), (2, 2024)])
+    >>> select_rows(conn, "t", ("id", "year"), {"year": 2024, "id": None}, "id")
+    [{'id': 2, 'year': 2024}]
+    """
+    conds = [f"{q(name)} = ?" for name, value in where.items() if value is not None]
+    params = [value for value in where.values() if value is not None]
+    sql = f"SELECT {', '.join(q(c) for c in columns)} FROM {q(table)}"
+    if conds:
+        sql += " WHERE " + " AND ".join(conds)
+    return [dict(zip(columns, row, strict=True)) for row in conn.execute(f"{sql} ORDER BY {order_by}", params)]
