@@ -188,6 +188,22 @@ def revoke_token(ws: Workspace, token_id: str) -> Record:
     return ws.store.revoke_api_tokens([token_id], user=ws.user)[0]
 
 
+def sign_in(ws: Workspace, username: str, password: str, *, name: str = "web sign-in") -> tuple[str, User]:
+    """Check a password and hand out a new API token for the session (the web map signs in this way)."""
+    user = authenticate(ws, username, password)
+    token, _ = create_token(ws, user.username, name=name)
+    return token, user
+
+
+def sign_out(ws: Workspace, token: str) -> None:
+    """Revoke the API token itself (the web map's sign-out); an unknown token is ``auth.bad_token``."""
+    found = ws.store.api_tokens(token_sha256=credentials.token_digest(token or ""))
+    if not found or found[0]["revoked_at"] is not None:
+        raise AuthenticationError("auth.bad_token", "This API token is unknown or revoked.",
+                                  hint="Nothing to sign out of: sign in again for a new token.")
+    ws.store.revoke_api_tokens([found[0]["uuid"]], user=ws.user)
+
+
 # --- signing in -------------------------------------------------------------------------------------------
 def _bad_credentials() -> AuthenticationError:
     return AuthenticationError("auth.bad_credentials", "Wrong username or password.",

@@ -6,6 +6,7 @@ ids are the handlers' names, so clients generated from the OpenAPI document keep
 
 >>> import tempfile, os
 >>> from fastapi.testclient import TestClient
+>>> from safeground.services.workspace import Workspace
 >>> db = os.path.join(tempfile.mkdtemp(), "w.gpkg")
 >>> Workspace.open(db, user="ana", create=True).close()
 >>> client = TestClient(create_app(db))
@@ -17,19 +18,19 @@ ids are the handlers' names, so clients generated from the OpenAPI document keep
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Any
 
-from fastapi import Depends, FastAPI, Request
+from fastapi import FastAPI, Request
 from fastapi.routing import APIRoute
 
 from safeground import __version__
 from safeground.domain.errors import NotFoundError
 from safeground.domain.records import LAYERS
-from safeground.services.workspace import Workspace
 from safeground.web import problems
+from safeground.web.auth import WorkspaceDep
 from safeground.web.catalogue import layer_document, layers_document
+from safeground.web.routes import auth, tiles
 
 
 def _operation_id(route: APIRoute) -> str:
@@ -63,7 +64,7 @@ def create_app(db: str | Path, *, read_only: bool = False) -> FastAPI:
                           {"rel": "data", "href": f"{base}/api/layers", "type": "application/json"}]}
 
     @app.get("/api/health", tags=["meta"])
-    def health(ws: Annotated[Workspace, Depends(workspace)]) -> dict[str, Any]:
+    def health(ws: WorkspaceDep) -> dict[str, Any]:
         """Whether the database answers: its schema version and record count per layer."""
         return {"status": "ok", "schema_version": ws.store.schema_version,
                 "records": {layer: ws.store.count(layer) for layer in LAYERS}}
@@ -78,13 +79,6 @@ def create_app(db: str | Path, *, read_only: bool = False) -> FastAPI:
         """One record type's declaration."""
         return layer_document(layer)
 
+    for module in (auth, tiles):
+        app.include_router(module.router)
     return app
-
-
-def workspace(request: Request) -> Iterator[Workspace]:
-    """The request's workspace, opened on the app's database and closed after the answer."""
-    ws = Workspace.open(request.app.state.db, read_only=request.app.state.read_only)
-    try:
-        yield ws
-    finally:
-        ws.close()

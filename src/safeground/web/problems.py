@@ -39,9 +39,13 @@ def _response(doc: dict[str, Any], headers: Mapping[str, str] | None = None) -> 
     return JSONResponse(doc, status_code=doc["status"], media_type=MEDIA_TYPE, headers=headers)
 
 
+#: The challenge sent with every 401 (RFC 9110 §11.6.1).
+CHALLENGE = 'Bearer realm="SafeGround", Basic realm="SafeGround", charset="UTF-8"'
+
+
 async def _safeground_error(_request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, SafeGroundError)
-    return _response(exc.to_problem())
+    return _response(exc.to_problem(), headers={"WWW-Authenticate": CHALLENGE} if exc.status == 401 else None)
 
 
 async def _request_invalid(_request: Request, exc: Exception) -> JSONResponse:

@@ -1,0 +1,90 @@
+"""Who is asking: the ``Authorization`` header turned into a :class:`~safeground.domain.users.User`.
+
+Two schemes, both over the users service (never over SQL):
+
+- ``Authorization: Bearer TOKEN``: an API token (``safeground users token``, or ``POST /api/auth/token``,
+  which the web map uses to sign in): one hash lookup per request;
+- ``Authorization: Basic base64(username:password)``: for clients that only know Basic (QGIS, GDAL); each
+  request verifies the password with argon2id, so prefer a token for anything busy.
+
+No header means nobody signed in (``None``): the public view and the OGC collections of non-personal layers
+still answer; everything else says ``auth.required`` (401) with a ``WWW-Authenticate`` challenge. The
+request's workspace acts as the signed-in user, so every write is audited with their name.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from collections.abc import Iterator
+from typing import Annotated
+
+from fastapi import Depends, Request
+
+from safeground.domain.errors import AuthenticationError
+from safeground.domain.users import User
+from safeground.services import users
+from safeground.services.workspace import Workspace
+
+#: The acting user of requests nobody signed in to (they may only read public views).
+ANONYMOUS = "anonymous"
+
+
+def _basic(value: str) -> tuple[str, str]:
+    try:
+        decoded = base64.b64decode(value, validate=True).decode("utf-8")
+    except (binascii.Error, UnicodeDecodeError):
+        decoded = ""
+    name, sep, password = decoded.partition(":")
+    if not sep:
+        raise AuthenticationError("auth.bad_header", "The Basic credentials are not base64 of 'username:password'.",
+                                  hint="Send 'Authorization: Basic ' followed by base64 of username:password.")
+    return name, password
+
+
+def identify(ws: Workspace, authorization: str | None) -> User | None:
+    """The user an ``Authorization`` header names, ``None`` without one; 401 for wrong credentials."""
+    if not authorization:
+        return None
+    scheme, _, value = authorization.strip().partition(" ")
+    scheme = scheme.lower()
+    if scheme == "bearer" and value.strip():
+        return users.authenticate_token(ws, value.strip())
+    if scheme == "basic" and value.strip():
+        return users.authenticate(ws, *_basic(value.strip()))
+    raise AuthenticationError("auth.bad_header", f"Unsupported Authorization scheme {scheme!r}.",
+                              hint="Send 'Authorization: Bearer TOKEN' or 'Authorization: Basic ...'.")
+
+
+def open_workspace(request: Request) -> Iterator[Workspace]:
+    """The request's workspace on the app's database, acting as whoever the request signed in as."""
+    ws = Workspace.open(request.app.state.db, read_only=request.app.state.read_only, user=ANONYMOUS)
+    try:
+        user = identify(ws, request.headers.get("authorization"))
+        request.state.user = user
+        if user is not None:
+            ws.user = user.username
+        yield ws
+    finally:
+        ws.close()
+
+
+def current_user(request: Request, ws: Annotated[Workspace, Depends(open_workspace)]) -> User | None:
+    """The signed-in user, or ``None`` (declare ``ws`` too, so the header is read once)."""
+    user: User | None = request.state.user
+    return user
+
+
+def signed_in(user: Annotated[User | None, Depends(current_user)]) -> User:
+    """The signed-in user; ``auth.required`` (401) when nobody is."""
+    if user is None:
+        raise AuthenticationError("auth.required", "Sign in first.",
+                                  hint="Send 'Authorization: Bearer TOKEN' (POST /api/auth/token gives one) or "
+                                       "Basic credentials.")
+    return user
+
+
+#: Handy annotations for route signatures.
+WorkspaceDep = Annotated[Workspace, Depends(open_workspace)]
+MaybeUser = Annotated[User | None, Depends(current_user)]
+SignedIn = Annotated[User, Depends(signed_in)]
