@@ -4,7 +4,7 @@ VENV   ?= .venv
 DB     ?= demo.gpkg
 BIN     = $(VENV)/bin
 
-.PHONY: run test docs bench clean
+.PHONY: run test docs bench web clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -36,6 +36,11 @@ docs: $(VENV)/.installed-run
 ## bench: the national-scale demo benchmark (minutes; never run by the tests)
 bench: $(VENV)/.installed-dev
 	$(BIN)/python benchmarks/bench_demo_national.py
+
+## web: reinstall the web map's browser libraries from npm (package-lock.json) and copy them into the package
+web:
+	npm ci --no-audit --no-fund
+	npm run vendor
 
 clean:
 	rm -rf $(VENV) $(DB) $(DB:.gpkg=.truth.gpkg) $(DB:.gpkg=.context.gpkg)

@@ -1,0 +1,73 @@
+// Feature detail: what the tile says at once, then the record, its history and its attachments from the API.
+import { api, authHeaders, el, Problem, showProblem } from './api.js';
+import { t } from './i18n.js';
+import { fieldLabel, labelsOf, valueText } from './labels.js';
+
+const HIDDEN = new Set(['geometry', 'uuid']);
+
+function table(labels, values) {
+  return el('table', { class: 'fields' }, Object.entries(values).filter(([k]) => !HIDDEN.has(k)).map(([k, v]) =>
+    el('tr', {}, el('th', { scope: 'row' }, fieldLabel(labels, k)), el('td', {}, valueText(labels, k, v)))));
+}
+
+const rowsOf = (doc, key) => (Array.isArray(doc) ? doc : doc?.[key] ?? doc?.records ?? doc?.rows ?? []);
+
+function problemBox(err) {
+  const box = el('div');
+  showProblem(box, err);
+  return box;
+}
+
+function historyList(labels, rows) {
+  if (!rows.length) return el('p', { class: 'muted' }, t('detail.no_history'));
+  return el('ol', { class: 'history' }, rows.map((row) => {
+    const after = typeof row.after === 'string' ? JSON.parse(row.after || '{}') : row.after || {};
+    const before = typeof row.before === 'string' ? JSON.parse(row.before || '{}') : row.before || {};
+    const changed = Object.keys(after).filter((k) => !HIDDEN.has(k) && JSON.stringify(after[k]) !== JSON.stringify(before[k])
+      && !['version', 'changed_at', 'changed_by', 'created_at', 'created_by'].includes(k));
+    return el('li', {}, el('strong', {}, t(`op.${row.op}`)), ' ', row.at || '', ' · ', row.actor || row.user || '',
+      changed.length && row.op !== 'insert' ? el('div', { class: 'muted' }, changed.map((k) => fieldLabel(labels, k)).join(', ')) : null);
+  }));
+}
+
+async function download(url, name) {
+  const answer = await fetch(url, { headers: authHeaders() });
+  if (!answer.ok) throw new Problem(await answer.json());
+  const link = el('a', { href: URL.createObjectURL(await answer.blob()), download: name });
+  document.body.append(link);
+  link.click();
+  link.remove();
+}
+
+function attachmentList(base, rows, status) {
+  if (!rows.length) return el('p', { class: 'muted' }, t('detail.no_attachments'));
+  return el('ul', { class: 'attachments' }, rows.map((a) => {
+    const name = a.name || a.filename;
+    return el('li', {}, el('button', { type: 'button', class: 'link', onclick: () => download(`${base}/attachments/${encodeURIComponent(name)}`, name)
+      .catch((err) => showProblem(status, err)) }, name), a.size ? ` (${Math.ceil(a.size / 1024)} kB)` : '');
+  }));
+}
+
+/** Fill `panel` with the detail of a clicked feature of the declared layer `decl`. */
+export async function showDetail(panel, decl, feature) {
+  const props = feature.properties;
+  const labels = decl.record ? await labelsOf(decl.record) : { fields: {}, terms: {} };
+  const status = el('div', { hidden: true });
+  const title = el('h2', { id: 'detail-title' }, [props.ref, props.name].filter(Boolean).join(' · ') || t(decl.title));
+  const close = el('button', { type: 'button', class: 'close', 'aria-label': t('detail.close'), onclick: () => { panel.hidden = true; } }, '×');
+  panel.replaceChildren(el('header', {}, title, close), el('p', { class: 'muted' }, t(decl.title)), table(labels, props), status);
+  panel.hidden = false;
+  if (!decl.record || !props.ref) return;
+  const base = `/api/records/${decl.record}/${encodeURIComponent(props.ref)}`;
+  const sections = [['record', base], ['history', `${base}/history`], ['attachments', `${base}/attachments`]];
+  const answers = await Promise.allSettled(sections.map(([, url]) => api(url)));
+  sections.forEach(([name], i) => {
+    const { status: state, value, reason } = answers[i];
+    let body;
+    if (state === 'rejected') body = problemBox(reason);
+    else if (name === 'record') body = table(labels, value);
+    else if (name === 'history') body = historyList(labels, rowsOf(value, 'history'));
+    else body = attachmentList(base, rowsOf(value, 'attachments'), status);
+    panel.append(el('section', { class: `detail-${name}` }, el('h3', {}, t(`detail.${name}`)), body));
+  });
+}

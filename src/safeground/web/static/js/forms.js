@@ -1,0 +1,130 @@
+// Data entry (a form generated from the record-type catalogue, GET /api/layers/{layer}) and approval (a queue
+// of records by review state, moved on with POST /api/records/{layer}/{ref}/review and the record's version).
+import { api, el, showProblem } from './api.js';
+import { label, t } from './i18n.js';
+import { fieldLabel, labelsOf } from './labels.js';
+
+const INPUT = { integer: 'number', real: 'number', date: 'date', datetime: 'datetime-local', text: 'text', link: 'text', links: 'text' };
+const ENTRY_LAYERS = ['hazard_area', 'accident', 'casualty', 'device', 'eore_session', 'priority_target', 'minefield_record', 'qm_inspection'];
+
+function fieldInput(field, labels) {
+  const name = field.name;
+  if (field.vocabulary) {
+    const multiple = field.type === 'choices';
+    const options = field.vocabulary.map((code) => new Option(label(labels.terms?.[name]?.[code], code), code));
+    if (!multiple) options.unshift(new Option('', ''));
+    return el('select', { name, required: field.required, multiple }, options);
+  }
+  if (field.type === 'boolean') return el('select', { name }, new Option('', ''), new Option(t('form.yes'), 'true'), new Option(t('form.no'), 'false'));
+  return el('input', { name, type: INPUT[field.type] || 'text', required: field.required, step: field.type === 'real' ? 'any' : null });
+}
+
+function valueOf(field, control) {
+  if (control.multiple) return [...control.selectedOptions].map((o) => o.value).join(' ') || null;
+  const v = control.value.trim();
+  if (v === '') return null;
+  if (field.type === 'integer') return Number.parseInt(v, 10);
+  if (field.type === 'real') return Number(v);
+  if (field.type === 'boolean') return v === 'true';
+  return v;
+}
+
+async function entryForm(host, layer, map) {
+  const [doc, labels] = await Promise.all([api(`/api/layers/${layer}`), labelsOf(layer)]);
+  const fields = doc.fields.filter((f) => !f.managed);
+  const message = el('div', { hidden: true, role: 'status' });
+  const geometry = el('textarea', { name: 'geometry', rows: 3, required: doc.geometry_required,
+    placeholder: t('form.geometry_placeholder') });
+  const pick = el('button', { type: 'button', onclick: () => {
+    pick.textContent = t('form.click_map');
+    map.once('click', (e) => {
+      geometry.value = JSON.stringify({ type: 'Point', coordinates: [+e.lngLat.lng.toFixed(6), +e.lngLat.lat.toFixed(6)] });
+      pick.textContent = t('form.pick_point');
+    });
+  } }, t('form.pick_point'));
+  const rows = fields.map((f) => el('label', { class: f.required ? 'required' : null },
+    el('span', {}, fieldLabel(labels, f.name), f.unit ? ` (${f.unit})` : ''), fieldInput(f, labels)));
+  const form = el('form', { class: 'entry' }, rows,
+    doc.geometry_type ? el('label', {}, el('span', {}, `${t('form.geometry')} (${doc.geometry_type})`), geometry, pick) : null,
+    el('button', { type: 'submit' }, t('form.submit')), message);
+  form.addEventListener('submit', async (event) => {
+    event.preventDefault();
+    const record = {};
+    for (const f of fields) {
+      const v = valueOf(f, form.elements[f.name]);
+      if (v !== null) record[f.name] = v;
+    }
+    try {
+      if (geometry.value.trim()) record.geometry = JSON.parse(geometry.value);
+    } catch {
+      showProblem(message, new Error(t('form.bad_geometry')));
+      return;
+    }
+    try {
+      const saved = await api(`/api/records/${layer}`, { method: 'POST', body: record });
+      message.hidden = false;
+      message.className = 'ok';
+      message.textContent = t('form.saved', { ref: saved.ref });
+      form.reset();
+    } catch (err) {
+      showProblem(message, err);
+    }
+  });
+  host.replaceChildren(form);
+}
+
+/** The data-entry panel: pick a record type, fill its generated form, submit. */
+export function setupEntry(host, user, map) {
+  if (!user.can?.create) { host.replaceChildren(el('p', { class: 'muted' }, t('form.no_right'))); return; }
+  const chooser = el('select', { 'aria-label': t('form.layer') }, ENTRY_LAYERS.map((l) => new Option(l, l)));
+  const body = el('div');
+  const render = () => entryForm(body, chooser.value, map).catch((err) => showProblem(body, err));
+  const titles = async () => {
+    for (const option of chooser.options) {
+      const labels = await labelsOf(option.value);
+      option.textContent = label({ en: labels.title }, option.value);
+    }
+  };
+  chooser.addEventListener('change', render);
+  host.replaceChildren(el('label', {}, el('span', {}, t('form.layer')), chooser), body);
+  titles();
+  render();
+  document.addEventListener('languagechange', render);
+}
+
+async function queue(host, layer, state, map) {
+  const list = el('div');
+  host.replaceChildren(list);
+  try {
+    const page = await api(`/api/records/${layer}?review_state=${state}&limit=50`);
+    const records = page.records || [];
+    if (!records.length) { list.replaceChildren(el('p', { class: 'muted' }, t('review.empty'))); return; }
+    const actions = state === 'submitted' ? [['approved', 'review.approve']]
+      : state === 'approved' ? [['published', 'review.publish'], ['submitted', 'review.return']] : [['approved', 'review.withdraw']];
+    list.replaceChildren(el('ul', { class: 'queue' }, records.map((r) => {
+      const message = el('div', { hidden: true });
+      const buttons = actions.map(([target, key]) => el('button', { type: 'button', onclick: async () => {
+        try {
+          await api(`/api/records/${layer}/${encodeURIComponent(r.ref)}/review`, { method: 'POST', body: { state: target, version: r.version } });
+          queue(host, layer, state, map);
+        } catch (err) { showProblem(message, err); }
+      } }, t(key)));
+      return el('li', {}, el('strong', {}, r.ref), ' ', r.name || '', el('div', { class: 'actions' }, buttons), message);
+    })));
+  } catch (err) {
+    showProblem(list, err);
+  }
+}
+
+/** The approval panel (QA role): records by review state, approved/published/returned with their version. */
+export function setupReview(host, user, map) {
+  if (!user.can?.review) { host.replaceChildren(el('p', { class: 'muted' }, t('review.no_right'))); return; }
+  const layer = el('select', { 'aria-label': t('form.layer') }, ENTRY_LAYERS.map((l) => new Option(l, l)));
+  const state = el('select', { 'aria-label': t('review.state') }, ['submitted', 'approved', 'published'].map((s) => new Option(t(`state.${s}`), s)));
+  const body = el('div');
+  const render = () => queue(body, layer.value, state.value, map);
+  layer.addEventListener('change', render);
+  state.addEventListener('change', render);
+  host.replaceChildren(el('div', { class: 'row' }, layer, state), body);
+  render();
+}

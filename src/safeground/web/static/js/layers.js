@@ -1,0 +1,61 @@
+// The map's layers, one declaration each: adding a layer (a risk surface, a clearance plan) is one more entry.
+//   id:       the vector tile layer (services/tiles.py LAYERS) and the toggle's name;
+//   record:   the record layer a click opens (GET /api/records/{record}/{ref}); null for aggregates;
+//   title:    the interface string naming it; styles: MapLibre layers drawn from it (source and
+//             source-layer are filled in); legend: {field, colors} (swatches labelled by the record model's
+//             vocabulary) and/or {items: [[stringKey, color]]}.
+const HAZARD_CLASS = { indication: '#e3b505', sha: '#f28e2b', cha: '#c0392b', eod_spot_task: '#8e44ad', stockpile: '#6d4c41' };
+const RELEASE_KIND = { cancelled: '#a8dba8', reduced: '#5cb85c', cleared: '#1e7b34' };
+const CASUALTY_STEPS = [['1', '#fee5d9'], ['5', '#fcae91'], ['20', '#fb6a4a'], ['50', '#cb181d']];
+
+const match = (field, colors, other = '#999') => ['match', ['get', field], ...Object.entries(colors).flat(), other];
+const geometry = (type) => ['==', ['geometry-type'], type];
+const MARKING_WIDTH = match('marking', { unmarked: 0.8, temporary: 1.6, permanent: 2.4, fenced: 3.2 }, 1);
+
+export const MAP_LAYERS = [
+  {
+    id: 'casualties', record: null, title: 'layer.casualties',
+    styles: [
+      { type: 'fill', paint: { 'fill-color': ['step', ['get', 'casualties'], ...CASUALTY_STEPS.flatMap(([n, c], i) => (i ? [Number(n), c] : [c]))], 'fill-opacity': 0.3 } },
+      { type: 'line', paint: { 'line-color': '#a50f15', 'line-width': 0.8 } },
+    ],
+    legend: { title: 'legend.casualties', items: CASUALTY_STEPS.map(([n, c]) => [`≥ ${n}`, c]) },
+  },
+  {
+    id: 'released_land', record: 'released_area', title: 'layer.released_land',
+    styles: [
+      { type: 'fill', paint: { 'fill-color': match('kind', RELEASE_KIND), 'fill-opacity': 0.6 } },
+      { type: 'line', paint: { 'line-color': '#1e7b34', 'line-width': 0.8 } },
+    ],
+    legend: { field: 'kind', colors: RELEASE_KIND },
+  },
+  {
+    id: 'minefield_records', record: 'minefield_record', title: 'layer.minefield_records',
+    styles: [
+      { type: 'fill', paint: { 'fill-color': '#6a3d9a', 'fill-opacity': 0.12 } },
+      { type: 'line', paint: { 'line-color': '#6a3d9a', 'line-width': 2, 'line-dasharray': [2, 1.5] } },
+    ],
+    legend: { items: [['layer.minefield_records', '#6a3d9a']] },
+  },
+  {
+    id: 'hazards', record: 'hazard_area', title: 'layer.hazards',
+    styles: [
+      // colour: class; strength: status (closed and handed over fade); outline width: marking.
+      { type: 'fill', paint: { 'fill-color': match('hazard_class', HAZARD_CLASS),
+        'fill-opacity': match('status', { open: 0.6, worked_on: 0.45, closed: 0.15, handed_over: 0.1 }, 0.5) } },
+      // outlines are wider when zoomed out, so that small hazards stay visible and clickable
+      { type: 'line', paint: { 'line-color': match('hazard_class', HAZARD_CLASS), 'line-width': ['interpolate', ['linear'], ['zoom'],
+        8, ['+', 2, MARKING_WIDTH], 13, MARKING_WIDTH] } },
+    ],
+    legend: { field: 'hazard_class', colors: HAZARD_CLASS, note: 'legend.hazards_note' },
+  },
+  {
+    id: 'priority_targets', record: 'priority_target', title: 'layer.priority_targets',
+    styles: [
+      { type: 'line', filter: geometry('LineString'), paint: { 'line-color': '#1f5fa8', 'line-width': 2.5 } },
+      { type: 'circle', filter: geometry('Point'), paint: { 'circle-color': '#1f5fa8', 'circle-radius': ['interpolate', ['linear'], ['zoom'], 8, 3.5, 13, 7],
+        'circle-stroke-color': '#fff', 'circle-stroke-width': 1.5 } },
+    ],
+    legend: { items: [['layer.priority_targets', '#1f5fa8']] },
+  },
+];

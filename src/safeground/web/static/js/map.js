@@ -1,0 +1,148 @@
+// The web map page: sign-in, the MapLibre map over the signed-in vector tiles, layer toggles with their
+// legend, feature detail on click, and the data-entry and approval forms.
+import { Map as MapLibre, NavigationControl, ScaleControl } from '/static/vendor/maplibre-gl.mjs';
+import { api, el, setToken, showProblem, token } from './api.js';
+import { showDetail } from './detail.js';
+import { setupEntry, setupReview } from './forms.js';
+import { initLanguage, label, t } from './i18n.js';
+import { labelsOf } from './labels.js';
+import { MAP_LAYERS } from './layers.js';
+
+const $ = (id) => document.getElementById(id);
+const absolute = (path) => new URL(path, window.location.href).href;
+// Exposed for scripted checks (the browser test) and the console: the map and the state of the page.
+window.safeground = { ready: false };
+
+function basemap(settings) {
+  const sources = { outlines: { type: 'geojson', data: absolute('/api/map/outlines'),
+    attribution: 'Natural Earth' } };
+  const layers = [{ id: 'background', type: 'background', paint: { 'background-color': '#d7e7f2' } }];
+  if (settings.basemap_url) {
+    sources.online = { type: 'raster', tiles: [settings.basemap_url], tileSize: 256 };
+    layers.push({ id: 'online', type: 'raster', source: 'online' });
+  } else {
+    layers.push({ id: 'land', type: 'fill', source: 'outlines', paint: { 'fill-color': '#f4f1ea' } });
+  }
+  layers.push({ id: 'borders', type: 'line', source: 'outlines', paint: { 'line-color': '#8a8a8a', 'line-width': 1 } });
+  return { sources, layers };
+}
+
+function style(settings) {
+  const { sources, layers } = basemap(settings);
+  const zooms = settings.layers.map((l) => l.minzoom);
+  sources.records = { type: 'vector', tiles: [window.location.origin + settings.tiles], minzoom: Math.min(...zooms), maxzoom: 14 };
+  for (const decl of MAP_LAYERS) {
+    const tileLayer = settings.layers.find((l) => l.name === decl.id);
+    decl.styles.forEach((s, i) => layers.push({ ...s, id: `${decl.id}-${i}`, source: 'records', 'source-layer': decl.id,
+      ...(tileLayer ? { minzoom: tileLayer.minzoom } : {}) }));
+  }
+  return { version: 8, sources, layers };
+}
+
+const styleIds = (decl) => decl.styles.map((_, i) => `${decl.id}-${i}`);
+
+async function legendOf(decl) {
+  const { legend } = decl;
+  const swatch = (color, text) => el('li', {}, el('span', { class: 'swatch', style: `background:${color}` }), text);
+  const items = [];
+  if (legend.field) {
+    const labels = await labelsOf(decl.record);
+    for (const [code, color] of Object.entries(legend.colors)) items.push(swatch(color, label(labels.terms?.[legend.field]?.[code], code)));
+  }
+  for (const [key, color] of legend.items || []) items.push(swatch(color, t(key)));
+  return el('div', {}, el('ul', { class: 'legend' }, items), legend.note ? el('p', { class: 'muted small' }, t(legend.note)) : null);
+}
+
+async function layerPanel(map) {
+  const panel = $('layers');
+  const hidden = new Set(JSON.parse(localStorage.getItem('safeground.hidden') || '[]'));
+  const rows = [];
+  for (const decl of [...MAP_LAYERS].reverse()) {  // top layer first, as drawn
+    const box = el('input', { type: 'checkbox', checked: !hidden.has(decl.id), dataset: { layer: decl.id } });
+    const apply = () => {
+      for (const id of styleIds(decl)) map.setLayoutProperty(id, 'visibility', box.checked ? 'visible' : 'none');
+      if (box.checked) hidden.delete(decl.id); else hidden.add(decl.id);
+      localStorage.setItem('safeground.hidden', JSON.stringify([...hidden]));
+    };
+    box.addEventListener('change', apply);
+    apply();
+    rows.push(el('div', { class: 'layer' }, el('label', {}, box, ' ', t(decl.title)), await legendOf(decl)));
+  }
+  panel.replaceChildren(...rows);
+}
+
+function startMap(settings) {
+  const map = new MapLibre({
+    container: 'map', style: style(settings), attributionControl: { compact: true },
+    bounds: settings.bounds || [-180, -60, 180, 75], fitBoundsOptions: { padding: 20 },
+    transformRequest: (url) => (url.startsWith(absolute('/api/')) && token()
+      ? { url, headers: { Authorization: `Bearer ${token()}` } } : { url }),
+  });
+  map.addControl(new NavigationControl(), 'top-left');
+  map.addControl(new ScaleControl());
+  const clickable = MAP_LAYERS.flatMap(styleIds);
+  map.on('click', (e) => {
+    const feature = map.queryRenderedFeatures(e.point, { layers: clickable.filter((id) => map.getLayer(id)) })[0];
+    if (!feature) return;
+    const decl = MAP_LAYERS.find((d) => d.id === feature.sourceLayer);
+    showDetail($('detail'), decl, feature);
+  });
+  map.on('mousemove', (e) => {
+    const hit = map.queryRenderedFeatures(e.point, { layers: clickable }).length > 0;
+    map.getCanvas().style.cursor = hit ? 'pointer' : '';
+  });
+  window.safeground.map = map;
+  map.once('idle', () => { window.safeground.ready = true; });
+  return map;
+}
+
+async function start(user) {
+  $('sign-in').hidden = true;
+  $('workspace').hidden = false;
+  $('who').textContent = `${user.display_name || user.username} · ${t(`role.${user.role}`)}`;
+  $('sign-out').hidden = false;
+  const settings = await api('/api/map');
+  const map = startMap(settings);
+  await new Promise((resolve) => map.once('load', resolve));
+  const refresh = () => layerPanel(map);
+  await refresh();
+  document.addEventListener('languagechange', () => {
+    refresh();
+    $('who').textContent = `${user.display_name || user.username} · ${t(`role.${user.role}`)}`;
+  });
+  setupEntry($('entry'), user, map);
+  setupReview($('review'), user, map);
+}
+
+function askSignIn() {
+  $('sign-in').hidden = false;
+  $('workspace').hidden = true;
+  $('sign-in-form').addEventListener('submit', async (event) => {
+    event.preventDefault();
+    const form = new FormData(event.target);
+    try {
+      const answer = await api('/api/auth/token', { method: 'POST', body: { username: form.get('username'), password: form.get('password') } });
+      setToken(answer.token);
+      await start(answer.user);
+    } catch (err) {
+      showProblem($('sign-in-problem'), err);
+    }
+  });
+}
+
+async function main() {
+  await initLanguage();
+  $('sign-out').addEventListener('click', async () => {
+    try { await api('/api/auth/token', { method: 'DELETE' }); } catch { /* signed out already */ }
+    setToken(null);
+    window.location.reload();
+  });
+  if (token()) {
+    try {
+      return await start(await api('/api/auth/me'));
+    } catch { setToken(null); }
+  }
+  askSignIn();
+}
+
+main();
