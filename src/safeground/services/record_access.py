@@ -242,10 +242,10 @@ def _history_entry(change: Change, hidden: frozenset[str]) -> dict[str, Any]:
     before = {k: v for k, v in old.items() if k not in hidden}
     after = {k: v for k, v in new.items() if k not in hidden}
     changed = sorted(k for k in set(before) | set(after) if before.get(k) != after.get(k))
-    entry = {"seq": change.seq, "at": change.at, "actor": change.actor, "op": change.op,
+    entry: dict[str, Any] = {"seq": change.seq, "at": change.at, "actor": change.actor, "op": change.op,
              "import_run": change.import_run, "version": new.get("version", old.get("version")),
              "changed": changed, "before": {k: before.get(k) for k in changed},
              "after": {k: after.get(k) for k in changed}}
     if change.before is not None and change.after is not None and old.get("geom") != new.get("geom"):
-        entry["changed"].append("geometry")
+        changed.append("geometry")
     return entry
