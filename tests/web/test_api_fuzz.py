@@ -6,12 +6,11 @@ administrator (every route's deepest path) and once as nobody signed in (the pub
 
 from __future__ import annotations
 
+import shutil
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
-
-import shutil
-import tempfile
 
 import pytest
 import schemathesis
