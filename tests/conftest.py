@@ -11,6 +11,7 @@ import shapely
 
 from safeground.domain.config import Config
 from safeground.domain.errors import SafeGroundError
+from safeground.io.naturalearth import country_outline
 from safeground.services.records import add_record
 from safeground.services.workspace import Workspace
 
@@ -112,3 +113,17 @@ def utm_m2(geom: shapely.Geometry) -> float:
 def box(x: float, y: float, w: float, h: float) -> shapely.Polygon:
     """The rectangle with south-west corner (x, y), w degrees wide and h high."""
     return shapely.box(x, y, x + w, y + h)
+
+
+@pytest.fixture
+def areas(ws: Workspace) -> dict[str, dict]:
+    """Colombia (Natural Earth's outline) with two departments and a municipality of one of them."""
+    col = add_record(ws, "admin_area", {"name": "Colombia", "level": 0, "code": "CO",
+                                        "geometry": country_outline("COL")})
+    meta = add_record(ws, "admin_area", {"name": "Meta", "level": 1, "code": "CO50", "parent_code": "CO",
+                                         "geometry": shapely.box(-73.0, 4.5, -72.0, 5.5)})
+    vista = add_record(ws, "admin_area", {"name": "Vistahermosa", "level": 2, "code": "CO50711",
+                                          "parent_code": "CO50", "geometry": shapely.box(-72.6, 4.9, -72.4, 5.1)})
+    other = add_record(ws, "admin_area", {"name": "Antioquia", "level": 1, "code": "CO05", "parent_code": "CO",
+                                          "geometry": shapely.box(-76.0, 6.0, -75.0, 7.0)})
+    return {"col": col, "meta": meta, "vista": vista, "other": other}

@@ -18,7 +18,6 @@ from tests.conftest import HAZARD_BOX, refused_unchanged
 from safeground.domain.errors import AuthenticationError, ConflictError, ForbiddenError, SafeGroundError
 from safeground.domain.records import LAYERS
 from safeground.domain.roles import Role
-from safeground.io.naturalearth import country_outline
 from safeground.services import credentials
 from safeground.services import users as svc
 from safeground.services.records import add_record
@@ -195,20 +194,6 @@ def test_a_stronger_hasher_upgrades_a_stored_hash_at_sign_in(ws: Workspace, monk
     assert hashed is not None and "m=16,t=2,p=1" in hashed
     assert svc.user_history(ws, "ana")[-1]["op"] == "user_rehash"
     assert svc.authenticate(ws, "ana", PASSWORD).username == "ana"
-
-
-@pytest.fixture
-def areas(ws: Workspace) -> dict[str, dict]:
-    """Colombia (Natural Earth's outline) with two departments and a municipality of one of them."""
-    col = add_record(ws, "admin_area", {"name": "Colombia", "level": 0, "code": "CO",
-                                        "geometry": country_outline("COL")})
-    meta = add_record(ws, "admin_area", {"name": "Meta", "level": 1, "code": "CO50", "parent_code": "CO",
-                                         "geometry": shapely.box(-73.0, 4.5, -72.0, 5.5)})
-    vista = add_record(ws, "admin_area", {"name": "Vistahermosa", "level": 2, "code": "CO50711",
-                                          "parent_code": "CO50", "geometry": shapely.box(-72.6, 4.9, -72.4, 5.1)})
-    other = add_record(ws, "admin_area", {"name": "Antioquia", "level": 1, "code": "CO05", "parent_code": "CO",
-                                          "geometry": shapely.box(-76.0, 6.0, -75.0, 7.0)})
-    return {"col": col, "meta": meta, "vista": vista, "other": other}
 
 
 def test_area_restriction_round_trip(ws: Workspace, db_path: Path, areas: dict[str, dict]) -> None:

@@ -286,19 +286,23 @@ def area_scope(ws: Workspace, user: User) -> AreaScope | None:
     """The user's area scope; ``None`` for the whole country (no restriction)."""
     if not user.areas:
         return None
+    return admin_scope(ws, user.areas)
+
+
+def admin_scope(ws: Workspace, codes: Sequence[str]) -> AreaScope:
+    """The scope of the admin areas ``codes``: those codes and every sub-area's, and their outline."""
     areas = ws.store.query("admin_area", geometry=False, fields=["code", "parent_code"])
     children: dict[str, list[str]] = {}
     for a in areas:
         if a["parent_code"]:
             children.setdefault(a["parent_code"], []).append(a["code"])
-    codes: set[str] = set()
-    todo = list(user.areas)
+    found: set[str] = set()
+    todo = list(codes)
     while todo:
         code = todo.pop()
-        if code not in codes:
-            codes.add(code)
+        if code not in found:
+            found.add(code)
             todo.extend(children.get(code, ()))
-    named = [a["geometry"] for a in ws.store.query("admin_area", where={"code": list(user.areas)}, fields=["code"])
+    named = [a["geometry"] for a in ws.store.query("admin_area", where={"code": list(codes)}, fields=["code"])
              if a["geometry"] is not None]
-    return AreaScope(frozenset(codes), shapely.union_all(named) if named else None)
-
+    return AreaScope(frozenset(found), shapely.union_all(named) if named else None)

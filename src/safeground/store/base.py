@@ -23,7 +23,9 @@ import shapely
 Record = dict[str, Any]
 Where = Mapping[str, Any]
 
-OPERATORS = frozenset({"=", "!=", "<", "<=", ">", ">=", "in", "not_in", "is_null", "not_null"})
+#: Conditions a ``Where`` may hold per field: ``value`` (equals), ``[values]`` (in), ``None`` (is null), or
+#: ``(operator, value)``; ``("between", (low, high))`` includes both ends, and either may be ``None`` (open).
+OPERATORS = frozenset({"=", "!=", "<", "<=", ">", ">=", "in", "not_in", "is_null", "not_null", "between"})
 
 
 @dataclass(frozen=True)
@@ -280,7 +282,9 @@ class Store(abc.ABC):
         ``fields`` reads only those fields (with ``uuid`` and ``ref``), for checks over whole layers."""
 
     @abc.abstractmethod
-    def count(self, layer: str, *, where: Where | None = None, include_retired: bool = True) -> int: ...
+    def count(self, layer: str, *, where: Where | None = None, include_retired: bool = True,
+              bbox: tuple[float, float, float, float] | None = None) -> int:
+        """How many records match, as :meth:`query` would return them (but retired ones count by default)."""
 
     @abc.abstractmethod
     def aggregate(self, layer: str, *, group_by: Sequence[str] = (),
@@ -301,6 +305,10 @@ class Store(abc.ABC):
     @abc.abstractmethod
     def changes_since(self, seq: int = 0, *, limit: int | None = None) -> Iterator[Change]:
         """Audit rows with a sequence number above ``seq``, in order."""
+
+    @abc.abstractmethod
+    def record_changes(self, layer: str, uuid: str) -> list[Change]:
+        """The audit rows of one record, oldest first (its history); ``record.not_found`` if absent."""
 
     @abc.abstractmethod
     def last_change_seq(self) -> int:

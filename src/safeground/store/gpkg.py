@@ -553,14 +553,21 @@ class GeoPackageStore(GeoPackageUsers, Store):
                 conds.append(f"{col} IS NULL")
             elif op == "not_null":
                 conds.append(f"{col} IS NOT NULL")
+            elif op == "between":
+                low, high = value
+                for cmp, bound in ((">=", low), ("<=", high)):
+                    if bound is not None:
+                        conds.append(f"{col} {cmp} ?")
+                        params.append(_to_sql_value(rt, name, bound))
             else:
                 conds.append(f"{col} {op} ?")
                 params.append(_to_sql_value(rt, name, value))
         return ("WHERE " + " AND ".join(conds) if conds else ""), params
 
-    def count(self, layer: str, *, where: Where | None = None, include_retired: bool = True) -> int:
+    def count(self, layer: str, *, where: Where | None = None, include_retired: bool = True,
+              bbox: tuple[float, float, float, float] | None = None) -> int:
         rt = record_type(layer)
-        clause, params = self._where(rt, where, include_retired, None)
+        clause, params = self._where(rt, where, include_retired, bbox)
         return int(self._conn.execute(f"SELECT COUNT(*) FROM {q(layer)} t {clause}", params).fetchone()[0])
 
     def aggregate(self, layer: str, *, group_by: Sequence[str] = (),
@@ -618,15 +625,22 @@ class GeoPackageStore(GeoPackageUsers, Store):
         return {r[0] for r in self._conn.execute(sql, (wanted,))}
 
     def changes_since(self, seq: int = 0, *, limit: int | None = None) -> Iterator[Change]:
-        sql = "SELECT seq, layer, fid, uuid, op, actor, import_run, at, before, after FROM safeground_audit " \
-              "WHERE seq > ? ORDER BY seq"
+        sql = f"SELECT {_CHANGE_COLUMNS} FROM safeground_audit WHERE seq > ? ORDER BY seq"
         params: list[Any] = [seq]
         if limit is not None:
             sql += " LIMIT ?"
             params.append(limit)
         for row in self._conn.execute(sql, params):
-            yield Change(row[0], row[1], row[2], row[3], row[4], row[5], row[6], row[7],
-                         json.loads(row[8]) if row[8] else None, json.loads(row[9]) if row[9] else None)
+            yield _change(row)
+
+    def record_changes(self, layer: str, uuid: str) -> list[Change]:
+        record_type(layer)
+        row = self._conn.execute(f"SELECT {FID} FROM {q(layer)} WHERE uuid = ?", (uuid,)).fetchone()
+        if row is None:
+            raise NotFoundError("record.not_found", f"No {layer} record with uuid {uuid}.",
+                                hint="Check the uuid; retired records are still found by uuid.")
+        sql = f"SELECT {_CHANGE_COLUMNS} FROM safeground_audit WHERE layer = ? AND fid = ? ORDER BY seq"
+        return [_change(r) for r in self._conn.execute(sql, (layer, row[0]))]
 
     def last_change_seq(self) -> int:
         row = self._conn.execute("SELECT max(seq) FROM safeground_audit").fetchone()
@@ -891,6 +905,14 @@ class GeoPackageStore(GeoPackageUsers, Store):
         with self.transaction():
             self._conn.execute(f"INSERT OR REPLACE INTO safeground_import_run ({', '.join(cols)}) "
                                f"VALUES ({', '.join('?' * len(cols))})", values)
+
+
+_CHANGE_COLUMNS = "seq, layer, fid, uuid, op, actor, import_run, at, before, after"
+
+
+def _change(row: Sequence[Any]) -> Change:
+    return Change(row[0], row[1], row[2], row[3], row[4], row[5], row[6], row[7],
+                  json.loads(row[8]) if row[8] else None, json.loads(row[9]) if row[9] else None)
 
 
 def _parse_condition(spec: Any) -> tuple[str, Any]:
