@@ -70,7 +70,7 @@ def page_public() -> FileResponse:
     return _page("public.html")
 
 
-@router.get("/static/{path:path}", include_in_schema=False)
+@router.api_route("/static/{path:path}", methods=["GET", "HEAD"], include_in_schema=False)
 async def page_static(path: str, request: Request) -> Response:
     """A static file (404 problem when missing; conditional requests answered with 304)."""
     return await _STATIC.get_response(path, request.scope)
@@ -110,10 +110,10 @@ def map_settings(ws: WorkspaceDep) -> dict[str, Any]:
                         "fields": list(t.fields)} for t in tiles.LAYERS]}
 
 
-@router.get("/api/map/outlines", response_class=Response,
-            responses={200: {"content": {"application/geo+json": {}}, "description": "Country outlines."}})
+@router.get("/api/map/outlines", response_class=Response, include_in_schema=False)
 def map_outlines() -> Response:
-    """Natural Earth 1:110m country outlines (public domain), the basemap that works offline."""
+    """Natural Earth 1:110m country outlines (public domain), the basemap that works offline: a static asset of
+    the pages, like ``/static``, so not an operation of the API document."""
     data = resources.files("safeground").joinpath("data/naturalearth/ne_110m_countries.geojson").read_bytes()
     return Response(data, media_type="application/geo+json", headers={"Cache-Control": "public, max-age=86400"})
 

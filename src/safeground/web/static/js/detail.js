@@ -21,10 +21,7 @@ function problemBox(err) {
 function historyList(labels, rows) {
   if (!rows.length) return el('p', { class: 'muted' }, t('detail.no_history'));
   return el('ol', { class: 'history' }, rows.map((row) => {
-    const after = typeof row.after === 'string' ? JSON.parse(row.after || '{}') : row.after || {};
-    const before = typeof row.before === 'string' ? JSON.parse(row.before || '{}') : row.before || {};
-    const changed = Object.keys(after).filter((k) => !HIDDEN.has(k) && JSON.stringify(after[k]) !== JSON.stringify(before[k])
-      && !['version', 'changed_at', 'changed_by', 'created_at', 'created_by'].includes(k));
+    const changed = (row.changed || []).filter((k) => !HIDDEN.has(k) && !['version', 'changed_at', 'changed_by'].includes(k));
     return el('li', {}, el('strong', {}, t(`op.${row.op}`)), ' ', row.at || '', ' · ', row.actor || row.user || '',
       changed.length && row.op !== 'insert' ? el('div', { class: 'muted' }, changed.map((k) => fieldLabel(labels, k)).join(', ')) : null);
   }));

@@ -85,6 +85,7 @@ function startMap(settings) {
     const feature = map.queryRenderedFeatures(e.point, { layers: clickable.filter((id) => map.getLayer(id)) })[0];
     if (!feature) return;
     const decl = MAP_LAYERS.find((d) => d.id === feature.sourceLayer);
+    window.safeground.shown = [decl, feature];
     showDetail($('detail'), decl, feature);
   });
   map.on('mousemove', (e) => {
@@ -108,6 +109,7 @@ async function start(user) {
   await refresh();
   document.addEventListener('languagechange', () => {
     refresh();
+    if (window.safeground.shown && !$('detail').hidden) showDetail($('detail'), ...window.safeground.shown);
     $('who').textContent = `${user.display_name || user.username} · ${t(`role.${user.role}`)}`;
   });
   setupEntry($('entry'), user, map);

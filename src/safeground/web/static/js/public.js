@@ -47,21 +47,7 @@ function search(map) {
     check(lat, lon, map);
     return;
   }
-  const found = settlements.find((s) => (s.name || '').toLowerCase().includes(text.toLowerCase()) && s.lon !== undefined);
-  if (found) {
-    map.flyTo({ center: [found.lon, found.lat], zoom: 13 });
-    check(found.lat, found.lon, map);
-  } else {
-    showProblem($('answer'), new Error(t('safety.not_found')));
-  }
-}
-
-function settlementsOf(doc) {
-  const features = doc?.features || [];
-  if (features.length) {
-    return features.map((f) => ({ ...f.properties, lon: f.geometry?.coordinates?.[0], lat: f.geometry?.coordinates?.[1] }));
-  }
-  return Array.isArray(doc) ? doc : doc?.settlements || [];
+  showProblem($('answer'), new Error(t('safety.not_found')));
 }
 
 function settlementList() {
@@ -83,9 +69,8 @@ function casualtyTable(doc) {
 }
 
 async function panels() {
-  const [hazards, places, casualties] = await Promise.allSettled([
-    api('/api/public/hazards'), api('/api/public/settlements'), api('/api/public/casualties')]);
-  if (places.status === 'fulfilled') settlements = settlementsOf(places.value);
+  const [places, casualties] = await Promise.allSettled([api('/api/public/settlements'), api('/api/public/casualties')]);
+  if (places.status === 'fulfilled') settlements = places.value.settlements || [];
   const render = () => {
     $('settlements').replaceChildren(places.status === 'fulfilled' ? settlementList() : el('div'));
     if (places.status === 'rejected') showProblem($('settlements'), places.reason);
@@ -95,28 +80,24 @@ async function panels() {
   };
   render();
   document.addEventListener('languagechange', render);
-  return { hazards: hazards.status === 'fulfilled' ? hazards.value : { type: 'FeatureCollection', features: [] },
-    places: places.status === 'fulfilled' ? places.value : null };
 }
 
 async function main() {
   await initLanguage();
   const settings = await api('/api/map');
-  const data = await panels();
-  const placeFeatures = { type: 'FeatureCollection', features: settlements.filter((s) => s.lon !== undefined)
-    .map((s) => ({ type: 'Feature', geometry: { type: 'Point', coordinates: [s.lon, s.lat] }, properties: { status: s.status, name: s.name } })) };
+  await panels();
   const layers = [{ id: 'background', type: 'background', paint: { 'background-color': '#d7e7f2' } }];
   const sources = { outlines: { type: 'geojson', data: absolute('/api/map/outlines'), attribution: 'Natural Earth' },
-    hazards: { type: 'geojson', data: data.hazards }, places: { type: 'geojson', data: placeFeatures } };
+    // the public hazard areas (remaining area buffered 25 m, simplified outward), as public vector tiles
+    hazards: { type: 'vector', tiles: [`${window.location.origin}/api/public/tiles/{z}/{x}/{y}.mvt`], minzoom: 6, maxzoom: 14 } };
   if (settings.basemap_url) {
     sources.online = { type: 'raster', tiles: [settings.basemap_url], tileSize: 256 };
     layers.push({ id: 'online', type: 'raster', source: 'online' });
   } else layers.push({ id: 'land', type: 'fill', source: 'outlines', paint: { 'fill-color': '#f4f1ea' } });
   layers.push({ id: 'borders', type: 'line', source: 'outlines', paint: { 'line-color': '#8a8a8a' } },
-    { id: 'hazards-fill', type: 'fill', source: 'hazards', paint: { 'fill-color': '#c0392b', 'fill-opacity': 0.45 } },
-    { id: 'hazards-line', type: 'line', source: 'hazards', paint: { 'line-color': '#7a1d14', 'line-width': 1 } },
-    { id: 'places', type: 'circle', source: 'places', paint: { 'circle-radius': 6, 'circle-stroke-color': '#fff', 'circle-stroke-width': 1.5,
-      'circle-color': ['match', ['get', 'status'], ...Object.entries(SETTLEMENT_COLORS).flat(), '#777'] } });
+    { id: 'hazards-fill', type: 'fill', source: 'hazards', 'source-layer': 'public_hazards', paint: { 'fill-color': '#c0392b', 'fill-opacity': 0.45 } },
+    { id: 'hazards-line', type: 'line', source: 'hazards', 'source-layer': 'public_hazards', paint: { 'line-color': '#7a1d14',
+      'line-width': ['interpolate', ['linear'], ['zoom'], 8, 2, 13, 1] } });
   const map = new MapLibre({ container: 'map', style: { version: 8, sources, layers }, attributionControl: { compact: true },
     bounds: settings.bounds || [-180, -60, 180, 75], fitBoundsOptions: { padding: 20 } });
   map.addControl(new NavigationControl(), 'top-left');
