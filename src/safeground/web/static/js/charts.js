@@ -15,7 +15,7 @@ const fmt = (v) => (Number.isInteger(v) ? v.toLocaleString() : v.toLocaleString(
  * A horizontal bar chart in a card. `rows`: [[label, [v1, v2...]]] (one value per series: stacked);
  * `series`: the series' names (shown as a key when more than one).
  */
-export function barChart(title, rows, series = [''], { unit = '' } = {}) {
+export function barChart(title, rows, series = [''], { unit = '', colors = PALETTE } = {}) {
   const rowH = 22;
   const labelW = 190;
   const width = 480;
@@ -24,21 +24,22 @@ export function barChart(title, rows, series = [''], { unit = '' } = {}) {
   const chart = svg('svg', { viewBox: `0 0 ${width} ${rows.length * rowH + 8}`, role: 'img', 'aria-label': title });
   rows.forEach(([name, values], i) => {
     const y = i * rowH + 4;
-    const shown = name.length > 28 ? `${name.slice(0, 27)}…` : name;
+    const room = Math.floor((labelW - 10) / 7);  // characters that fit beside the bars at 12px
+    const shown = name.length > room ? `${name.slice(0, room - 1)}…` : name;
     const text = svg('text', { x: labelW - 6, y: y + 14, 'text-anchor': 'end' }, shown);
     text.append(svg('title', {}, name));
     chart.append(text);
     let x = labelW;
     values.forEach((v, s) => {
       const w = (v / max) * barW;
-      if (w > 0) chart.append(svg('rect', { x, y, width: w, height: rowH - 6, fill: PALETTE[s % PALETTE.length] }, undefined));
+      if (w > 0) chart.append(svg('rect', { x, y, width: w, height: rowH - 6, fill: colors[s % colors.length] }, undefined));
       x += w;
     });
     const total = values.reduce((a, b) => a + b, 0);
     chart.append(svg('text', { x: x + 4, y: y + 14 }, `${fmt(total)}${unit}`));
   });
   const key = series.length > 1 ? el('ul', { class: 'legend' }, series.map((s, i) =>
-    el('li', {}, el('span', { class: 'swatch', style: `background:${PALETTE[i % PALETTE.length]}` }), s))) : null;
+    el('li', {}, el('span', { class: 'swatch', style: `background:${colors[i % colors.length]}` }), s))) : null;
   const body = rows.length ? chart : el('p', { class: 'muted' }, '–');
   return el('section', { class: 'card chart' }, el('h2', {}, title), body, key);
 }

@@ -1,0 +1,209 @@
+"""The web pages in a real browser: Debian's chromium driven by Playwright against ``safeground serve`` on the
+demo, as a user meets them: sign in, see the hazards drawn, click one and read its detail, switch the language
+(Spanish, then Arabic right to left), open the dashboard and the public view.
+
+Screenshots of the map, the dashboard and the public view are written to the test's temporary folder
+(``pytest --basetemp DIR`` keeps them where you can look at them).
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from playwright.sync_api import Browser, Page, sync_playwright
+
+from safeground.services import credentials, stats, users
+from safeground.services.demo import build_demo
+from safeground.services.workspace import Workspace
+
+CHROMIUM = "/usr/bin/chromium"
+# WebGL without a GPU: chromium's software renderer (SwiftShader) through ANGLE.
+CHROMIUM_ARGS = ["--use-angle=swiftshader", "--enable-unsafe-swiftshader", "--no-sandbox"]
+TIMEOUT_MS = 30_000
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    """The small demo region (a few seconds) with a QA officer's account."""
+    folder = tmp_path_factory.mktemp("browser")
+    db = folder / "demo.gpkg"
+    saved, credentials.HASHER = credentials.HASHER, credentials.FAST_FOR_TESTS
+    try:
+        with Workspace.open(db, user="admin", create=True) as ws:
+            build_demo(ws, scale="small", seed=7)
+            users.add_user(ws, "ana", "qa", "a long passphrase", display_name="Ana Gómez")
+    finally:
+        credentials.HASHER = saved
+    return {"db": db, "folder": folder, "user": "ana", "password": "a long passphrase"}
+
+
+@pytest.fixture(scope="module")
+def server(demo: dict[str, Any]) -> Iterator[str]:
+    port = _free_port()
+    log = (demo["folder"] / "serve.log").open("w")
+    proc = subprocess.Popen([sys.executable, "-m", "safeground.cli", "serve", "--db", str(demo["db"]),
+                             "--port", str(port)], stdout=log, stderr=subprocess.STDOUT,
+                            env={**os.environ, "PYTHONUNBUFFERED": "1"})
+    base = f"http://127.0.0.1:{port}"
+    try:
+        for _ in range(300):
+            try:
+                if httpx.get(f"{base}/api/health", timeout=1).status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            if proc.poll() is not None:
+                raise AssertionError((demo["folder"] / "serve.log").read_text())
+            time.sleep(0.1)
+        yield base
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+        log.close()
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    with sync_playwright() as p:
+        chromium = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture()
+def page(browser: Browser) -> Iterator[Page]:
+    context = browser.new_context(viewport={"width": 1280, "height": 800}, locale="en-GB")
+    page = context.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    page.set_default_timeout(TIMEOUT_MS)
+    yield page
+    context.close()
+    assert not errors, f"script errors in the page: {errors}"
+
+
+def _wait_for_map(page: Page) -> None:
+    page.wait_for_function("window.safeground && window.safeground.ready === true")
+
+
+def _sign_in(page: Page, server: str, demo: dict[str, Any]) -> None:
+    page.goto(server + "/")
+    page.fill("input[name=username]", demo["user"])
+    page.fill("input[name=password]", demo["password"])
+    page.click("#sign-in-form button[type=submit]")
+    _wait_for_map(page)
+
+
+def _click_hazard(page: Page, ref: str) -> None:
+    """Zoom to the hazard ``ref`` and click a pixel where it is drawn."""
+    page.evaluate("""(ref) => { const m = window.safeground.map;
+        const f = m.queryRenderedFeatures({layers: ['hazards-0']}).find(f => f.properties.ref === ref);
+        const ring = f.geometry.type === 'Polygon' ? f.geometry.coordinates[0] : f.geometry.coordinates[0][0];
+        window.safeground.ready = false;
+        m.jumpTo({center: ring[0], zoom: 14});
+        m.once('idle', () => { window.safeground.ready = true; }); }""", ref)
+    _wait_for_map(page)
+    spot = page.evaluate("""(ref) => { const m = window.safeground.map, c = m.getCanvas();
+        const w = c.clientWidth, h = c.clientHeight;
+        for (let r = 0; r < Math.max(w, h) / 2; r += 3) for (let a = 0; a < 360; a += 10) {
+          const x = w / 2 + r * Math.cos(a * Math.PI / 180), y = h / 2 + r * Math.sin(a * Math.PI / 180);
+          if (m.queryRenderedFeatures([x, y], {layers: ['hazards-0']}).some(f => f.properties.ref === ref)) return {x, y};
+        } return null; }""", ref)
+    assert spot is not None, f"{ref} is drawn somewhere on the map"
+    box = page.locator("#map canvas").bounding_box()
+    assert box is not None
+    page.mouse.click(box["x"] + spot["x"], box["y"] + spot["y"])
+
+
+def test_an_anonymous_visitor_is_asked_to_sign_in_and_offered_the_public_page(page: Page, server: str) -> None:
+    page.goto(server + "/")
+    assert page.locator("#sign-in").is_visible() and not page.locator("#workspace").is_visible()
+    assert page.locator("#sign-in a[href='/public']").is_visible()
+    page.fill("input[name=username]", "demo-qa")
+    page.fill("input[name=password]", "not the password")
+    page.click("#sign-in-form button[type=submit]")
+    problem = page.locator("#sign-in-problem")
+    problem.wait_for(state="visible")
+    assert "Hint" not in problem.inner_text() and "password" in problem.inner_text().lower()
+
+
+def test_the_map_draws_the_hazards_and_a_click_shows_the_detail_in_the_chosen_language(
+        page: Page, server: str, demo: dict[str, Any]) -> None:
+    _sign_in(page, server, demo)
+    with Workspace.open(demo["db"], read_only=True) as ws:
+        hazards = {h["ref"]: h for h in ws.store.query("hazard_area", geometry=False)}
+    drawn = page.evaluate("() => [...new Set(window.safeground.map.queryRenderedFeatures("
+                          "{layers: ['hazards-0']}).map(f => f.properties.ref))]")
+    assert set(drawn) <= set(hazards)
+    # At the opening zoom (8) a polygon under a pixel is dropped by the tile encoder; every larger one is drawn.
+    visible = {r for r, h in hazards.items() if (h["area_m2"] or 0) >= 10_000}
+    assert len(visible) > 50 and visible <= set(drawn), "every hazard area over a hectare is drawn"
+    page.screenshot(path=str(demo["folder"] / "map.png"))
+    count = "() => window.safeground.map.queryRenderedFeatures({layers: ['hazards-0']}).length"
+    page.uncheck("#layers input[data-layer=hazards]")
+    page.wait_for_function(f"({count})() === 0")
+    page.check("#layers input[data-layer=hazards]")
+    page.wait_for_function(f"({count})() > 0")
+
+    ref = sorted(r for r, h in hazards.items() if h["hazard_class"] == "cha")[0]
+    _click_hazard(page, ref)
+    detail = page.locator("#detail")
+    page.locator("#detail .detail-attachments").wait_for()
+    text = detail.inner_text()
+    assert ref in page.inner_text("#detail-title") and hazards[ref]["name"] in text
+    assert "Confirmed hazardous area (CHA)" in text
+    for section in ("Record", "History", "Attachments"):
+        assert section in text
+    page.screenshot(path=str(demo["folder"] / "detail.png"))
+
+    page.select_option("#language", "es")
+    page.wait_for_function("document.documentElement.lang === 'es'")
+    page.locator("#detail .detail-attachments").wait_for()
+    assert "Áreas peligrosas" in page.inner_text("#layers")
+    assert "Área peligrosa confirmada (APC)" in detail.inner_text() and "Historial" in detail.inner_text()
+    assert page.inner_text("#sign-out") == "Cerrar sesión"
+
+    page.select_option("#language", "ar")
+    page.wait_for_function("document.documentElement.dir === 'rtl'")
+    side, map_box = page.locator("#side").bounding_box(), page.locator("#map").bounding_box()
+    assert side is not None and map_box is not None
+    assert side["x"] < map_box["x"], "right to left: the side panel moves to the left of the map"
+    page.screenshot(path=str(demo["folder"] / "map-ar.png"))
+    page.select_option("#language", "en")
+
+
+def test_the_dashboard_shows_the_official_figures_and_charts(page: Page, server: str, demo: dict[str, Any]) -> None:
+    token = httpx.post(f"{server}/api/auth/token", json={"username": demo["user"], "password": demo["password"]})
+    page.add_init_script(f"sessionStorage.setItem('safeground.token', {token.json()['token']!r})")
+    page.goto(server + "/dashboard")
+    page.wait_for_selector("body[data-ready=true]")
+    with Workspace.open(demo["db"], read_only=True) as ws:
+        hazards = stats.summary(ws)["contamination"]["hazards"]
+    assert page.inner_text(".figure:first-child strong") == f"{hazards:,}"
+    assert page.locator(".chart svg").count() == 8
+    assert page.locator(".chart svg rect").count() > 20
+    page.screenshot(path=str(demo["folder"] / "dashboard.png"), full_page=True)
+
+
+def test_the_public_page_needs_no_sign_in_and_draws_the_outlines(page: Page, server: str,
+                                                                 demo: dict[str, Any]) -> None:
+    page.goto(server + "/public")
+    _wait_for_map(page)
+    assert page.evaluate("() => window.safeground.map.queryRenderedFeatures({layers: ['land']}).length") > 0
+    assert "Is this place safe?" in page.inner_text("h1")
+    page.screenshot(path=str(demo["folder"] / "public.png"))
