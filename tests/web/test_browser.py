@@ -14,7 +14,6 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -122,7 +121,8 @@ def _click_hazard(page: Page, ref: str) -> None:
         const w = c.clientWidth, h = c.clientHeight;
         for (let r = 0; r < Math.max(w, h) / 2; r += 3) for (let a = 0; a < 360; a += 10) {
           const x = w / 2 + r * Math.cos(a * Math.PI / 180), y = h / 2 + r * Math.sin(a * Math.PI / 180);
-          if (m.queryRenderedFeatures([x, y], {layers: ['hazards-0']}).some(f => f.properties.ref === ref)) return {x, y};
+          const hits = m.queryRenderedFeatures([x, y], {layers: ['hazards-0']});
+          if (hits.some(f => f.properties.ref === ref)) return {x, y};
         } return null; }""", ref)
     assert spot is not None, f"{ref} is drawn somewhere on the map"
     box = page.locator("#map canvas").bounding_box()

@@ -2,7 +2,7 @@
 // generalised public hazard areas, settlement status and casualty figures (aggregates only).
 import { Map as MapLibre, Marker, NavigationControl, ScaleControl } from '/static/vendor/maplibre-gl.mjs';
 import { api, el, showProblem } from './api.js';
-import { initLanguage, t } from './i18n.js';
+import { initLanguage, lang, t } from './i18n.js';
 
 const $ = (id) => document.getElementById(id);
 const absolute = (path) => new URL(path, window.location.href).href;
@@ -15,14 +15,17 @@ let marker = null;
 function answerBox(answer, lat, lon) {
   if (!answer) return el('p', { class: 'muted' }, t('safety.how'));
   const klass = answer.result === 'inside' ? 'inside' : answer.result === 'within' ? 'near' : 'clear';
-  const nearest = answer.nearest_hazard_m === null || answer.nearest_hazard_m === undefined ? t('safety.no_hazard_known')
-    : t('safety.nearest', { m: Math.round(answer.nearest_hazard_m).toLocaleString(), ref: answer.nearest_hazard });
+  let nearest = t('safety.no_hazard_known');
+  if (answer.result === 'inside') nearest = t('safety.inside_ref', { ref: answer.nearest_hazard });
+  else if (answer.nearest_hazard_m !== null && answer.nearest_hazard_m !== undefined) {
+    nearest = t('safety.nearest', { m: Math.round(answer.nearest_hazard_m).toLocaleString(), ref: answer.nearest_hazard });
+  }
   return el('div', { class: `answer ${klass}`, id: 'safety-answer', dataset: { result: answer.result } },
     el('strong', {}, t(`safety.${answer.result}`, { m: answer.distance_m })),
     el('div', { class: 'muted small' }, `${lat.toFixed(5)}, ${lon.toFixed(5)}`),
     el('p', {}, nearest),
     el('p', { class: 'caveat' }, t('safety.caveat')),
-    el('p', { class: 'muted small', lang: 'en' }, answer.caveat));
+    lang === 'en' ? null : el('p', { class: 'muted small', lang: 'en' }, answer.caveat));
 }
 
 async function check(lat, lon, map) {
@@ -69,7 +72,7 @@ function casualtyTable(doc) {
 }
 
 async function panels() {
-  const [places, casualties] = await Promise.allSettled([api('/api/public/settlements'), api('/api/public/casualties')]);
+  const [places, casualties] = await Promise.allSettled([api('/api/public/settlements'), api('/api/public/casualties?period=year')]);
   if (places.status === 'fulfilled') settlements = places.value.settlements || [];
   const render = () => {
     $('settlements').replaceChildren(places.status === 'fulfilled' ? settlementList() : el('div'));
@@ -97,7 +100,7 @@ async function main() {
   layers.push({ id: 'borders', type: 'line', source: 'outlines', paint: { 'line-color': '#8a8a8a' } },
     { id: 'hazards-fill', type: 'fill', source: 'hazards', 'source-layer': 'public_hazards', paint: { 'fill-color': '#c0392b', 'fill-opacity': 0.45 } },
     { id: 'hazards-line', type: 'line', source: 'hazards', 'source-layer': 'public_hazards', paint: { 'line-color': '#7a1d14',
-      'line-width': ['interpolate', ['linear'], ['zoom'], 8, 2, 13, 1] } });
+      'line-width': ['interpolate', ['linear'], ['zoom'], 8, 3, 13, 1] } });  // small hazards stay visible
   const map = new MapLibre({ container: 'map', style: { version: 8, sources, layers }, attributionControl: { compact: true },
     bounds: settings.bounds || [-180, -60, 180, 75], fitBoundsOptions: { padding: 20 } });
   map.addControl(new NavigationControl(), 'top-left');
