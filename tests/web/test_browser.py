@@ -160,6 +160,12 @@ def test_the_map_draws_the_hazards_and_a_click_shows_the_detail_in_the_chosen_la
     page.check("#layers input[data-layer=hazards]")
     page.wait_for_function(f"({count})() > 0")
 
+    page.click("summary[data-i18n='panel.entry']")  # the data-entry form, generated from the declaration
+    page.locator("form.entry select[name=hazard_class]").wait_for()
+    assert "Confirmed hazardous area (CHA)" in page.inner_text("form.entry select[name=hazard_class]")
+    assert page.locator("form.entry label.required").count() >= 3
+    page.click("summary[data-i18n='panel.entry']")
+
     ref = sorted(r for r, h in hazards.items() if h["hazard_class"] == "cha")[0]
     _click_hazard(page, ref)
     detail = page.locator("#detail")

@@ -125,7 +125,7 @@ function askSignIn() {
     try {
       const answer = await api('/api/auth/token', { method: 'POST', body: { username: form.get('username'), password: form.get('password') } });
       setToken(answer.token);
-      await start(answer.user);
+      await start(await api('/api/auth/me'));  // with what the role may do
     } catch (err) {
       showProblem($('sign-in-problem'), err);
     }
