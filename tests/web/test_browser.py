@@ -18,10 +18,12 @@ from typing import Any
 
 import httpx
 import pytest
+import shapely
 from playwright.sync_api import Browser, Page, sync_playwright
 
 from safeground.services import credentials, stats, users
 from safeground.services.demo import build_demo
+from safeground.services.records import add_record
 from safeground.services.workspace import Workspace
 
 CHROMIUM = "/usr/bin/chromium"
@@ -191,6 +193,20 @@ def test_the_map_draws_the_hazards_and_a_click_shows_the_detail_in_the_chosen_la
     assert side["x"] < map_box["x"], "right to left: the side panel moves to the left of the map"
     page.screenshot(path=str(demo["folder"] / "map-ar.png"))
     page.select_option("#language", "en")
+
+
+def test_an_edit_is_on_the_map_at_the_next_refresh(page: Page, server: str, demo: dict[str, Any]) -> None:
+    """The map asks for fresh tiles every minute and after its own edits; the tiles then hold the edit."""
+    _sign_in(page, server, demo)
+    lon, lat = page.evaluate("() => window.safeground.map.getCenter().toArray()")
+    with Workspace.open(demo["db"], user="ana") as ws:
+        new = add_record(ws, "hazard_area", {"name": "Reported today", "hazard_class": "sha", "status": "open",
+                                             "geometry": shapely.box(lon - 0.01, lat - 0.01, lon + 0.01, lat + 0.01)})
+    drawn = ("() => window.safeground.map.queryRenderedFeatures({layers: ['hazards-0']})"
+             f".some(f => f.properties.ref === '{new['ref']}')")
+    assert not page.evaluate(drawn)
+    page.evaluate("() => window.safeground.refresh()")
+    page.wait_for_function(drawn)
 
 
 def test_the_dashboard_shows_the_official_figures_and_charts(page: Page, server: str, demo: dict[str, Any]) -> None:

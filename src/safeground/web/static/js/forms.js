@@ -29,7 +29,7 @@ function valueOf(field, control) {
   return v;
 }
 
-async function entryForm(host, layer, map) {
+async function entryForm(host, layer, map, changed) {
   const [doc, labels] = await Promise.all([api(`/api/layers/${layer}`), labelsOf(layer)]);
   const fields = doc.fields.filter((f) => !f.managed);
   const message = el('div', { hidden: true, role: 'status' });
@@ -66,6 +66,7 @@ async function entryForm(host, layer, map) {
       message.className = 'ok';
       message.textContent = t('form.saved', { ref: saved.ref });
       form.reset();
+      changed();
     } catch (err) {
       showProblem(message, err);
     }
@@ -74,11 +75,11 @@ async function entryForm(host, layer, map) {
 }
 
 /** The data-entry panel: pick a record type, fill its generated form, submit. */
-export function setupEntry(host, user, map) {
+export function setupEntry(host, user, map, changed) {
   if (!user.can?.create) { host.replaceChildren(el('p', { class: 'muted' }, t('form.no_right'))); return; }
   const chooser = el('select', { 'aria-label': t('form.layer') }, ENTRY_LAYERS.map((l) => new Option(l, l)));
   const body = el('div');
-  const render = () => entryForm(body, chooser.value, map).catch((err) => showProblem(body, err));
+  const render = () => entryForm(body, chooser.value, map, changed).catch((err) => showProblem(body, err));
   const titles = async () => {
     for (const option of chooser.options) {
       const labels = await labelsOf(option.value);
@@ -92,7 +93,7 @@ export function setupEntry(host, user, map) {
   document.addEventListener('languagechange', render);
 }
 
-async function queue(host, layer, state, map) {
+async function queue(host, layer, state, changed) {
   const list = el('div');
   host.replaceChildren(list);
   try {
@@ -106,7 +107,8 @@ async function queue(host, layer, state, map) {
       const buttons = actions.map(([target, key]) => el('button', { type: 'button', onclick: async () => {
         try {
           await api(`/api/records/${layer}/${encodeURIComponent(r.ref)}/review`, { method: 'POST', body: { state: target, version: r.version } });
-          queue(host, layer, state, map);
+          changed();
+          queue(host, layer, state, changed);
         } catch (err) { showProblem(message, err); }
       } }, t(key)));
       return el('li', {}, el('strong', {}, r.ref), ' ', r.name || '', el('div', { class: 'actions' }, buttons), message);
@@ -117,12 +119,12 @@ async function queue(host, layer, state, map) {
 }
 
 /** The approval panel (QA role): records by review state, approved/published/returned with their version. */
-export function setupReview(host, user, map) {
+export function setupReview(host, user, changed) {
   if (!user.can?.review) { host.replaceChildren(el('p', { class: 'muted' }, t('review.no_right'))); return; }
   const layer = el('select', { 'aria-label': t('form.layer') }, ENTRY_LAYERS.map((l) => new Option(l, l)));
   const state = el('select', { 'aria-label': t('review.state') }, ['submitted', 'approved', 'published'].map((s) => new Option(t(`state.${s}`), s)));
   const body = el('div');
-  const render = () => queue(body, layer.value, state.value, map);
+  const render = () => queue(body, layer.value, state.value, changed);
   layer.addEventListener('change', render);
   state.addEventListener('change', render);
   host.replaceChildren(el('div', { class: 'row' }, layer, state), body);

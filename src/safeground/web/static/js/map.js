@@ -40,6 +40,13 @@ function style(settings) {
 }
 
 const styleIds = (decl) => decl.styles.map((_, i) => `${decl.id}-${i}`);
+const REFRESH_MS = 60_000;
+
+/** Ask the server for fresh tiles (a new query string passes the browser's cache): after an edit made here,
+ *  and every minute while the page is shown, so colleagues' edits appear within a minute. */
+function refreshTiles(map, settings) {
+  map.getSource('records').setTiles([`${window.location.origin}${settings.tiles}?v=${Date.now()}`]);
+}
 
 async function legendOf(decl) {
   const { legend } = decl;
@@ -112,8 +119,11 @@ async function start(user) {
     if (window.safeground.shown && !$('detail').hidden) showDetail($('detail'), ...window.safeground.shown);
     $('who').textContent = `${user.display_name || user.username} · ${t(`role.${user.role}`)}`;
   });
-  setupEntry($('entry'), user, map);
-  setupReview($('review'), user, map);
+  const refreshed = () => refreshTiles(map, settings);
+  window.safeground.refresh = refreshed;
+  setInterval(() => { if (document.visibilityState === 'visible') refreshed(); }, REFRESH_MS);
+  setupEntry($('entry'), user, map, refreshed);
+  setupReview($('review'), user, refreshed);
 }
 
 function askSignIn() {
