@@ -3,14 +3,17 @@
 //   record:   the record layer a click opens (GET /api/records/{record}/{ref}); null for aggregates;
 //   title:    the interface string naming it; styles: MapLibre layers drawn from it (source and
 //             source-layer are filled in); legend: {field, colors} (swatches labelled by the record model's
-//             vocabulary) and/or {items: [[stringKey, color]]}.
+//             vocabulary), {items: [[stringKey, color]]} and {more: [{field, css: {code: swatch CSS}}]}
+//             (further fields, each under its label).
 const HAZARD_CLASS = { indication: '#e3b505', sha: '#f28e2b', cha: '#c0392b', eod_spot_task: '#8e44ad', stockpile: '#6d4c41' };
 const RELEASE_KIND = { cancelled: '#a8dba8', reduced: '#5cb85c', cleared: '#1e7b34' };
 const CASUALTY_STEPS = [['1', '#fee5d9'], ['5', '#fcae91'], ['20', '#fb6a4a'], ['50', '#cb181d']];
 
 const match = (field, colors, other = '#999') => ['match', ['get', field], ...Object.entries(colors).flat(), other];
 const geometry = (type) => ['==', ['geometry-type'], type];
-const MARKING_WIDTH = match('marking', { unmarked: 0.8, temporary: 1.6, permanent: 2.4, fenced: 3.2 }, 1);
+const MARKING = { unmarked: 0.8, temporary: 1.6, permanent: 2.4, fenced: 3.2 };
+const MARKING_WIDTH = match('marking', MARKING, 1);
+const STATUS_OPACITY = { open: 0.6, worked_on: 0.45, closed: 0.15, handed_over: 0.1 };
 
 export const MAP_LAYERS = [
   {
@@ -42,12 +45,15 @@ export const MAP_LAYERS = [
     styles: [
       // colour: class; strength: status (closed and handed over fade); outline width: marking.
       { type: 'fill', paint: { 'fill-color': match('hazard_class', HAZARD_CLASS),
-        'fill-opacity': match('status', { open: 0.6, worked_on: 0.45, closed: 0.15, handed_over: 0.1 }, 0.5) } },
+        'fill-opacity': match('status', STATUS_OPACITY, 0.5) } },
       // outlines are wider when zoomed out, so that small hazards stay visible and clickable
       { type: 'line', paint: { 'line-color': match('hazard_class', HAZARD_CLASS), 'line-width': ['interpolate', ['linear'], ['zoom'],
         8, ['+', 2, MARKING_WIDTH], 13, MARKING_WIDTH] } },
     ],
-    legend: { field: 'hazard_class', colors: HAZARD_CLASS, note: 'legend.hazards_note' },
+    legend: { field: 'hazard_class', colors: HAZARD_CLASS, more: [
+      { field: 'status', css: Object.fromEntries(Object.entries(STATUS_OPACITY).map(([k, o]) => [k, `background: rgba(192, 57, 43, ${o})`])) },
+      { field: 'marking', css: Object.fromEntries(Object.entries(MARKING).map(([k, w]) => [k, `border: ${Math.max(1, w * 1.5)}px solid #c0392b`])) },
+    ] },
   },
   {
     id: 'priority_targets', record: 'priority_target', title: 'layer.priority_targets',

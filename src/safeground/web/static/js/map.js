@@ -50,14 +50,15 @@ function refreshTiles(map, settings) {
 
 async function legendOf(decl) {
   const { legend } = decl;
-  const swatch = (color, text) => el('li', {}, el('span', { class: 'swatch', style: `background:${color}` }), text);
-  const items = [];
-  if (legend.field) {
-    const labels = await labelsOf(decl.record);
-    for (const [code, color] of Object.entries(legend.colors)) items.push(swatch(color, label(labels.terms?.[legend.field]?.[code], code)));
-  }
-  for (const [key, color] of legend.items || []) items.push(swatch(color, t(key)));
-  return el('div', {}, el('ul', { class: 'legend' }, items), legend.note ? el('p', { class: 'muted small' }, t(legend.note)) : null);
+  const swatch = (css, text) => el('li', {}, el('span', { class: 'swatch', style: css }), text);
+  const labels = decl.record ? await labelsOf(decl.record) : { fields: {}, terms: {} };
+  const term = (field, code) => label(labels.terms?.[field]?.[code], code);
+  const items = Object.entries(legend.colors || {}).map(([code, color]) => swatch(`background:${color}`, term(legend.field, code)));
+  for (const [key, color] of legend.items || []) items.push(swatch(`background:${color}`, t(key)));
+  const more = (legend.more || []).map(({ field, css }) => el('div', { class: 'legend-more' },
+    el('span', { class: 'muted small' }, label(labels.fields?.[field], field)),
+    el('ul', { class: 'legend' }, Object.entries(css).map(([code, style]) => swatch(style, term(field, code))))));
+  return el('div', {}, el('ul', { class: 'legend' }, items), more);
 }
 
 async function layerPanel(map) {
