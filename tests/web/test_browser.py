@@ -8,6 +8,7 @@ Screenshots of the map, the dashboard and the public view are written to the tes
 
 from __future__ import annotations
 
+import json
 import os
 import socket
 import subprocess
@@ -166,6 +167,17 @@ def test_the_map_draws_the_hazards_and_a_click_shows_the_detail_in_the_chosen_la
     page.locator("form.entry select[name=hazard_class]").wait_for()
     assert "Confirmed hazardous area (CHA)" in page.inner_text("form.entry select[name=hazard_class]")
     assert page.locator("form.entry label.required").count() >= 3
+    draw = page.locator("form.entry button[type=button]")
+    draw.click()  # a polygon: three clicks on the map, then finish
+    box = page.locator("#map canvas").bounding_box()
+    assert box is not None
+    for dx, dy in ((100, 100), (200, 100), (150, 200)):
+        page.mouse.click(box["x"] + dx, box["y"] + dy)
+    draw.click()
+    drawn = json.loads(page.input_value("form.entry textarea[name=geometry]"))
+    assert drawn["type"] == "Polygon" and len(drawn["coordinates"][0]) == 4
+    assert drawn["coordinates"][0][0] == drawn["coordinates"][0][-1]
+    assert page.locator("#detail").is_hidden(), "clicks while drawing open no feature"
     page.click("summary[data-i18n='panel.entry']")
 
     ref = sorted(r for r, h in hazards.items() if h["hazard_class"] == "cha")[0]

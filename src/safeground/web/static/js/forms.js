@@ -29,19 +29,60 @@ function valueOf(field, control) {
   return v;
 }
 
+const DRAFT = { type: 'FeatureCollection', features: [] };
+
+function draftSource(map) {
+  if (!map.getSource('draft')) {
+    map.addSource('draft', { type: 'geojson', data: DRAFT });
+    map.addLayer({ id: 'draft-fill', type: 'fill', source: 'draft', filter: ['==', ['geometry-type'], 'Polygon'], paint: { 'fill-color': '#1f5fa8', 'fill-opacity': 0.25 } });
+    map.addLayer({ id: 'draft-line', type: 'line', source: 'draft', paint: { 'line-color': '#1f5fa8', 'line-width': 2 } });
+    map.addLayer({ id: 'draft-points', type: 'circle', source: 'draft', filter: ['==', ['geometry-type'], 'Point'], paint: { 'circle-color': '#1f5fa8', 'circle-radius': 4 } });
+  }
+  return map.getSource('draft');
+}
+
+/** Draw the record's location on the map: one click for a point; for a line or polygon, click its vertices
+ *  and press the button again to finish. The GeoJSON lands in `target`. */
+function draw(map, geometryType, target, button) {
+  const source = draftSource(map);
+  const kind = /POLYGON/i.test(geometryType) ? 'Polygon' : /LINE/i.test(geometryType) ? 'LineString' : 'Point';
+  const points = [];
+  const shape = () => {
+    if (kind === 'Point') return { type: 'Point', coordinates: points[0] };
+    if (kind === 'LineString') return { type: 'LineString', coordinates: points };
+    return { type: 'Polygon', coordinates: [[...points, points[0]]] };
+  };
+  const show = () => source.setData({ type: 'FeatureCollection', features: [
+    ...points.map((c) => ({ type: 'Feature', geometry: { type: 'Point', coordinates: c }, properties: {} })),
+    ...(points.length >= (kind === 'Polygon' ? 3 : 2) ? [{ type: 'Feature', geometry: shape(), properties: {} }] : [])] });
+  const finish = () => {
+    map.off('click', add);
+    window.safeground.drawing = false;
+    button.textContent = t('form.draw');
+    button.onclick = () => draw(map, geometryType, target, button);
+    const enough = points.length >= (kind === 'Polygon' ? 3 : kind === 'LineString' ? 2 : 1);
+    if (enough) target.value = JSON.stringify(shape());
+  };
+  function add(e) {
+    points.push([+e.lngLat.lng.toFixed(7), +e.lngLat.lat.toFixed(7)]);
+    show();
+    if (kind === 'Point') finish();
+  }
+  window.safeground.drawing = true;
+  map.on('click', add);
+  button.textContent = kind === 'Point' ? t('form.click_map') : t('form.finish');
+  button.onclick = finish;
+  show();
+}
+
 async function entryForm(host, layer, map, changed) {
   const [doc, labels] = await Promise.all([api(`/api/layers/${layer}`), labelsOf(layer)]);
   const fields = doc.fields.filter((f) => !f.managed);
   const message = el('div', { hidden: true, role: 'status' });
   const geometry = el('textarea', { name: 'geometry', rows: 3, required: doc.geometry_required,
     placeholder: t('form.geometry_placeholder') });
-  const pick = el('button', { type: 'button', onclick: () => {
-    pick.textContent = t('form.click_map');
-    map.once('click', (e) => {
-      geometry.value = JSON.stringify({ type: 'Point', coordinates: [+e.lngLat.lng.toFixed(6), +e.lngLat.lat.toFixed(6)] });
-      pick.textContent = t('form.pick_point');
-    });
-  } }, t('form.pick_point'));
+  const pick = el('button', { type: 'button' }, t('form.draw'));
+  pick.onclick = () => draw(map, doc.geometry_type || '', geometry, pick);
   const rows = fields.map((f) => el('label', { class: f.required ? 'required' : null },
     el('span', {}, fieldLabel(labels, f.name), f.unit ? ` (${f.unit})` : ''), fieldInput(f, labels)));
   const form = el('form', { class: 'entry' }, rows,
@@ -66,6 +107,7 @@ async function entryForm(host, layer, map, changed) {
       message.className = 'ok';
       message.textContent = t('form.saved', { ref: saved.ref });
       form.reset();
+      draftSource(map).setData(DRAFT);
       changed();
     } catch (err) {
       showProblem(message, err);

@@ -90,6 +90,7 @@ function startMap(settings) {
   map.addControl(new ScaleControl());
   const clickable = MAP_LAYERS.flatMap(styleIds);
   map.on('click', (e) => {
+    if (window.safeground.drawing) return;  // the entry form is taking the clicks
     const feature = map.queryRenderedFeatures(e.point, { layers: clickable.filter((id) => map.getLayer(id)) })[0];
     if (!feature) return;
     const decl = MAP_LAYERS.find((d) => d.id === feature.sourceLayer);
