@@ -29,12 +29,14 @@ CRS84 = "http://www.opengis.net/def/crs/OGC/1.3/CRS84"
 # An L-shaped hazard: its bounding box reaches (-72.95, 4.95) but the polygon itself does not.
 L_SHAPE = shapely.Polygon([(-73.0, 4.9), (-72.9, 4.9), (-72.9, 4.92), (-72.98, 4.92), (-72.98, 5.0), (-73.0, 5.0)])
 NOT_THE_L = "-72.96,4.94,-72.93,4.99"  # inside the L's bounding box, outside the L
+AREA = (-72.6, 4.95, -72.4, 5.05)  # an admin area around La Esperanza (HA-000002) only
 
 
 @pytest.fixture(scope="module")
 def db(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """Published hazards (one dated 2019, one 2020, one undated, one L-shaped), a submitted and a retired one,
-    an accident with a casualty, and a viewer, a data entry clerk and a QA officer."""
+    an accident with a casualty referred to assistance, an admin area, and a viewer, a data entry clerk, a QA
+    officer and a viewer restricted to the admin area."""
     path = tmp_path_factory.mktemp("ogc") / "ogc.gpkg"
     with pytest.MonkeyPatch.context() as mp, Workspace.open(path, user="ana", create=True) as ws:
         mp.setattr(credentials, "HASHER", credentials.FAST_FOR_TESTS)
@@ -56,9 +58,14 @@ def db(tmp_path_factory: pytest.TempPathFactory) -> Path:
         retire_record(ws, "hazard_area", gone["uuid"], "duplicate of HA-000001")
         accident = add_record(ws, "accident", {"accident_type": "mine_erw", "accident_date": "2018-02-02",
                                                "geometry": shapely.Point(-73.5, 4.2)}, review_state="published")
-        add_record(ws, "casualty", {"accident": accident["uuid"], "outcome": "injured", "status": "civilian",
-                                    "given_name": "Maria", "family_name": "Lopez", "age": 34},
-                   review_state="published")
+        casualty = add_record(ws, "casualty", {"accident": accident["uuid"], "outcome": "injured",
+                                               "status": "civilian", "given_name": "Maria", "family_name": "Lopez",
+                                               "age": 34}, review_state="published")
+        add_record(ws, "assistance_referral", {"casualty": casualty["uuid"], "service": "rehabilitation",
+                                               "notes": "Maria asks for a visit at home"})
+        add_record(ws, "admin_area", {"name": "Around La Esperanza", "level": 2, "code": "CO99001",
+                                      "geometry": shapely.box(*AREA)})
+        users.add_user(ws, "rita", "viewer", PASSWORD, areas=["CO99001"])
     return path
 
 
@@ -247,6 +254,18 @@ def test_casualties_are_served_at_their_accident_with_personal_fields_only_for_q
     assert refs(client, "bbox=-73.4,4.1,-73.3,4.3", basic("dora"), "casualty") == []
     extent = client.get("/ogc/collections/casualty", headers=basic("dora")).json()["extent"]
     assert extent["spatial"]["bbox"] == [pytest.approx([-73.5, 4.2, -73.5, 4.2], abs=1e-5)]
+    referral = client.get("/ogc/collections/assistance_referral/items/VR-000001", headers=basic("dora")).json()
+    assert referral["geometry"] == entry["geometry"] and "notes" not in referral["properties"]
+    assert "Maria" in client.get("/ogc/collections/assistance_referral/items", headers=basic("quinn")).text
+
+
+def test_a_user_restricted_to_an_area_sees_its_features_and_an_extent_within_it(client: TestClient) -> None:
+    rita = basic("rita")
+    assert refs(client, headers=rita) == ["HA-000002"]
+    assert client.get("/ogc/collections/hazard_area/items/HA-000001", headers=rita).status_code == 404
+    (box,) = client.get("/ogc/collections/hazard_area", headers=rita).json()["extent"]["spatial"]["bbox"]
+    assert shapely.box(*AREA).buffer(1e-6).contains(shapely.box(*box))
+    assert shapely.box(*box).buffer(1e-6).contains(shapely.box(-72.50, 5.00, -72.49, 5.01))
 
 
 @pytest.mark.parametrize(("url", "status", "code"), [

@@ -27,6 +27,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
+import numpy as np
 import shapely
 from shapely.geometry import mapping
 
@@ -211,7 +212,14 @@ def extent(ws: Workspace, user: User | None, layer: str) -> Extent:
     scope = users.area_scope(ws, user) if user is not None else None
     if box is not None and scope is not None:
         box = _clip(box, scope.outline)
+    if box is not None:
+        box = (_down(box[0]), _down(box[1]), -_down(-box[2]), -_down(-box[3]))
     return Extent(box, _text(days["first"]), _text(days["last"]))
+
+
+def _down(value: float) -> float:
+    """``value`` rounded down to 1e-6 degree (about 10 cm): an extent rounded outwards stays an extent."""
+    return math.floor(value * 1e6) / 1e6
 
 
 def _clip(box: Bbox, outline: shapely.Geometry | None) -> Bbox | None:
@@ -258,16 +266,29 @@ def find_features(ws: Workspace, user: User | None, layer: str, *, bbox: Bbox | 
                   offset: int = 0) -> Page:
     """One page of the records of collection ``layer`` that ``user`` may read, each with the ``geometry`` it
     is served with, oldest first; ``total`` counts every match. With ``bbox``, only records whose geometry
-    intersects the box (exactly, not by its bounding box)."""
+    intersects the box (exactly, not by its bounding box; when the box holds the layer's whole extent, the
+    spatial index alone answers)."""
     require_collection(user, layer)
     flt = RecordFilter(date_from=dates[0], date_to=dates[1])
-    if bbox is None:
-        page = record_access.find_records(ws, user, layer, flt, limit=limit, offset=offset)
-        return _located(ws, layer, page)
+    if bbox is not None:
+        if layer in LOCATED_THROUGH or not _covers(bbox, ws.store.extent(layer, where=_visible_where(user))):
+            return _exactly_in(ws, user, layer, flt, bbox, limit, offset)
+        flt = replace(flt, bbox=bbox)  # every located record lies inside: the index's answer is exact
+    page = record_access.find_records(ws, user, layer, flt, limit=limit, offset=offset)
+    return _located(ws, layer, page)
+
+
+def _covers(bbox: Bbox, box: Bbox | None) -> bool:
+    return box is None or (bbox[0] <= box[0] and bbox[1] <= box[1] and bbox[2] >= box[2] and bbox[3] >= box[3])
+
+
+def _exactly_in(ws: Workspace, user: User | None, layer: str, flt: RecordFilter, bbox: Bbox, limit: int,
+                offset: int) -> Page:
+    """The page of records whose geometry meets ``bbox``: the spatial index's candidates (all records, for a
+    layer located through a link), each checked with shapely."""
     candidates = _all(ws, user, layer, flt if layer in LOCATED_THROUGH else replace(flt, bbox=bbox))
-    box = shapely.box(*bbox)
-    hits = [r for r, g in zip(candidates, locate(ws, layer, candidates), strict=True)
-            if g is not None and box.intersects(g)]
+    meets = shapely.intersects(shapely.box(*bbox), np.array(locate(ws, layer, candidates), dtype=object))
+    hits = [r for r, ok in zip(candidates, meets.tolist(), strict=True) if ok]
     shown = hits[offset:offset + limit]
     return _located(ws, layer, Page(shown, len(hits), limit, offset))
 
