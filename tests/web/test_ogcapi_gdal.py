@@ -1,6 +1,6 @@
 """A real OGC API – Features client against a real server: GDAL's OAPIF driver (through pyogrio) reads every
 public collection of ``safeground serve`` over HTTP, with a spatial filter, and the casualty collection with a
-data entry clerk's Basic credentials. The records come from Colombia's real mine-event register."""
+data entry clerk's credentials. The records come from Colombia's real mine-event register."""
 
 from __future__ import annotations
 
@@ -39,7 +39,7 @@ def free_port() -> int:
 @pytest.fixture(scope="module")
 def db(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The register's first rows imported (approved, as official data), two in three of them published; two
-    published hazards; a published casualty; and a data entry clerk's Basic credentials."""
+    published hazards; a published casualty; and a data entry clerk's credentials."""
     folder = tmp_path_factory.mktemp("oapif")
     with REGISTER.open(encoding="utf-8") as src, (folder / "register.csv").open("w", encoding="utf-8") as out:
         writer = csv.writer(out)
@@ -62,6 +62,7 @@ def db(tmp_path_factory: pytest.TempPathFactory) -> Path:
         add_record(ws, "casualty", {"accident": accident["uuid"], "outcome": "killed", "status": "civilian",
                                     "given_name": "Maria"}, review_state="published")
         users.add_user(ws, "dora", "data_entry", "a long passphrase")
+        (folder / "token").write_text(users.create_token(ws, "dora")[0])
     return path
 
 
@@ -135,16 +136,22 @@ def test_a_gdal_spatial_filter_is_answered_by_the_server(server: str, db: Path) 
     assert any("bbox=" in line and "/accident/items" in line for line in asked)  # the server filtered
 
 
+@pytest.mark.parametrize("scheme", ["basic", "bearer"])
 def test_gdal_signed_in_as_data_entry_reads_casualties_without_personal_fields(
-        server: str, db: Path) -> None:
-    """As QGIS and ogr2ogr sign in: Basic credentials (GDAL's OAPIF driver sends no other header)."""
-    pyogrio.set_gdal_config_options({"GDAL_HTTP_AUTH": "BASIC", "GDAL_HTTP_USERPWD": "dora:a long passphrase"})
+        server: str, db: Path, scheme: str) -> None:
+    """As QGIS and ogr2ogr sign in: Basic credentials, or an API token (GDAL_HTTP_AUTH=BEARER)."""
+    if scheme == "basic":
+        options = {"GDAL_HTTP_AUTH": "BASIC", "GDAL_HTTP_USERPWD": "dora:a long passphrase"}
+    else:
+        options = {"GDAL_HTTP_AUTH": "BEARER", "GDAL_HTTP_BEARER": (db.parent / "token").read_text()}
+    pyogrio.set_gdal_config_options(options)
     try:
         assert "casualty" in [name for name, _ in pyogrio.list_layers(server)]
         frame = pyogrio.read_dataframe(server, layer="casualty")
     finally:
-        pyogrio.set_gdal_config_options({"GDAL_HTTP_AUTH": None, "GDAL_HTTP_USERPWD": None})
+        pyogrio.set_gdal_config_options(dict.fromkeys(options))
     assert list(frame["outcome"]) == ["killed"]
     assert "given_name" not in frame.columns
     accident = published(db, "accident")[0]["geometry"]
     assert frame.geometry.iloc[0].equals(accident)
+    assert "casualty" not in [name for name, _ in pyogrio.list_layers(server)]  # signed out again
