@@ -275,6 +275,8 @@ def test_a_user_restricted_to_an_area_sees_its_features_and_an_extent_within_it(
     ("/ogc/collections/hazard_area/items/HA-000005", 404, "record.not_found"),  # submitted: not public
     ("/ogc/collections/hazard_area/items/HA-000006", 404, "record.not_found"),  # retired
     ("/ogc/collections/accident/items/HA-000001", 404, "record.not_found"),  # another collection's
+    ("/ogc/collections/hazard_area/items/AX-000001", 404, "record.not_found"),
+    ("/ogc/collections/hazard_area/items/not-a-ref", 404, "record.not_found"),
     ("/ogc/collections/hazard_area/items?bbox=1,2,3", 400, "ogc.bad_bbox"),
     ("/ogc/collections/hazard_area/items?bbox=a,b,c,d", 400, "ogc.bad_bbox"),
     ("/ogc/collections/hazard_area/items?bbox=-73,5,-74,6", 400, "ogc.bad_bbox"),  # crosses the antimeridian

@@ -315,7 +315,16 @@ def get_feature(ws: Workspace, user: User | None, layer: str, feature_id: str) -
     """One record of collection ``layer`` by ref or uuid, with the geometry it is served with;
     ``record.not_found`` (404) when ``user`` may not see it."""
     require_collection(user, layer)
-    record = record_access.get_record(ws, user, layer, feature_id)
+    prefix, dash, number = feature_id.strip().upper().partition("-")
+    not_found = NotFoundError("record.not_found", f"No feature {feature_id} in collection {layer}.",
+                              hint=f"Feature ids are refs such as {record_type(layer).prefix}-000001 (or uuids); "
+                                   f"list them with GET /ogc/collections/{layer}/items.")
+    if dash and number.isdigit() and prefix != record_type(layer).prefix:
+        raise not_found  # another layer's ref: no need to look
+    try:
+        record = record_access.get_record(ws, user, layer, feature_id)
+    except ValidationError as err:  # neither a ref nor a uuid: for the standard, a feature that does not exist
+        raise not_found from err
     if record.get("retired_at"):
         raise NotFoundError("record.not_found", f"{record['ref']} was retired.",
                             hint=f"Retired records are listed by GET /api/records/{layer}?include_retired=true.")
