@@ -163,7 +163,7 @@ def _bad_datetime(message: str) -> ValidationError:
 
 def parse_paging(limit: str | None, offset: str | None) -> tuple[int, int]:
     """``(limit, offset)`` from the query: limit defaults to 10 and a larger one than 1,000 is served as
-    1,000 (the standard says not to refuse it); ``ogc.bad_limit`` (400) for a limit under 1, an offset under
+    1,000 (not refused, as the standard intends); ``ogc.bad_limit`` (400) for a limit under 1, an offset under
     0, or something that is not a whole number.
 
     >>> parse_paging(None, None), parse_paging("5000", "20")
