@@ -23,8 +23,9 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+import threading
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -197,21 +198,79 @@ def date_field(layer: str) -> str:
     return record_type(layer).event_date or "info_date"
 
 
-def _visible_where(user: User | None) -> Where:
-    return {"review_state": list(record_access.PUBLIC_STATES)} if user is None else {}
-
-
 def extent(ws: Workspace, user: User | None, layer: str) -> Extent:
     """The extent of the records of ``layer`` that ``user`` may read (not retired): the box from the store's
-    spatial index, clipped to the user's areas when restricted, and the first and last event days."""
+    spatial index, rounded outwards and clipped to the user's areas when restricted, and the first and last
+    event days."""
     require_collection(user, layer)
-    where = _visible_where(user)
-    field = date_field(layer)
-    days = ws.store.aggregate(layer, metrics={"first": ("min", field), "last": ("max", field)}, where=where)[0]
-    box = _located_extent(ws, layer, where) if layer in LOCATED_THROUGH else ws.store.extent(layer, where=where)
+    whole = _layer_extent(ws, layer, public=user is None)
     scope = users.area_scope(ws, user) if user is not None else None
-    if box is not None and scope is not None:
-        box = _clip(box, scope.outline)
+    if whole.bbox is None or scope is None:
+        return whole
+    return replace(whole, bbox=_clip(whole.bbox, scope.outline))
+
+
+@dataclass
+class _Extents:
+    """The extents computed on one database, valid up to audit row ``seq``."""
+
+    seq: int
+    found: dict[tuple[str, bool], Extent] = field(default_factory=dict)
+
+
+#: Extents per database, kept until the audit log shows a change to their layer (every write is audited): a
+#: layer's extent is a whole-layer scan, about two seconds on a million devices, so it is computed only after
+#: an edit to that layer (or to the layer a casualty or referral is located through).
+_KNOWN: dict[str, _Extents] = {}
+_LOCK = threading.Lock()
+#: More audit rows than this since the last look: forget every extent rather than read them all.
+_CATCH_UP_ROWS = 5000
+
+
+def _layer_extent(ws: Workspace, layer: str, *, public: bool) -> Extent:
+    """The extent of the layer's records not retired (published ones only, for the public)."""
+    with _LOCK:
+        known = _caught_up(ws)
+        cached = known.found.get((layer, public))
+        if cached is None:
+            cached = known.found[(layer, public)] = _compute_extent(ws, layer, public=public)
+        return cached
+
+
+def _caught_up(ws: Workspace) -> _Extents:
+    """The extents of ``ws``'s database, without those of layers changed since they were computed."""
+    last = ws.store.last_change_seq()
+    known = _KNOWN.get(ws.store.location)
+    if known is None:
+        known = _KNOWN[ws.store.location] = _Extents(last)
+    if last == known.seq:
+        return known
+    changed: set[str] = set()
+    for n, change in enumerate(ws.store.changes_since(known.seq, limit=_CATCH_UP_ROWS + 1)):
+        if n == _CATCH_UP_ROWS:
+            known.found.clear()
+            break
+        if change.seq <= last:
+            changed.add(change.layer)
+    known.found = {key: ext for key, ext in known.found.items() if not _depends(key[0]) & changed}
+    known.seq = last
+    return known
+
+
+def _depends(layer: str) -> set[str]:
+    """The layers whose records make ``layer``'s extent: itself and those it is located through."""
+    out = {layer}
+    while layer in LOCATED_THROUGH:
+        layer = LOCATED_THROUGH[layer]
+        out.add(layer)
+    return out
+
+
+def _compute_extent(ws: Workspace, layer: str, *, public: bool) -> Extent:
+    where = {"review_state": list(record_access.PUBLIC_STATES)} if public else {}
+    name = date_field(layer)
+    days = ws.store.aggregate(layer, metrics={"first": ("min", name), "last": ("max", name)}, where=where)[0]
+    box = _located_extent(ws, layer, where) if layer in LOCATED_THROUGH else ws.store.extent(layer, where=where)
     if box is not None:
         box = (_down(box[0]), _down(box[1]), -_down(-box[2]), -_down(-box[3]))
     return Extent(box, _text(days["first"]), _text(days["last"]))
@@ -271,7 +330,7 @@ def find_features(ws: Workspace, user: User | None, layer: str, *, bbox: Bbox | 
     require_collection(user, layer)
     flt = RecordFilter(date_from=dates[0], date_to=dates[1])
     if bbox is not None:
-        if layer in LOCATED_THROUGH or not _covers(bbox, ws.store.extent(layer, where=_visible_where(user))):
+        if layer in LOCATED_THROUGH or not _covers(bbox, _layer_extent(ws, layer, public=user is None).bbox):
             return _exactly_in(ws, user, layer, flt, bbox, limit, offset)
         flt = replace(flt, bbox=bbox)  # every located record lies inside: the index's answer is exact
     page = record_access.find_records(ws, user, layer, flt, limit=limit, offset=offset)
