@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-import tempfile
+import uuid
+from collections.abc import Iterator
 from pathlib import Path
 
+import pytest
 import shapely
-from hypothesis import given, settings
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from safeground.services.records import add_records
@@ -19,26 +21,33 @@ lon = st.floats(-79.0, -67.0).map(lambda v: round(v, 7))
 lat = st.floats(-4.0, 12.0).map(lambda v: round(v, 7))
 
 
-@settings(max_examples=25, deadline=None)
+@pytest.fixture(scope="module")
+def shared(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Workspace]:
+    """One database for every example (each tags its own records): a new file per example costs seconds."""
+    with Workspace.open(tmp_path_factory.mktemp("extent") / "e.gpkg", user="ana", create=True) as ws:
+        yield ws
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(points=st.lists(st.tuples(lon, lat, st.booleans()), min_size=1, max_size=30))
-def test_the_extent_holds_exactly_the_matching_records_rounded_outwards(points: list[tuple[float, float, bool]]
+def test_the_extent_holds_exactly_the_matching_records_rounded_outwards(shared: Workspace,
+                                                                         points: list[tuple[float, float, bool]]
                                                                          ) -> None:
-    with tempfile.TemporaryDirectory() as folder, \
-            Workspace.open(Path(folder) / "e.gpkg", user="ana", create=True) as ws:
-        batch = [{"accident_type": "mine_erw", "description": "kept" if keep else "other",
-                  "geometry": shapely.Point(x, y)} for x, y, keep in points]
-        add_records(ws, "accident", Batch.from_records(batch))
-        kept = [shapely.Point(x, y) for x, y, keep in points if keep]
-        box = ws.store.extent("accident", where={"description": "kept"})
-        default = Store.extent(ws.store, "accident", where={"description": "kept"})  # reads the geometries
-        if not kept:
-            assert box is None and default is None
-            return
-        exact = shapely.total_bounds(kept)
-        assert default == tuple(exact)
-        assert box is not None
-        assert box[0] <= exact[0] and box[1] <= exact[1] and box[2] >= exact[2] and box[3] >= exact[3]
-        assert max(abs(a - b) for a, b in zip(box, exact, strict=True)) < 3e-5  # float32, rounded outwards
+    tag = uuid.uuid4().hex
+    batch = [{"accident_type": "mine_erw", "description": tag if keep else "other", "geometry": shapely.Point(x, y)}
+             for x, y, keep in points]
+    add_records(shared, "accident", Batch.from_records(batch))
+    kept = [shapely.Point(x, y) for x, y, keep in points if keep]
+    box = shared.store.extent("accident", where={"description": tag})
+    default = Store.extent(shared.store, "accident", where={"description": tag})  # reads the geometries
+    if not kept:
+        assert box is None and default is None
+        return
+    exact = shapely.total_bounds(kept)
+    assert default == tuple(exact)
+    assert box is not None
+    assert box[0] <= exact[0] and box[1] <= exact[1] and box[2] >= exact[2] and box[3] >= exact[3]
+    assert max(abs(a - b) for a, b in zip(box, exact, strict=True)) < 3e-5  # float32, rounded outwards
 
 
 def test_retired_records_and_layers_without_geometry_have_no_extent(tmp_path: Path) -> None:

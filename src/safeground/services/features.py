@@ -12,6 +12,7 @@ records of the layers not about persons, personal fields are removed by role and
 - **Feature id** is the record's ``ref`` (``HA-000123``); an item is found by ref or uuid.
 - **Dates.** ``datetime`` selects on the layer's event date (``info_date`` for layers without one), as the
   REST API's ``date_from``/``date_to``; the event dates are days, so an instant selects its day (UTC).
+- **Extents** are computed from the data and kept until the audit log shows a write to their layer.
 
 >>> parse_datetime("2019-01-01/..")
 (datetime.date(2019, 1, 1), None)
@@ -49,7 +50,7 @@ LOCATED_THROUGH = {"casualty": "accident", "assistance_referral": "casualty"}
 COLLECTION_LAYERS: tuple[str, ...] = tuple(
     layer for layer in LAYERS if record_type(layer).is_spatial or layer in LOCATED_THROUGH)
 
-#: The default page size (the standard's example value) and the largest page.
+#: The page size when the client gives none (the standard's example value); the largest is ``MAX_LIMIT``.
 DEFAULT_LIMIT = 10
 
 
@@ -241,7 +242,7 @@ def _caught_up(ws: Workspace) -> _Extents:
     """The extents of ``ws``'s database, without those of layers changed since they were computed."""
     last = ws.store.last_change_seq()
     known = _KNOWN.get(ws.store.location)
-    if known is None:
+    if known is None or last < known.seq:  # first look, or another file now (a backup restored)
         known = _KNOWN[ws.store.location] = _Extents(last)
     if last == known.seq:
         return known
