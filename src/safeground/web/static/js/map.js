@@ -102,7 +102,6 @@ function startMap(settings) {
     map.getCanvas().style.cursor = hit ? 'pointer' : '';
   });
   window.safeground.map = map;
-  map.once('idle', () => { window.safeground.ready = true; });
   return map;
 }
 
@@ -126,6 +125,9 @@ async function start(user) {
   setInterval(() => { if (document.visibilityState === 'visible') refreshed(); }, REFRESH_MS);
   setupEntry($('entry'), user, map, refreshed);
   setupReview($('review'), user, refreshed);
+  // ready: the page is set up and the map has drawn what it shows (scripted checks wait for it)
+  const ready = () => { window.safeground.ready = true; };
+  if (map.loaded()) ready(); else map.once('idle', ready);
 }
 
 function askSignIn() {
