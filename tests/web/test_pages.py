@@ -14,7 +14,7 @@ from fastapi.testclient import TestClient
 from safeground.domain.config import Config
 from safeground.domain.records import record_type
 from safeground.domain.vocabularies import OUTCOME
-from safeground.services import tiles
+from safeground.services import credentials, tiles, users
 from safeground.services.demo import build_demo
 from safeground.services.workspace import Workspace
 from safeground.web.app import create_app
@@ -82,6 +82,18 @@ def test_map_settings_open_on_the_admin_areas_with_the_configured_basemap(demo_d
     finally:
         with Workspace.open(demo_db, user="admin") as ws:
             ws.set_config(Config(**{**ws.config.model_dump(), "basemap_url": None}))
+
+
+def test_a_user_restricted_to_an_area_opens_the_map_on_it(demo_db: Path, client: TestClient,
+                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(credentials, "HASHER", credentials.FAST_FOR_TESTS)
+    with Workspace.open(demo_db, user="admin") as ws:
+        area = ws.store.query("admin_area", where={"level": 2}, fields=["code"])[0]
+        users.add_user(ws, "rosa", "viewer", "a long passphrase", areas=[area["code"]])
+        token, _ = users.create_token(ws, "rosa")
+    mine = client.get("/api/map", headers={"Authorization": f"Bearer {token}"}).json()["bounds"]
+    assert mine == pytest.approx(list(area["geometry"].bounds))
+    assert client.get("/api/map").json()["bounds"] != mine
 
 
 def test_the_offline_basemap_is_natural_earth_geojson(client: TestClient) -> None:

@@ -26,6 +26,7 @@ True
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -38,7 +39,7 @@ from fastapi.staticfiles import StaticFiles
 from safeground.domain.records import record_type
 from safeground.services import tiles
 from safeground.services.workspace import Workspace
-from safeground.web.auth import WorkspaceDep
+from safeground.web.auth import MaybeUser, WorkspaceDep
 
 #: The pages, scripts, styles, language catalogues and vendored libraries.
 STATIC_DIR = Path(__file__).resolve().parent.parent / "static"
@@ -76,9 +77,10 @@ async def page_static(path: str, request: Request) -> Response:
     return await _STATIC.get_response(path, request.scope)
 
 
-def data_bounds(ws: Workspace) -> list[float] | None:
-    """Where the map opens (WGS84 box): the imported admin areas (where the work is), else the national
-    outline, else the hazard areas; ``None`` for an empty database without a country.
+def data_bounds(ws: Workspace, areas: Sequence[str] = ()) -> list[float] | None:
+    """Where the map opens (WGS84 box): the admin areas named by code in ``areas`` (a user's restriction), else
+    every imported admin area (where the work is), else the national outline, else the hazard areas; ``None``
+    for an empty database without a country.
 
     >>> import tempfile, os
     >>> ws = Workspace.open(os.path.join(tempfile.mkdtemp(), "b.gpkg"), user="ana", create=True)
@@ -90,9 +92,11 @@ def data_bounds(ws: Workspace) -> list[float] | None:
     [-79, -4, -67, 12]
     >>> ws.close()
     """
-    areas = [r["geometry"] for r in ws.store.query("admin_area", fields=[]) if r["geometry"] is not None]
-    if areas:
-        return [float(v) for v in shapely.total_bounds(areas)]
+    where = {"code": list(areas)} if areas else None
+    outlines = [r["geometry"] for r in ws.store.query("admin_area", where=where, fields=[])
+                if r["geometry"] is not None]
+    if outlines:
+        return [float(v) for v in shapely.total_bounds(outlines)]
     if ws.outline is not None:
         return [float(v) for v in ws.outline.bounds]
     hazards = [r["geometry"] for r in ws.store.query("hazard_area", fields=[]) if r["geometry"] is not None]
@@ -100,11 +104,13 @@ def data_bounds(ws: Workspace) -> list[float] | None:
 
 
 @router.get("/api/map")
-def map_settings(ws: WorkspaceDep) -> dict[str, Any]:
-    """The map's settings: online basemap URL (null: offline outlines only), opening bounds, configured label
-    languages and the vector tile layers with their zoom ranges."""
+def map_settings(ws: WorkspaceDep, user: MaybeUser) -> dict[str, Any]:
+    """The map's settings: online basemap URL (null: offline outlines only), opening bounds (a user restricted
+    to admin areas opens on them), configured label languages and the vector tile layers with their zoom
+    ranges."""
     config = ws.config
-    return {"basemap_url": config.basemap_url, "bounds": data_bounds(ws), "languages": config.languages,
+    bounds = data_bounds(ws, user.areas if user is not None else ())
+    return {"basemap_url": config.basemap_url, "bounds": bounds, "languages": config.languages,
             "tiles": "/api/tiles/{z}/{x}/{y}.mvt", "max_zoom": tiles.MAX_ZOOM,
             "layers": [{"name": t.name, "source": t.source, "minzoom": t.minzoom, "maxzoom": t.maxzoom,
                         "fields": list(t.fields)} for t in tiles.LAYERS]}
