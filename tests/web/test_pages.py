@@ -108,6 +108,8 @@ def test_labels_give_every_field_and_term_in_english_and_spanish(client: TestCli
     doc = client.get("/api/layers/casualty/labels").json()
     rt = record_type("casualty")
     assert set(doc["fields"]) == {f.name for f in rt.all_fields}
+    assert doc["own"] == [f.name for f in rt.fields]
+    assert doc["units"] == {f.name: f.unit for f in rt.all_fields if f.unit}
     assert all("en" in labels for labels in doc["fields"].values())
     killed = next(t for t in OUTCOME.terms if t.code == "killed")
     assert doc["terms"]["outcome"]["killed"] == {"en": killed.label, "es": killed.es}

@@ -126,10 +126,12 @@ def map_outlines() -> Response:
 
 @router.get("/api/layers/{layer}/labels")
 def layer_labels(layer: str) -> dict[str, Any]:
-    """A record type's labels per language: ``fields`` {field: {lang: label}} and ``terms`` {field: {code:
-    {lang: label}}} for the fields with a vocabulary."""
+    """A record type's labels per language: ``fields`` {field: {lang: label}} (metadata first), ``own`` (the
+    record type's own fields, in declaration order, after the metadata), ``units`` and ``terms`` {field: {code: {lang:
+    label}}} for the fields with a vocabulary."""
     rt = record_type(layer)
-    return {"layer": rt.layer, "title": rt.title,
+    return {"layer": rt.layer, "title": rt.title, "own": [f.name for f in rt.fields],
+            "units": {f.name: f.unit for f in rt.all_fields if f.unit},
             "fields": {f.name: {"en": f.label("en"), **f.labels} for f in rt.all_fields},
             "terms": {f.name: {t.code: t.labels() for t in f.vocabulary.terms}
                       for f in rt.all_fields if f.vocabulary is not None}}

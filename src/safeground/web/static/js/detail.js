@@ -10,6 +10,16 @@ function table(labels, values) {
     el('tr', {}, el('th', { scope: 'row' }, fieldLabel(labels, k)), el('td', {}, valueText(labels, k, v)))));
 }
 
+/** The record's own fields (in declaration order), then its metadata folded away; replaces the tile's summary. */
+function recordTables(labels, record, summary) {
+  summary.remove();
+  const own = labels.own || [];
+  const pick = (names) => Object.fromEntries(names.filter((k) => k in record).map((k) => [k, record[k]]));
+  const rest = Object.keys(record).filter((k) => !own.includes(k));
+  return el('div', {}, table(labels, pick(own)),
+    el('details', {}, el('summary', {}, t('detail.metadata')), table(labels, pick(rest))));
+}
+
 const rowsOf = (doc, key) => (Array.isArray(doc) ? doc : doc?.[key] ?? doc?.records ?? doc?.rows ?? []);
 
 function problemBox(err) {
@@ -52,7 +62,8 @@ export async function showDetail(panel, decl, feature) {
   const status = el('div', { hidden: true });
   const title = el('h2', { id: 'detail-title' }, [props.ref, props.name].filter(Boolean).join(' · ') || t(decl.title));
   const close = el('button', { type: 'button', class: 'close', 'aria-label': t('detail.close'), onclick: () => { panel.hidden = true; } }, '×');
-  panel.replaceChildren(el('header', {}, title, close), el('p', { class: 'muted' }, t(decl.title)), table(labels, props), status);
+  const summary = table(labels, props);
+  panel.replaceChildren(el('header', {}, title, close), el('p', { class: 'muted' }, t(decl.title)), summary, status);
   panel.hidden = false;
   if (!decl.record || !props.ref) return;
   const base = `/api/records/${decl.record}/${encodeURIComponent(props.ref)}`;
@@ -62,7 +73,7 @@ export async function showDetail(panel, decl, feature) {
     const { status: state, value, reason } = answers[i];
     let body;
     if (state === 'rejected') body = problemBox(reason);
-    else if (name === 'record') body = table(labels, value);
+    else if (name === 'record') body = recordTables(labels, value, summary);
     else if (name === 'history') body = historyList(labels, rowsOf(value, 'history'));
     else body = attachmentList(base, rowsOf(value, 'attachments'), status);
     panel.append(el('section', { class: `detail-${name}` }, el('h3', {}, t(`detail.${name}`)), body));

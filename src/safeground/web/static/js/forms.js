@@ -171,4 +171,5 @@ export function setupReview(host, user, changed) {
   state.addEventListener('change', render);
   host.replaceChildren(el('div', { class: 'row' }, layer, state), body);
   render();
+  host.closest('details')?.addEventListener('toggle', (e) => { if (e.target.open) render(); });  // fresh on opening
 }

@@ -18,5 +18,6 @@ export function valueText(labels, name, value) {
   const terms = labels.terms?.[name];
   if (terms) return String(value).split(' ').map((code) => label(terms[code], code)).join(', ');
   if (typeof value === 'object') return JSON.stringify(value);
-  return String(value);
+  const unit = labels.units?.[name];
+  return unit ? `${value} ${unit.replace('m2', 'm²')}` : String(value);
 }
