@@ -248,10 +248,13 @@ def test_two_clients_editing_the_same_version_the_second_gets_409_and_the_first_
 @pytest.mark.parametrize(("body", "code"), [
     (_new_hazard(hazard_class="dangerous"), "record.not_in_vocabulary"),
     (_new_hazard(expected_returnees="many"), "record.bad_value"),
+    (_new_hazard(expected_returnees=2**70), "record.bad_value"),  # beyond SQLite's 64-bit integers
+    (_new_hazard(name={"text": "La Esperanza"}), "record.bad_value"),
     (_new_hazard(colour="red"), "record.unknown_field"),
     (_new_hazard(review_state="published"), "record.managed_field"),
     (_new_hazard(ref="HA-000777"), "record.managed_field"),
     ({k: v for k, v in _new_hazard().items() if k != "name"}, "record.required_field"),
+    ({}, "record.required_field"),
     ({k: v for k, v in _new_hazard().items() if k != "geometry"}, "geometry.missing"),
     (_new_hazard(geometry={"type": "Polygon", "coordinates": [[[-72.5, 5.0], [-72.49, 5.0]]]}), "geometry.bad_geojson"),
     (_new_hazard(geometry={"type": "Circle", "coordinates": [-72.5, 5.0]}), "geometry.bad_geojson"),
@@ -331,7 +334,8 @@ def test_filters_select_by_box_date_status_admin_area_and_review_state(client: T
     ({"bbox": "-72,4.5,-73,5.5"}, "records.bad_bbox"), ({"bbox": "nan,1,2,3"}, "records.bad_bbox"),
     ({"date_from": "2024-13-01"}, "request.invalid"), ({"date_from": "2024-02-01", "date_to": "2024-01-01"},
                                                        "records.bad_dates"),
-    ({"limit": 0}, "request.invalid"), ({"limit": 1001}, "request.invalid"), ({"offset": -1}, "request.invalid"),
+    ({"limit": 0}, "request.invalid"), ({"offset": 2**64}, "request.invalid"), ({"limit": 1001}, "request.invalid"),
+    ({"offset": -1}, "request.invalid"),
     ({"admin": "XX99"}, "records.unknown_admin"),
 ])
 def test_bad_filters_are_422_with_a_code(client: TestClient, params: dict[str, Any], code: str) -> None:

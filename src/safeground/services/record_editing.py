@@ -39,6 +39,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from safeground.domain.errors import ForbiddenError, ValidationError
+from safeground.domain.fields import FieldType
 from safeground.domain.records import record_type
 from safeground.domain.users import User
 from safeground.services import record_access, records, users
@@ -61,15 +62,27 @@ def _check_area(ws: Workspace, user: User, layer: str, record: Record, what: str
         raise _outside(user, layer, what)
 
 
+_SCALARS = (str, int, float, bool)
+
+
 def _known(layer: str, values: Mapping[str, Any]) -> Mapping[str, Any]:
-    """``values`` once every name is a field of ``layer`` (or ``geometry``): a misspelt field is bad input
-    (``record.unknown_field``, 422), never silently dropped."""
+    """``values`` once every name is a field of ``layer`` (or ``geometry``) and every value a plain value (a list
+    of them for multiple choices and links): a misspelt field is bad input (``record.unknown_field``, 422),
+    never silently dropped."""
     rt = record_type(layer)
     unknown = sorted(k for k in values if k != "geometry" and not rt.has_field(k))
     if unknown:
         raise ValidationError("record.unknown_field", f"Layer '{layer}' has no field {', '.join(map(repr, unknown))}.",
                               hint=f"See the layer's fields with GET /api/layers/{layer}.",
                               details={"fields": unknown})
+    for name, value in values.items():
+        many = isinstance(value, list) and rt.field(name).type in (FieldType.CHOICES, FieldType.LINKS)
+        if name != "geometry" and not (value is None or isinstance(value, _SCALARS)
+                                       or (many and all(isinstance(v, str) for v in value))):
+            raise ValidationError("record.bad_value", f"Field '{name}' of {layer} takes a single value, not "
+                                  f"{type(value).__name__} {str(value)[:40]}.",
+                                  hint="Give a text, a number, true/false or null (a list of codes for multiple "
+                                       "choices).", details={"field": name})
     return values
 
 

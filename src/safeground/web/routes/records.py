@@ -83,7 +83,7 @@ def list_records(request: Request, layer: str, ws: WorkspaceDep, user: MaybeUser
                  review_state: Listed = None,
                  include_retired: bool = False,
                  limit: Annotated[int, Query(ge=1, le=record_access.MAX_LIMIT)] = DEFAULT_LIMIT,
-                 offset: Annotated[int, Query(ge=0)] = 0) -> RecordPage:
+                 offset: Annotated[int, Query(ge=0, le=2**63 - 1)] = 0) -> RecordPage:
     """One page of a layer's records that the caller may read and the filters select, oldest first, with the
     URL of the next page. Nobody signed in reads only published records of layers not about persons."""
     flt = record_access.RecordFilter(bbox=_parse_bbox(bbox), date_from=date_from, date_to=date_to,
