@@ -39,8 +39,8 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[TestClient,
         accidents = [r["geometry"] for r in ws.store.query("accident") if r["geometry"] is not None]
         refs = {layer: [r["ref"] for r in ws.store.query(layer, geometry=False, limit=3)] for layer in LAYERS}
     assert len(secrets) > 50, "the demo has named casualties to look for"
-    context = {"secrets": re.compile(r"\b(" + "|".join(map(re.escape, sorted(secrets))) + r")\b"), "accidents": accidents, "refs": refs,
-               "bounds": shapely.MultiPoint(accidents).bounds}
+    context = {"secrets": re.compile(r"\b(" + "|".join(map(re.escape, sorted(secrets))) + r")\b"),
+               "accidents": accidents, "refs": refs, "bounds": shapely.MultiPoint(accidents).bounds}
     yield TestClient(create_app(db)), context
 
 
