@@ -178,8 +178,17 @@ def download_record_attachment(layer: str, ref_or_uuid: str, name: str,
                                ws: WorkspaceDep, user: SignedIn) -> Response:
     """One attachment's bytes, by file name (the newest of that name) or uuid."""
     meta, data = attachment_access.download(ws, user, layer, ref_or_uuid, name)
-    fallback = meta["file_name"].encode("ascii", "replace").decode().replace('"', "_").replace("?", "_")
-    disposition = f"attachment; filename=\"{fallback}\"; filename*=UTF-8''{quote(meta['file_name'])}"
     return Response(data, media_type=meta["content_type"],
-                    headers={"Content-Disposition": disposition, "X-Content-Type-Options": "nosniff",
-                             "Cache-Control": "private, no-cache"})
+                    headers={"Content-Disposition": content_disposition(meta["file_name"]),
+                             "X-Content-Type-Options": "nosniff", "Cache-Control": "private, no-cache"})
+
+
+def content_disposition(file_name: str) -> str:
+    """A download's ``Content-Disposition`` (RFC 6266): an ASCII ``filename`` for old clients, the exact name
+    as ``filename*``.
+
+    >>> print(content_disposition('plan "B" señal.pdf'))
+    attachment; filename="plan _B_ se_al.pdf"; filename*=UTF-8''plan%20%22B%22%20se%C3%B1al.pdf
+    """
+    fallback = "".join(c if " " <= c <= "~" and c not in '"\\' else "_" for c in file_name)
+    return f"attachment; filename=\"{fallback}\"; filename*=UTF-8''{quote(file_name)}"
