@@ -30,7 +30,7 @@ from safeground.domain.records import LAYERS
 from safeground.web import problems
 from safeground.web.auth import WorkspaceDep
 from safeground.web.catalogue import layer_document, layers_document
-from safeground.web.routes import auth, records, tiles
+from safeground.web.routes import auth, ogcapi, records, tiles
 
 
 def _operation_id(route: APIRoute) -> str:
@@ -79,6 +79,6 @@ def create_app(db: str | Path, *, read_only: bool = False) -> FastAPI:
         """One record type's declaration."""
         return layer_document(layer)
 
-    for module in (auth, tiles, records):
+    for module in (auth, tiles, ogcapi, records):
         app.include_router(module.router)
     return app
