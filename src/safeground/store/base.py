@@ -62,7 +62,7 @@ class Batch:
         names = sorted({k for r in records for k in r if k != "geometry"})
         columns = {n: [r.get(n) for r in records] for n in names}
         geoms = None
-        if any("geometry" in r for r in records):
+        if any("geometry" in r for r in records) or (records and not names):  # empty dicts: keep their count
             geoms = np.array([r.get("geometry") for r in records], dtype=object)
         return cls(columns, geoms)
 

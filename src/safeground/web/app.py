@@ -30,7 +30,7 @@ from safeground.domain.records import LAYERS
 from safeground.web import problems
 from safeground.web.auth import WorkspaceDep
 from safeground.web.catalogue import layer_document, layers_document
-from safeground.web.routes import auth, ogcapi, pages, stats, tiles
+from safeground.web.routes import auth, ogcapi, pages, records, stats, tiles
 
 
 def _operation_id(route: APIRoute) -> str:
@@ -79,6 +79,6 @@ def create_app(db: str | Path, *, read_only: bool = False) -> FastAPI:
         """One record type's declaration."""
         return layer_document(layer)
 
-    for module in (auth, tiles, ogcapi, stats, pages):
+    for module in (auth, tiles, ogcapi, records, stats, pages):
         app.include_router(module.router)
     return app
