@@ -1002,7 +1002,16 @@ def report(db: str, user: str | None, year: int, target: str, include_submitted:
 @click.option("--port", default=8000, show_default=True, type=click.IntRange(0, 65535),
               help="Port to listen on (0: any free port, printed at start).")
 @click.option("--read-only", is_flag=True, help="Open the database read-only (a public mirror).")
-def serve(db: str, host: str, port: int, read_only: bool) -> None:
+@click.option("--rate-limit", default="60/minute", show_default=True, metavar="N/PERIOD",
+              help="Requests per client to the public API (e.g. 60/minute; 'none': no limit).")
+@click.option("--tile-rate-limit", default="1200/minute", show_default=True, metavar="N/PERIOD",
+              help="Requests per client for the public map's tiles ('none': no limit).")
+@click.option("--trust-proxy", "trust_proxy", multiple=True, metavar="IP",
+              help="A reverse proxy whose X-Forwarded-For names the client (repeat; '*' for any). Default: none.")
+@click.option("--tile-cache", type=click.Path(dir_okay=False), default=None,
+              help="The map's tile cache file (default: DB.tiles; public tiles beside it, .public.tiles).")
+def serve(db: str, host: str, port: int, read_only: bool, rate_limit: str, tile_rate_limit: str,
+          trust_proxy: tuple[str, ...], tile_cache: str | None) -> None:
     """Serve the web application and its API on the database.
 
     Example: safeground serve --db demo.gpkg --port 8000   (then open http://127.0.0.1:8000/api)
@@ -1011,8 +1020,13 @@ def serve(db: str, host: str, port: int, read_only: bool) -> None:
 
     from safeground.web.app import create_app
 
-    app = create_app(db, read_only=read_only)
-    uvicorn.run(app, host=host, port=port, log_level="info")
+    def limit(text: str) -> str | None:
+        return None if text.strip().lower() in ("none", "off", "0") else text
+
+    app = create_app(db, read_only=read_only, rate_limit=limit(rate_limit), tile_rate_limit=limit(tile_rate_limit),
+                     trusted_proxies=list(trust_proxy) or None, tile_cache=tile_cache)
+    # the app decides whom to trust for X-Forwarded-For (--trust-proxy), not uvicorn's default of 127.0.0.1
+    uvicorn.run(app, host=host, port=port, log_level="info", proxy_headers=False)
 
 
 # --- users and roles -------------------------------------------------------------------------------------
