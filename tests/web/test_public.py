@@ -395,3 +395,18 @@ def test_a_real_server_limits_by_remote_address_and_ignores_forwarded_for(demo: 
         proc.terminate()
         proc.wait(timeout=10)
         log.close()
+
+
+def test_a_revoked_token_is_refused_at_once_by_the_shared_sign_in_check(db: Path) -> None:
+    with Workspace.open(db, user="admin") as ws:
+        token, info = users.create_token(ws, "vera", name="laptop")
+    client = TestClient(create_app(db, rate_limit=None))
+    headers = {"Authorization": f"Bearer {token}"}
+    body = {"points": [[-72.0, 5.0]]}
+    assert client.post("/api/safety/batch", json=body, headers=headers).status_code == 200
+    assert client.get("/api/tiles/10/300/500.mvt", headers=headers).status_code == 200
+    with Workspace.open(db, user="admin") as ws:
+        users.revoke_token(ws, info["uuid"])
+    for answer in (client.post("/api/safety/batch", json=body, headers=headers),
+                   client.get("/api/tiles/10/300/500.mvt", headers=headers)):
+        assert (answer.status_code, answer.json()["code"]) == (401, "auth.bad_token")

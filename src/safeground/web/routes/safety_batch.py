@@ -19,7 +19,7 @@ from pydantic import BaseModel, Field
 
 from safeground.domain.errors import ValidationError
 from safeground.services import safety
-from safeground.web.auth import SignedIn
+from safeground.web.auth import SignedInReader
 from safeground.web.shared import SharedReader
 
 router = APIRouter(prefix="/api/safety", tags=["public"])
@@ -62,7 +62,7 @@ EXAMPLE = {"distance": 100, "points": [[-72.495, 5.005], [-72.40, 5.10]]}
     "distance_m": 100.0, "count": 2, "classes": list(safety.CLASSES), "class": [0, 2], "distance": [0.0, None],
     "caveat": safety.CAVEAT}}},
     "description": "Column arrays: class codes and distances in the order of the points."}})
-def safety_batch(request: Request, user: SignedIn,
+def safety_batch(request: Request, user: SignedInReader,
                  body: Annotated[PointBatch, Body(examples=[EXAMPLE])]) -> Response:
     """Check up to 10,000 points at once: per point, inside / within ``distance`` / clear (``class``, codes into
     ``classes``) and the distance in metres to the nearest public hazard polygon when within ``distance``."""

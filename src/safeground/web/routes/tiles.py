@@ -13,7 +13,7 @@ from typing import Annotated
 from fastapi import APIRouter, Path, Request, Response
 
 from safeground.services import tiles
-from safeground.web.auth import SignedIn
+from safeground.web.auth import SignedInReader
 from safeground.web.shared import SharedReader
 
 router = APIRouter(prefix="/api/tiles", tags=["map"])
@@ -23,7 +23,7 @@ MVT = "application/vnd.mapbox-vector-tile"
 
 @router.get("/{z}/{x}/{y}.mvt", response_class=Response,
             responses={200: {"content": {MVT: {}}, "description": "The tile (empty when nothing is in it)."}})
-def get_tile(request: Request, user: SignedIn, z: Annotated[int, Path(ge=0, le=tiles.MAX_ZOOM)],
+def get_tile(request: Request, user: SignedInReader, z: Annotated[int, Path(ge=0, le=tiles.MAX_ZOOM)],
              x: Annotated[int, Path(ge=0)], y: Annotated[int, Path(ge=0)]) -> Response:
     """One vector tile with the layers visible at its zoom: hazards, released land, minefield records,
     priority targets and casualties counted per admin area."""
