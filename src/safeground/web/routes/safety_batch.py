@@ -10,11 +10,12 @@ Each point gets exactly the answer ``GET /api/public/safety`` gives it alone.
 
 from __future__ import annotations
 
-import json
-from typing import Annotated
-
 import numpy as np
-from fastapi import APIRouter, Body, Request, Response
+import pydantic
+import pydantic_core
+from fastapi import APIRouter, Request, Response
+from fastapi.concurrency import run_in_threadpool
+from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel, Field
 
 from safeground.domain.errors import ValidationError
@@ -56,21 +57,30 @@ class PointBatch(BaseModel):
 
 
 EXAMPLE = {"distance": 100, "points": [[-72.495, 5.005], [-72.40, 5.10]]}
+ANSWER = {"distance_m": 100.0, "count": 2, "classes": list(safety.CLASSES), "class": [0, 2], "distance": [0.0, None],
+          "caveat": safety.CAVEAT}
 
 
-@router.post("/batch", response_class=Response, responses={200: {"content": {"application/json": {"example": {
-    "distance_m": 100.0, "count": 2, "classes": list(safety.CLASSES), "class": [0, 2], "distance": [0.0, None],
-    "caveat": safety.CAVEAT}}},
-    "description": "Column arrays: class codes and distances in the order of the points."}})
-def safety_batch(request: Request, user: SignedInReader,
-                 body: Annotated[PointBatch, Body(examples=[EXAMPLE])]) -> Response:
+# The body is read raw and parsed by pydantic's own JSON parser (Rust): for 10,000 points about 4 ms, against
+# about 19 ms for the json module that FastAPI's declared bodies go through. The answer is written the same way.
+@router.post("/batch", response_class=Response, openapi_extra={"requestBody": {"required": True, "content": {
+    "application/json": {"schema": PointBatch.model_json_schema(), "example": EXAMPLE}}}},
+    responses={200: {"content": {"application/json": {"example": ANSWER}},
+                     "description": "Column arrays: class codes and distances in the order of the points."}})
+async def safety_batch(request: Request, user: SignedInReader) -> Response:
     """Check up to 10,000 points at once: per point, inside / within ``distance`` / clear (``class``, codes into
     ``classes``) and the distance in metres to the nearest public hazard polygon when within ``distance``."""
+    try:
+        body = PointBatch.model_validate_json(await request.body())
+    except pydantic.ValidationError as exc:
+        raise RequestValidationError(exc.errors(include_url=False)) from None
+    return Response(await run_in_threadpool(_answer, request.app.state.shared, body), media_type="application/json")
+
+
+def _answer(shared: SharedReader, body: PointBatch) -> bytes:
     lat, lon = body.columns()
-    shared: SharedReader = request.app.state.shared
     with shared.workspace() as ws:
         klass, dist = safety.check_points(ws, lat, lon, body.distance)
-    metres = np.round(dist, 3).tolist()
-    doc = {"distance_m": body.distance, "count": len(klass), "classes": list(safety.CLASSES),
-           "class": klass.tolist(), "distance": [None if m != m else m for m in metres], "caveat": safety.CAVEAT}
-    return Response(json.dumps(doc, separators=(",", ":")), media_type="application/json")
+    return pydantic_core.to_json({"distance_m": body.distance, "count": len(klass), "classes": list(safety.CLASSES),
+                                  "class": klass.tolist(), "distance": np.round(dist, 3).tolist(),
+                                  "caveat": safety.CAVEAT}, inf_nan_mode="null")
