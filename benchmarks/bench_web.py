@@ -209,6 +209,8 @@ def main(source: str, n_points: int, n_single: int, sample: int) -> None:
             print(f"| {f'tile z{z} {label}, {kind} (ms, median)':<44} | {ours * 1e3:>11.1f} | {ref * 1e3:>9.1f} | "
                   f"{ours / ref:>6.2f} |")
     print("ratio: SafeGround / PostGIS (time; below 1 SafeGround is faster; for points/s, PostGIS / SafeGround)")
+    print(f"machine: {os.cpu_count()} cores, load average {os.getloadavg()[0]:.1f} at the end (other work on the "
+          "machine shows in the tail latencies of both sides)")
 
 
 if __name__ == "__main__":

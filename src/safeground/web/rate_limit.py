@@ -65,7 +65,7 @@ class RateLimit:
 
     def _period(self) -> str:
         n, unit = self.item.multiples, self.item.GRANULARITY.name
-        return f"{unit}" if n == 1 else f"{n} {unit}s"
+        return f"a {unit}" if n == 1 else f"{n} {unit}s"
 
 
 def client_of(request: Request) -> str:
