@@ -401,6 +401,36 @@ def tile(ws: Workspace, z: int, x: int, y: int, *, restriction: Restriction | No
     return b"".join(parts)
 
 
+def cached_tile(ws: Workspace, z: int, x: int, y: int, *, cache: TileCache,
+                layers: tuple[TileLayer, ...] = LAYERS) -> bytes | None:
+    """The unrestricted tile ``z/x/y`` as cached, or ``None`` when the cache is behind the audit log or a layer of
+    the tile is not cached (then call :func:`tile`). Reads only the audit sequence number and the cache, renders
+    nothing: for a caller that must not wait, such as a web server's event loop.
+
+    >>> import os, tempfile
+    >>> ws = Workspace.open(os.path.join(tempfile.mkdtemp(), "c.gpkg"), user="ana", create=True)
+    >>> cache = TileCache(":memory:")
+    >>> cached_tile(ws, 12, 1223, 1990, cache=cache) is None
+    True
+    >>> data = tile(ws, 12, 1223, 1990, cache=cache)
+    >>> cached_tile(ws, 12, 1223, 1990, cache=cache) == data
+    True
+    >>> ws.close()
+    """
+    _check_tile(z, x, y)
+    seq = cache.seq
+    if seq is None or seq != ws.store.last_change_seq():
+        return None
+    parts = []
+    for layer in layers:
+        if layer.minzoom <= z <= layer.maxzoom:
+            data = cache.get("all", layer.name, z, x, y)
+            if data is None:
+                return None
+            parts.append(data)
+    return b"".join(parts)
+
+
 def build_cache(ws: Workspace, *, minzoom: int = 0, maxzoom: int = 12, restriction: Restriction | None = None,
                 cache: TileCache | None = None, layers: tuple[TileLayer, ...] = LAYERS) -> dict[str, int]:
     """Render every non-empty tile of zooms ``minzoom``..``maxzoom`` ahead of use; tiles stored per layer.

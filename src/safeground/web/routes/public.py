@@ -109,10 +109,22 @@ def public_casualty_counts(
 
 @router.get("/tiles/{z}/{x}/{y}.mvt", response_class=Response, dependencies=[Depends(public_tile_rate_limit)],
             responses={200: {"content": {MVT: {}}, "description": "The tile (empty when nothing is in it)."}})
-def public_tile(request: Request, z: Annotated[int, Path(ge=0, le=tiles.MAX_ZOOM)],
-                x: Annotated[int, Path(ge=0)], y: Annotated[int, Path(ge=0)]) -> Response:
+async def public_tile(request: Request, z: Annotated[int, Path(ge=0, le=tiles.MAX_ZOOM)],
+                      x: Annotated[int, Path(ge=0)], y: Annotated[int, Path(ge=0)]) -> Response:
     """One vector tile of the public map: layer ``public_hazards`` (public fields only), zooms 6 to 14."""
     shared = _shared(request)
-    with shared.workspace() as ws:
-        data = tiles.tile(ws, z, x, y, cache=shared.public_tile_cache, layers=tiles.PUBLIC_LAYERS)
+    data = None
+    ws = shared.try_workspace()  # a cached tile is read on the event loop when the shared workspace is free
+    if ws is not None:
+        try:
+            data = tiles.cached_tile(ws, z, x, y, cache=shared.public_tile_cache, layers=tiles.PUBLIC_LAYERS)
+        finally:
+            shared.release()
+    if data is None:
+        data = await run_in_threadpool(_public_tile, shared, z, x, y)
     return Response(data, media_type=MVT, headers={"Cache-Control": "public, max-age=60"})
+
+
+def _public_tile(shared: SharedReader, z: int, x: int, y: int) -> bytes:
+    with shared.workspace() as ws:
+        return tiles.tile(ws, z, x, y, cache=shared.public_tile_cache, layers=tiles.PUBLIC_LAYERS)

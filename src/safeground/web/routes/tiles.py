@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Path, Request, Response
+from fastapi.concurrency import run_in_threadpool
 
 from safeground.services import tiles
 from safeground.web.auth import SignedInReader
@@ -23,11 +24,24 @@ MVT = "application/vnd.mapbox-vector-tile"
 
 @router.get("/{z}/{x}/{y}.mvt", response_class=Response,
             responses={200: {"content": {MVT: {}}, "description": "The tile (empty when nothing is in it)."}})
-def get_tile(request: Request, user: SignedInReader, z: Annotated[int, Path(ge=0, le=tiles.MAX_ZOOM)],
-             x: Annotated[int, Path(ge=0)], y: Annotated[int, Path(ge=0)]) -> Response:
+async def get_tile(request: Request, user: SignedInReader, z: Annotated[int, Path(ge=0, le=tiles.MAX_ZOOM)],
+                   x: Annotated[int, Path(ge=0)], y: Annotated[int, Path(ge=0)]) -> Response:
     """One vector tile with the layers visible at its zoom: hazards, released land, minefield records,
     priority targets and casualties counted per admin area."""
     shared: SharedReader = request.app.state.shared  # one workspace and cache for all requests: not rebuilt
-    with shared.workspace() as ws:
-        data = tiles.tile(ws, z, x, y, restriction=user.areas or None, cache=shared.tile_cache)
+    data = None
+    if not user.areas:  # a cached tile is read on the event loop when the shared workspace is free
+        ws = shared.try_workspace()
+        if ws is not None:
+            try:
+                data = tiles.cached_tile(ws, z, x, y, cache=shared.tile_cache)
+            finally:
+                shared.release()
+    if data is None:  # render (or refresh) in a worker thread
+        data = await run_in_threadpool(_tile, shared, z, x, y, user.areas or None)
     return Response(data, media_type=MVT, headers={"Cache-Control": "private, max-age=30"})
+
+
+def _tile(shared: SharedReader, z: int, x: int, y: int, restriction: tuple[str, ...] | None) -> bytes:
+    with shared.workspace() as ws:
+        return tiles.tile(ws, z, x, y, restriction=restriction, cache=shared.tile_cache)
