@@ -13,8 +13,11 @@ keep-alive connection, as a client would):
   (``lon``/``lat`` columns), points/s; PostGIS: one ``ST_DWithin`` join per 10,000 points (``BATCH_SQL``). Every
   answer is compared: identical classes, distances within 1 mm (the API gives millimetres);
 - tiles: ``GET /api/tiles/{z}/{x}/{y}.mvt`` at zoom 8 and 12 (the densest tile and a random sample, as
-  bench_tiles.py picks them), cold (not cached) and served (cached), against one ``ST_AsMVT`` query per tile over
-  the same layers (bench_tiles.py's ``postgis_sql``).
+  bench_tiles.py picks them), cold (not cached) and served (cached, best of 3), against one ``ST_AsMVT`` query per
+  tile over the same layers (bench_tiles.py's ``postgis_sql``, best of 3).
+
+The two sides are measured in alternation (a request, then the same query to PostGIS), so that other work on the
+machine weighs on both alike.
 
 The loading code, points and reference queries are bench_safety.py's and bench_tiles.py's.
 """
@@ -107,75 +110,74 @@ def main(source: str, n_points: int, n_single: int, sample: int) -> None:
         lon, lat = sample_points(index.hazards.geometry, n_points)
         picks = {z: pick_tiles(str(db), z, sample, rng) for z in (8, 12)}
 
-        proc, base = start_server(db, folder)
-        try:
-            client = httpx.Client(base_url=base, timeout=600, headers={"Authorization": f"Bearer {token}"})
-            first_s, _ = timed_get(client, "/api/public/safety", params={"lat": lat[0], "lon": lon[0]})
-            for i in range(200):  # warm the connection and the server's code paths
-                client.get("/api/public/safety", params={"lat": lat[i], "lon": lon[i], "distance": DISTANCE})
-            single = [timed_get(client, "/api/public/safety",
-                                params={"lat": float(lat[i]), "lon": float(lon[i]), "distance": DISTANCE})[0]
-                      for i in range(n_single)]
-
-            klass, dist = np.empty(n_points, dtype=np.int8), np.empty(n_points)
-            t = time.perf_counter()
-            for s in range(0, n_points, BATCH):
-                r = client.post("/api/safety/batch", json={"distance": DISTANCE, "lon": lon[s:s + BATCH].tolist(),
-                                                           "lat": lat[s:s + BATCH].tolist()})
-                r.raise_for_status()
-                doc = r.json()
-                klass[s:s + BATCH] = doc["class"]
-                dist[s:s + BATCH] = [np.nan if d is None else d for d in doc["distance"]]
-            batch_s = time.perf_counter() - t
-
-            timed_get(client, "/api/tiles/4/4/7.mvt")  # builds the casualty counts once; not a measured tile
-            tiles: dict[tuple[int, str], list[tuple[int, int, int]]] = {}
-            http_cold: dict[tuple[int, int, int], float] = {}
-            http_served: dict[tuple[int, int, int], float] = {}
-            for z, (dense, chosen) in picks.items():
-                tiles[(z, "densest")], tiles[(z, f"sample of {len(chosen)}")] = [dense], chosen
-                for key in [dense, *chosen]:
-                    if key in http_cold:
-                        continue
-                    url = "/api/tiles/{}/{}/{}.mvt".format(*key)
-                    http_cold[key] = timed_get(client, url)[0]
-                    http_served[key] = min(timed_get(client, url)[0] for _ in range(3))
-            client.close()
-        finally:
-            proc.terminate()
-            proc.wait(timeout=30)
-
         with postgis_cluster() as conninfo, psycopg.connect(conninfo, autocommit=True) as conn:
             load_s = load_public_hazards(conn, index)
-            sql = SINGLE_SQL.format(crs=index.crs)
-            pg_single = []
-            with conn.cursor() as cur:
+            tile_load_s = load_postgis(conn, ws)
+            single_sql, batch_sql, tile_sql = SINGLE_SQL.format(crs=index.crs), BATCH_SQL.format(crs=index.crs), \
+                postgis_sql()
+            cur = conn.cursor()
+
+            def pg_timed(sql: str, params: object) -> tuple[float, list]:
+                t = time.perf_counter()
+                cur.execute(sql, params, prepare=True)
+                rows = cur.fetchall()
+                return time.perf_counter() - t, rows
+
+            proc, base = start_server(db, folder)
+            try:
+                client = httpx.Client(base_url=base, timeout=600, headers={"Authorization": f"Bearer {token}"})
+                first_s, _ = timed_get(client, "/api/public/safety", params={"lat": lat[0], "lon": lon[0]})
+                for i in range(200):  # warm the connections and both sides' code paths
+                    client.get("/api/public/safety", params={"lat": lat[i], "lon": lon[i], "distance": DISTANCE})
+                    pg_timed(single_sql, (float(lon[i]), float(lat[i]), DISTANCE))
+                # Each measurement alternates between the two sides, so that other work on the machine weighs on
+                # both alike.
+                single, pg_single = [], []
                 for i in range(n_single):
-                    t = time.perf_counter()
-                    cur.execute(sql, (float(lon[i]), float(lat[i]), DISTANCE), prepare=True)
-                    cur.fetchone()
-                    pg_single.append(time.perf_counter() - t)
-            pg_klass, pg_dist = np.empty(n_points, dtype=np.int8), np.empty(n_points)
-            sql = BATCH_SQL.format(crs=index.crs)
-            t = time.perf_counter()
-            with conn.cursor() as cur:
+                    single.append(timed_get(client, "/api/public/safety", params={
+                        "lat": float(lat[i]), "lon": float(lon[i]), "distance": DISTANCE})[0])
+                    pg_single.append(pg_timed(single_sql, (float(lon[i]), float(lat[i]), DISTANCE))[0])
+
+                klass, dist = np.empty(n_points, dtype=np.int8), np.empty(n_points)
+                pg_klass, pg_dist = np.empty(n_points, dtype=np.int8), np.empty(n_points)
+                batch_s = pg_batch_s = 0.0
                 for s in range(0, n_points, BATCH):
                     x, y = lon[s:s + BATCH], lat[s:s + BATCH]
-                    cur.execute(sql, (x.tolist(), y.tolist(), DISTANCE), prepare=True)
-                    pg_klass[s:s + BATCH], pg_dist[s:s + BATCH] = postgis_classes(dict(cur.fetchall()), len(x))
-            pg_batch_s = time.perf_counter() - t
-
-            tile_load_s = load_postgis(conn, ws)
-            tile_sql = postgis_sql()
-            pg_tile: dict[tuple[int, int, int], float] = {}
-            for key in http_cold:
-                params = dict(zip("zxy", key, strict=True))
-                times = []
-                for _ in range(3):
                     t = time.perf_counter()
-                    conn.execute(tile_sql, params).fetchone()
-                    times.append(time.perf_counter() - t)
-                pg_tile[key] = min(times)
+                    r = client.post("/api/safety/batch", json={"distance": DISTANCE, "lon": x.tolist(),
+                                                               "lat": y.tolist()})
+                    r.raise_for_status()
+                    doc = r.json()
+                    klass[s:s + BATCH] = doc["class"]
+                    dist[s:s + BATCH] = [np.nan if d is None else d for d in doc["distance"]]
+                    batch_s += time.perf_counter() - t
+                    t = time.perf_counter()
+                    cur.execute(batch_sql, (x.tolist(), y.tolist(), DISTANCE), prepare=True)
+                    pg_klass[s:s + BATCH], pg_dist[s:s + BATCH] = postgis_classes(dict(cur.fetchall()), len(x))
+                    pg_batch_s += time.perf_counter() - t
+
+                timed_get(client, "/api/tiles/4/4/7.mvt")  # builds the casualty counts once; not a measured tile
+                tiles: dict[tuple[int, str], list[tuple[int, int, int]]] = {}
+                http_cold: dict[tuple[int, int, int], float] = {}
+                http_served: dict[tuple[int, int, int], float] = {}
+                pg_tile: dict[tuple[int, int, int], float] = {}
+                for z, (dense, chosen) in picks.items():
+                    tiles[(z, "densest")], tiles[(z, f"sample of {len(chosen)}")] = [dense], chosen
+                    for key in [dense, *chosen]:
+                        if key in http_cold:
+                            continue
+                        url = "/api/tiles/{}/{}/{}.mvt".format(*key)
+                        params = dict(zip("zxy", key, strict=True))
+                        http_cold[key] = timed_get(client, url)[0]
+                        served, ref = [], []
+                        for _ in range(3):
+                            served.append(timed_get(client, url)[0])
+                            ref.append(pg_timed(tile_sql, params)[0])
+                        http_served[key], pg_tile[key] = min(served), min(ref)
+                client.close()
+            finally:
+                proc.terminate()
+                proc.wait(timeout=30)
         ws.close()
 
     same = klass == pg_klass
