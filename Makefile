@@ -2,6 +2,7 @@
 PYTHON ?= python3
 VENV   ?= .venv
 DB     ?= demo.gpkg
+PORT   ?= 8000
 BIN     = $(VENV)/bin
 
 .PHONY: run test docs bench clean
@@ -18,10 +19,12 @@ $(VENV)/.installed-dev: pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	touch $@ $(VENV)/.installed-run
 
-## run: set up, build the demo database if it is missing, print the summary
+## run: set up, build the demo database if it is missing, print the summary, then serve the web app
 run: $(VENV)/.installed-run
 	@test -f $(DB) || $(BIN)/safeground demo --db $(DB)
 	$(BIN)/safeground stats --db $(DB)
+	@cat $(basename $(DB)).accounts.txt 2>/dev/null || echo "No demo accounts: add one with '$(BIN)/safeground users add NAME --role admin --db $(DB)'."
+	$(BIN)/safeground serve --db $(DB) --port $(PORT)
 
 ## test: set up with the dev tools, lint, type-check and run the whole suite
 test: $(VENV)/.installed-dev

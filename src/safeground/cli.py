@@ -138,13 +138,16 @@ def demo(db: str, user: str | None, scale: str, seed: int, fmt: str) -> None:
 
     Example: safeground demo --db demo.gpkg --scale small --seed 7
     """
-    from safeground.services.demo import build_demo
+    from safeground.services.demo import add_demo_accounts, build_demo
 
     with workspace(db, user, create=True) as ws:
         result = build_demo(ws, scale=scale, seed=seed, progress=progress_bar())
+        accounts = add_demo_accounts(ws)
     doc = result.to_dict()
+    doc["accounts_path"] = str(accounts)
     emit(fmt, doc, f"Built the {scale} demo (seed {seed}) in {doc['seconds']:.1f} s: {db}\n"
          f"Ground truth (for evaluation only): {doc['truth_path']}\n"
+         f"Accounts for the web app, one per role, with their passwords: {accounts}\n"
          + "\n".join(f"  {k:<20} {v:>9}" for k, v in doc["counts"].items()))
 
 

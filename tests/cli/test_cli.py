@@ -48,6 +48,20 @@ def test_demo_counts_match_what_gdal_reads_and_truth_is_separate(demo_db: Path) 
     assert not main_tables & truth_layers
 
 
+def test_demo_has_one_account_per_role_with_its_password_readable_by_its_owner_only(demo_db: Path) -> None:
+    from safeground.services.users import authenticate, list_users
+    from safeground.services.workspace import Workspace
+
+    accounts = demo_db.with_name("demo.accounts.txt")
+    assert accounts.stat().st_mode & 0o077 == 0, "passwords are for the owner only"
+    rows = [line.split() for line in accounts.read_text().splitlines() if not line.startswith("#")]
+    assert sorted(role for _name, role, _pw in rows) == ["admin", "data_entry", "qa", "viewer"]
+    with Workspace.open(demo_db, read_only=True) as ws:
+        assert {u.username for u in list_users(ws)} == {name for name, _role, _pw in rows}
+        name, role, password = rows[0]
+        assert authenticate(ws, name, password).role.value == role
+
+
 def test_stats_text_is_readable(demo_db: Path) -> None:
     out = run("stats", "--db", str(demo_db)).stdout
     for heading in ("Contamination", "Land release", "Devices", "Accidents and casualties",

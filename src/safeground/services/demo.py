@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import secrets
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -20,6 +21,7 @@ from safeground.scenario.geography import COUNTRY
 from safeground.scenario.params import params_for
 from safeground.scenario.records import ORDER
 from safeground.scenario.truth import context_path, truth_path, write_layers
+from safeground.services import users
 from safeground.services.records import add_records
 from safeground.services.workspace import Workspace
 
@@ -142,3 +144,32 @@ def build_demo(ws: Workspace, *, scale: str = "small", seed: int = 1, progress: 
     os.replace(partial_context, context)
     return DemoSummary(scale=params.scale, seed=seed, counts=counts, truth_path=truth, context_path=context,
                        seconds=round(time.perf_counter() - started, 3))
+
+
+#: The demo's accounts, one per role, so the web app can be tried at once.
+DEMO_ACCOUNTS = (("demo-admin", "admin"), ("demo-qa", "qa"), ("demo-entry", "data_entry"), ("demo-viewer", "viewer"))
+
+
+def accounts_path(db: str | Path) -> Path:
+    """``demo.gpkg`` -> ``demo.accounts.txt``: where the demo's accounts and their passwords are written."""
+    path = Path(db)
+    return path.with_name(path.stem + ".accounts.txt")
+
+
+def add_demo_accounts(ws: Workspace) -> Path:
+    """Add one account per role with a random passphrase, written (owner-readable only) to
+    :func:`accounts_path`; accounts that exist already are left alone. Returns the file."""
+    target = accounts_path(ws.store.location)
+    lines = []
+    for username, role in DEMO_ACCOUNTS:
+        if ws.store.users(username=username):
+            continue
+        password = secrets.token_urlsafe(12)
+        users.add_user(ws, username, role, password, display_name=f"Demo {role.replace('_', ' ')}")
+        lines.append(f"{username:<12} {role:<11} {password}")
+    if lines:
+        fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+        with os.fdopen(fd, "a", encoding="utf-8") as out:
+            out.write("# Demo accounts (username, role, password). Sign in at http://127.0.0.1:8000/\n"
+                      * (target.stat().st_size == 0) + "\n".join(lines) + "\n")
+    return target
