@@ -173,6 +173,8 @@ def main(source: str, n_points: int, n_single: int, sample: int) -> None:
                     pg_batch_s += time.perf_counter() - t
 
                 signed = {"Authorization": f"Bearer {token}"}
+                plain.close()  # idle past uvicorn's keep-alive during the batches: open a new connection
+                plain = http.client.HTTPConnection("127.0.0.1", int(base.rsplit(":", 1)[1]))
                 plain_get(plain, "/api/tiles/4/4/7.mvt", signed)  # builds the casualty counts once; not measured
                 tiles: dict[tuple[int, str], list[tuple[int, int, int]]] = {}
                 http_cold: dict[tuple[int, int, int], float] = {}
