@@ -112,6 +112,8 @@ class Field:
                 if isinstance(value, float) and not value.is_integer():
                     raise ValueError
                 value = int(value)
+                if not -(2**63) <= value < 2**63:  # SQLite's INTEGER is 64-bit
+                    raise ValueError
             elif t is FieldType.REAL:
                 value = float(value)
             elif t is FieldType.BOOLEAN:

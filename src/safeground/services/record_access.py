@@ -249,3 +249,10 @@ def _history_entry(change: Change, hidden: frozenset[str]) -> dict[str, Any]:
     if change.before is not None and change.after is not None and old.get("geom") != new.get("geom"):
         changed.append("geometry")
     return entry
+
+
+def in_area(ws: Workspace, user: User, layer: str, record: Record) -> bool:
+    """Whether ``record`` of ``layer`` lies in ``user``'s admin areas by the rules above (always, for a user
+    without restrictions); the writing services check a new or changed record with it."""
+    scope = _scope(ws, user)
+    return scope is None or _in_scope(ws, layer, [record], scope)[0]

@@ -66,7 +66,8 @@ def prepare(ws: Workspace, layer: str, batch: Batch, *, offset: int = 0, repair:
     rt = record_type(layer)
     n = len(batch)
     allow = SYSTEM_FIELDS | {"review_state"} if system else frozenset()
-    columns = validation.check_fields(rt, Batch({k: v for k, v in batch.columns.items() if k != "uuid"}),
+    columns = validation.check_fields(rt, Batch({k: v for k, v in batch.columns.items() if k != "uuid"},
+                                                batch.geometry),  # the geometry keeps the row count
                                       offset=offset, allow_managed=allow, errors=errors)
     uuids = [str(u) for u in batch.columns["uuid"]] if "uuid" in batch.columns else time_ordered(n)
     validation.check_links(ws, rt, columns, offset=offset, batch_uuids=uuids, errors=errors)

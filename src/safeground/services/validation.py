@@ -92,8 +92,8 @@ def _fast_path(f: Field, values: Sequence[Any]) -> list[Any] | None:
             return None
         if (f.minimum is not None and (real < f.minimum).any()) or (f.maximum is not None and (real > f.maximum).any()):
             return None
-        if not np.isfinite(real).all():
-            return None
+        if not np.isfinite(real).all() or (f.type is FieldType.INTEGER and (np.abs(real) >= 2.0**63).any()):
+            return None  # the slow path refuses them by row (INTEGER: beyond SQLite's 64 bits)
         out: list[Any] = arr.tolist() if f.type is FieldType.REAL else \
             [None if v is None or (isinstance(v, float) and math.isnan(v)) else int(v) for v in values]
         for i in np.flatnonzero(nan).tolist():

@@ -62,7 +62,7 @@ class Batch:
         names = sorted({k for r in records for k in r if k != "geometry"})
         columns = {n: [r.get(n) for r in records] for n in names}
         geoms = None
-        if any("geometry" in r for r in records):
+        if any("geometry" in r for r in records) or (records and not names):  # empty dicts: keep their count
             geoms = np.array([r.get("geometry") for r in records], dtype=object)
         return cls(columns, geoms)
 
@@ -285,6 +285,17 @@ class Store(abc.ABC):
     def count(self, layer: str, *, where: Where | None = None, include_retired: bool = True,
               bbox: tuple[float, float, float, float] | None = None) -> int:
         """How many records match, as :meth:`query` would return them (but retired ones count by default)."""
+
+    def extent(self, layer: str, *, where: Where | None = None,
+               include_retired: bool = False) -> tuple[float, float, float, float] | None:
+        """The bounding box (minx, miny, maxx, maxy, WGS84) of the matching records' geometries; ``None``
+        when none has one. This default reads the geometries; a store with a spatial index reads its boxes."""
+        rows = self.query(layer, where=where, include_retired=include_retired, fields=[])
+        geoms = [r["geometry"] for r in rows if r.get("geometry") is not None]
+        if not geoms:
+            return None
+        minx, miny, maxx, maxy = shapely.total_bounds(geoms)
+        return float(minx), float(miny), float(maxx), float(maxy)
 
     @abc.abstractmethod
     def aggregate(self, layer: str, *, group_by: Sequence[str] = (),

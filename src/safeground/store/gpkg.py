@@ -570,6 +570,19 @@ class GeoPackageStore(GeoPackageUsers, Store):
         clause, params = self._where(rt, where, include_retired, bbox)
         return int(self._conn.execute(f"SELECT COUNT(*) FROM {q(layer)} t {clause}", params).fetchone()[0])
 
+    def extent(self, layer: str, *, where: Where | None = None,
+               include_retired: bool = False) -> tuple[float, float, float, float] | None:
+        """The matching records' bounding box from the R-tree's boxes (float32, rounded outwards)."""
+        rt = record_type(layer)
+        if not rt.is_spatial:
+            return None
+        self._flush_rtree(layer)
+        clause, params = self._where(rt, where, include_retired, None)
+        sql = (f"SELECT MIN(r.minx), MIN(r.miny), MAX(r.maxx), MAX(r.maxy) FROM {q(layer)} t "
+               f"JOIN {q('rtree_' + layer + '_geom')} r ON r.id = t.{FID} {clause}")
+        row = self._conn.execute(sql, params).fetchone()
+        return None if row is None or row[0] is None else (row[0], row[1], row[2], row[3])
+
     def aggregate(self, layer: str, *, group_by: Sequence[str] = (),
                   metrics: Mapping[str, tuple[str, str]] | None = None,
                   where: Where | None = None, include_retired: bool = False) -> list[Record]:
