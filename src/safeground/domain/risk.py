@@ -49,6 +49,7 @@ EVIDENCE_TYPES: tuple[EvidenceType, ...] = (
     EvidenceType("device", "device", "found_date", "find", "finds"),
     EvidenceType("event", "event", "event_date", "register event", "register events"),
     EvidenceType("hazard", "hazard_area", "reported_date", "hazard area", "hazard areas"),
+    EvidenceType("evidence", "evidence", "observed_date", "item of survey evidence", "items of survey evidence"),
     # A record's laying date says nothing about when it became known: only its info_date counts.
     EvidenceType("minefield_record", "minefield_record", None, "minefield record", "minefield records"),
 )

@@ -29,7 +29,7 @@ from safeground.domain.errors import ValidationError
 from safeground.domain.risk import is_distance_feature, reason_text
 from safeground.services.risk_cells import CellTable
 from safeground.services.risk_labels import labelled, require_both_classes
-from safeground.services.risk_model import ModelSettings, fit_model, platt_apply, platt_fit
+from safeground.services.risk_model import ModelSettings, distance_score, fit_model, platt_apply, platt_fit
 
 Progress = Callable[[str, int, int], None]
 MODEL = "model"
@@ -98,7 +98,7 @@ def evaluate(table: CellTable, settings: ModelSettings, *, years: Mapping[str, n
         if len(set(y[train].tolist())) < 2:
             raise ValidationError("risk.one_class_fold", f"Without group {group!r} the labelled cells are all of "
                                   "one class.", hint="Use groups that each leave both classes in training.")
-        model = fit_model(x[train], y[train], table.names, settings, table.groups[train])
+        model = fit_model(x[train], y[train], table.names, settings, table.groups[train], serve_baseline=False)
         chosen.append({"group": group, **model.chosen})
         model_risk[test] = model.risk(x[test])
         test_years = {n: v[test] for n, v in years.items()} if years else None
@@ -120,16 +120,6 @@ def evaluate(table: CellTable, settings: ModelSettings, *, years: Mapping[str, n
                    for i, v in enumerate(x[:, j])]
     return Evaluation(f"leave one group out ({len(names)} groups), pooled out-of-fold", len(table),
                       table.label_counts, len(names), results, served, wins, verdict, reasons, chosen)
-
-
-def distance_score(d: np.ndarray) -> np.ndarray:
-    """A distance as a score, nearer meaning higher; a missing distance scores lowest.
-
-    >>> distance_score(np.array([0.0, 1.0, np.nan])).round(3).tolist()
-    [-0.0, -0.693, -50.0]
-    """
-    s = -np.log1p(np.clip(d, 0, None))
-    return np.where(np.isnan(s), -50.0, s)
 
 
 def metrics(y: np.ndarray, p: np.ndarray) -> dict[str, float]:
