@@ -46,31 +46,18 @@ def evaluate_cells(ws: Workspace, cells: str, *, label: str, group: str, id_colu
     """Read a cell table, add evidence features as of ``as_of`` when asked, evaluate, and store the run."""
     settings = settings or ModelSettings()
     if evidence and as_of is None:
-        raise ValidationError("risk.needs_as_of", "Evidence features need a cut-off date.",
-                              hint="Give --as-of YYYY-MM-DD: only evidence known by then is used.")
+        raise _needs_as_of()
     table = read_cell_table(cells, id_column=id_column, label_column=label, unknown_value=unknown_value,
                             group_column=group, drop=drop)
-    years = None
-    evidence_report = None
-    if evidence:
-        assert as_of is not None
-        feats = evidence_features(ws, table.points, as_of)
-        table = table.with_features(feats.names, feats.values)
-        years = feats.years
-        evidence_report = feats.report
+    table, years, evidence_report = _with_evidence(ws, table, evidence, as_of)
     result = evaluate(table, settings, years=years, progress=progress)
     served = next(r for r in result.results if r.name == result.served)
     parameters = {"cells": table.source, "label": label, "group": group, "id": id_column,
                   "unknown_value": unknown_value, "drop": list(drop), "evidence": evidence,
                   "settings": settings.to_dict(), "features": table.names, "columns": table.report.to_dict()}
     metrics = {**result.to_dict(), "evidence": evidence_report}
-    cells_out: dict[str, Any] = {"cell_id": list(table.ids), "risk": served.risk.tolist(), "reasons": result.reasons}
-    if table.points is not None:
-        cells_out["geometry"] = table.points
-    run = ws.store.write_risk_run(
-        {"kind": "evaluate", "as_of": as_of.isoformat() if as_of else None, "cells_source": "table",
-         "parameters": parameters, "metrics": metrics, "model": None, "served": result.served},
-        cells_out, user=ws.user)
+    run = _store(ws, "evaluate", as_of, parameters, metrics, None, table, served.risk, result.reasons,
+                 served=result.served)
     return EvaluationRun(result, table, evidence_report, run)
 
 
@@ -176,10 +163,14 @@ def _with_evidence(ws: Workspace, table: CellTable, evidence: bool, as_of: dt.da
     if not evidence:
         return table, None, None
     if as_of is None:
-        raise ValidationError("risk.needs_as_of", "Evidence features need a cut-off date.",
-                              hint="Give --as-of YYYY-MM-DD: only evidence known by then is used.")
+        raise _needs_as_of()
     feats = evidence_features(ws, table.points, as_of)
     return table.with_features(feats.names, feats.values), feats.years, feats.report
+
+
+def _needs_as_of() -> ValidationError:
+    return ValidationError("risk.needs_as_of", "Evidence features need a cut-off date.",
+                           hint="Give --as-of YYYY-MM-DD: only evidence known by then is used.")
 
 
 def _score(model: RiskModel, features: np.ndarray, years: dict[str, np.ndarray] | None
@@ -199,15 +190,15 @@ def _score(model: RiskModel, features: np.ndarray, years: dict[str, np.ndarray] 
 
 
 def _store(ws: Workspace, kind: str, as_of: dt.date | None, parameters: dict[str, Any], metrics: dict[str, Any],
-           model: RiskModel | None, table: CellTable, risk: np.ndarray,
-           reasons: list[list[dict[str, Any]]]) -> Record:
+           model: RiskModel | None, table: CellTable, risk: np.ndarray, reasons: list[list[dict[str, Any]]],
+           *, served: str | None = None) -> Record:
     cells_out: dict[str, Any] = {"cell_id": list(table.ids), "risk": risk.tolist(), "reasons": reasons}
     if table.points is not None:
         cells_out["geometry"] = table.points
     return ws.store.write_risk_run(
         {"kind": kind, "as_of": as_of.isoformat() if as_of else None, "cells_source": "table",
          "parameters": parameters, "metrics": metrics, "model": model.to_bytes() if model else None,
-         "served": model.served if model else metrics.get("served")}, cells_out, user=ws.user)
+         "served": served or (model.served if model else metrics.get("served"))}, cells_out, user=ws.user)
 
 
 def list_runs(ws: Workspace, *, kind: str | None = None) -> list[Record]:
