@@ -1218,11 +1218,13 @@ _SCORE_COLUMNS = (("roc_auc", "ROC-AUC"), ("pr_auc", "PR-AUC"), ("recall_5pct", 
 @click.option("--as-of", type=click.DateTime(formats=["%Y-%m-%d"]), help="Use only evidence known by this date.")
 @click.option("--trees", type=click.IntRange(10, 5000), default=200, show_default=True, help="Trees per model.")
 @click.option("--seed", type=int, default=1, show_default=True, help="Random seed of the model.")
+@click.option("--boost-from-distance", is_flag=True,
+              help="Start the trees from the best evidence distance's log-odds (see docs/design.md).")
 @db_options
 @format_option
 def risk_evaluate(cells: str, label: str, group: str, id_column: str | None, unknown_value: float,
                   drop: tuple[str, ...], monotone: tuple[str, ...], evidence: bool, as_of: dt.datetime | None,
-                  trees: int, seed: int, db: str, user: str | None, fmt: str) -> None:
+                  trees: int, seed: int, boost_from_distance: bool, db: str, user: str | None, fmt: str) -> None:
     """Leave-one-group-out evaluation of the model beside every distance baseline; stored as a run.
 
     Example: safeground risk evaluate --cells antioquia_train_all.csv --label mines_outcome --group Municipio
@@ -1235,7 +1237,8 @@ def risk_evaluate(cells: str, label: str, group: str, id_column: str | None, unk
         result = evaluate_cells(ws, cells, label=label, group=group, id_column=id_column,
                                 unknown_value=unknown_value, drop=drop, evidence=evidence,
                                 as_of=as_of.date() if as_of else None,
-                                settings=ModelSettings(trees=trees, seed=seed, monotone=monotone),
+                                settings=ModelSettings(trees=trees, seed=seed, monotone=monotone,
+                                                       start_from_baseline=boost_from_distance),
                                 progress=progress_bar())
     ev = result.evaluation
     width = max(len(r["score"]) for r in ev.table())
@@ -1267,11 +1270,14 @@ def risk_evaluate(cells: str, label: str, group: str, id_column: str | None, unk
 @click.option("--trees", type=click.IntRange(10, 5000), default=200, show_default=True, help="Trees per model.")
 @click.option("--seed", type=int, default=1, show_default=True, help="Random seed of the model.")
 @click.option("--out", "out", type=click.Path(dir_okay=False), help="Also write the model to this file.")
+@click.option("--boost-from-distance", is_flag=True,
+              help="Start the trees from the best evidence distance's log-odds (see docs/design.md).")
 @db_options
 @format_option
 def risk_fit(cells: str, label: str, group: str | None, id_column: str | None, unknown_value: float,
              drop: tuple[str, ...], monotone: tuple[str, ...], evidence: bool, as_of: dt.datetime | None,
-             trees: int, seed: int, out: str | None, db: str, user: str | None, fmt: str) -> None:
+             trees: int, seed: int, out: str | None, boost_from_distance: bool, db: str, user: str | None,
+             fmt: str) -> None:
     """Fit the risk model on a cell table's labelled cells; stored as a run with every cell's risk and reasons.
 
     Example: safeground risk fit --cells antioquia_train_all.csv --label mines_outcome --group Municipio
@@ -1283,7 +1289,8 @@ def risk_fit(cells: str, label: str, group: str | None, id_column: str | None, u
     with workspace(db, user) as ws:
         result = fit_cells(ws, cells, label=label, group=group, id_column=id_column, unknown_value=unknown_value,
                            drop=drop, evidence=evidence, as_of=as_of.date() if as_of else None,
-                           settings=ModelSettings(trees=trees, seed=seed, monotone=monotone))
+                           settings=ModelSettings(trees=trees, seed=seed, monotone=monotone,
+                                                  start_from_baseline=boost_from_distance))
     if out:
         Path(out).write_bytes(result.model.to_bytes())
     chosen = result.model.chosen

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from pathlib import Path
 
@@ -32,9 +33,12 @@ def cells(with_years: tuple[CellTable, dict[str, np.ndarray]]) -> CellTable:
     return with_years[0]
 
 
-@pytest.fixture(scope="module")
-def model(cells: CellTable) -> RiskModel:
-    return fit_model(cells.features, cells.labels, cells.names, SMALL, cells.groups)
+@pytest.fixture(scope="module", params=[False, True], ids=["trees", "trees-from-distance"])
+def model(cells: CellTable, request: pytest.FixtureRequest) -> RiskModel:
+    settings = dataclasses.replace(SMALL, start_from_baseline=request.param)
+    fitted = fit_model(cells.features, cells.labels, cells.names, settings, cells.groups)
+    assert (fitted.base is not None) == request.param
+    return fitted
 
 
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])

@@ -43,7 +43,7 @@ class ModelSettings:
     seed: int = 1
     threads: int = 1
     monotone: tuple[str, ...] = ()  # column names or patterns constrained besides the evidence distances
-    start_from_baseline: bool = True  # boost from the best monotone distance's log-odds (see _base)
+    start_from_baseline: bool = False  # boost from the best monotone distance's log-odds (see _base)
 
     def to_dict(self) -> dict[str, Any]:
         return {"trees": self.trees, "learning_rate": self.learning_rate, "grid": [list(g) for g in self.grid],
