@@ -89,6 +89,7 @@ def test_fit_then_predict_another_region_by_run_or_model_file(reland_csv: Path, 
     assert fit.exit_code == 0, fit.output
     fitted = json.loads(fit.output)
     assert fitted["kind"] == "fit" and model_file.stat().st_size > 0 and fitted["served"]
+    assert fitted["tuning"]["inner_folds"] == 5  # one inner fold per municipality (at most 10)
     other = _other_region(reland_csv, tmp_path / "other.csv")
     common = ["--cells", str(other), "--id", "cell", "--evidence", "--as-of", "2009-12-31", "--db", str(db)]
     out_csv = tmp_path / "risk.csv"

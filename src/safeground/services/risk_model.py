@@ -164,7 +164,7 @@ def fit_model(features: np.ndarray, labels: np.ndarray, names: list[str], settin
     booster = _train(x, y, names, settings, best[1], start)
     binary = [bool(np.isin(features[:, j][~np.isnan(features[:, j])], (0.0, 1.0)).all()) for j in range(len(names))]
     chosen: dict[str, Any] = {"num_leaves": best[1][0], "min_data_in_leaf": best[1][1],
-                              "inner_roc_auc": round(best[0], 4)}
+                              "inner_roc_auc": round(best[0], 4), "inner_folds": len(folds)}
     model = RiskModel(booster, list(names), binary, platt, chosen, base=base, base_platt=base_platt,
                       base_mean=float(start.mean()))
     chosen["base"] = base
@@ -209,11 +209,13 @@ def distance_score(d: np.ndarray) -> np.ndarray:
 
 
 def inner_folds(y: np.ndarray, groups: np.ndarray | None, settings: ModelSettings) -> list[tuple[np.ndarray, ...]]:
-    """Folds for tuning and calibration: by group when there are enough groups, else stratified."""
+    """Folds for tuning and calibration: by group (at most one fold per group) when groups are given, else
+    stratified."""
     from sklearn.model_selection import GroupKFold, StratifiedKFold
 
-    if groups is not None and len(set(groups)) >= settings.inner_folds:
-        return list(GroupKFold(n_splits=settings.inner_folds).split(y, y, groups))
+    if groups is not None and len(set(groups)) >= 2:
+        k = min(settings.inner_folds, len(set(groups)))
+        return list(GroupKFold(n_splits=k).split(y, y, groups))
     k = max(2, min(settings.inner_folds, int(min((y == 1).sum(), (y == 0).sum()))))
     return list(StratifiedKFold(n_splits=k, shuffle=True, random_state=settings.seed).split(y, y))
 

@@ -8,6 +8,7 @@ cell tables, never become current (``risk.not_adoptable``).
 from __future__ import annotations
 
 import csv
+import dataclasses
 import datetime as dt
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,6 +24,9 @@ from safeground.services.risk_labels import require_both_classes
 from safeground.services.risk_model import ModelSettings, RiskModel, fit_model
 from safeground.services.workspace import Workspace
 from safeground.store.base import Record
+
+#: Inner folds of a fit (an evaluation keeps the settings' 3 inside each outer fold, for time).
+FIT_FOLDS = 10
 
 
 @dataclass
@@ -82,8 +86,14 @@ class ModelRun:
 def fit_cells(ws: Workspace, cells: str, *, label: str, group: str | None = None, id_column: str | None = None,
               unknown_value: float = -1, drop: tuple[str, ...] = (), evidence: bool = False,
               as_of: dt.date | None = None, settings: ModelSettings | None = None) -> ModelRun:
-    """Fit the model on a cell table's labelled cells and store it, with every cell's risk and reasons."""
+    """Fit the model on a cell table's labelled cells and store it, with every cell's risk and reasons.
+
+    The fit tunes, calibrates and compares the model with the distances on ``FIT_FOLDS`` inner folds (by group,
+    at most one per group): with 3 folds on the RELand grid each model saw two thirds of the municipalities and
+    lost to the nearest-evidence distance (ROC-AUC 0.926 against 0.936), with 10 it scored 0.953."""
     settings = settings or ModelSettings()
+    if settings.inner_folds < FIT_FOLDS:
+        settings = dataclasses.replace(settings, inner_folds=FIT_FOLDS)
     table = read_cell_table(cells, id_column=id_column, label_column=label, unknown_value=unknown_value,
                             group_column=group, drop=drop)
     assert table.labels is not None
