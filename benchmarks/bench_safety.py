@@ -32,7 +32,7 @@ import shapely
 from postgis_reference import copy_wkb, postgis_cluster
 
 from safeground.services.demo import build_demo
-from safeground.services.safety import CLEAR, INSIDE, WITHIN, check_point, check_points, safety_index
+from safeground.services.safety import CLEAR, INSIDE, WITHIN, SafetyIndex, check_point, check_points, safety_index
 from safeground.services.workspace import Workspace
 
 DISTANCE = 100.0
@@ -77,6 +77,13 @@ def postgis_classes(found: dict[int, float], n: int) -> tuple[np.ndarray, np.nda
     return klass, dist
 
 
+def load_public_hazards(conn: psycopg.Connection, index: SafetyIndex) -> float:
+    """Load the index's projected public polygons into PostGIS table ``public_hazard`` (GiST); seconds taken."""
+    t = time.perf_counter()
+    copy_wkb(conn, "public_hazard", index.crs, index.projected, {"ref": index.hazards.refs})
+    return time.perf_counter() - t
+
+
 def pct(values: list[float], q: float) -> float:
     return float(np.percentile(np.array(values) * 1e3, q))
 
@@ -107,9 +114,7 @@ def main(source: str | None, n_points: int) -> None:
         ws.close()
 
         with postgis_cluster() as conninfo, psycopg.connect(conninfo, autocommit=True) as conn:
-            t = time.perf_counter()
-            copy_wkb(conn, "public_hazard", index.crs, index.projected, {"ref": index.hazards.refs})
-            load_s = time.perf_counter() - t
+            load_s = load_public_hazards(conn, index)
             pg_single: list[float] = []
             sql = SINGLE_SQL.format(crs=index.crs)
             with conn.cursor() as cur:

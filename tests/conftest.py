@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import csv
+import shutil
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -12,6 +14,7 @@ import shapely
 from safeground.domain.config import Config
 from safeground.domain.errors import SafeGroundError
 from safeground.io.naturalearth import country_outline
+from safeground.services.mapped_import import import_csv
 from safeground.services.records import add_record
 from safeground.services.workspace import Workspace
 
@@ -127,3 +130,62 @@ def areas(ws: Workspace) -> dict[str, dict]:
     other = add_record(ws, "admin_area", {"name": "Antioquia", "level": 1, "code": "CO05", "parent_code": "CO",
                                           "geometry": shapely.box(-76.0, 6.0, -75.0, 7.0)})
     return {"col": col, "meta": meta, "vista": vista, "other": other}
+
+
+# --- risk prediction (issue 6): a slice of the RELand grid and the register's Antioquia events (real data) ---
+RISK_RELAND = DATA / "reland_antioquia" / "antioquia_train_all.csv"
+RISK_REGISTER = DATA / "colombia_aicma" / "events_1990_2014.csv"
+#: Five municipalities of the RELand grid, each with both labels (about 1,600 cells).
+RISK_MUNICIPIOS = ("COCORNA", "GRANADA", "SAN CARLOS", "SAN LUIS", "SONSON")
+
+
+def reland_slice(path: Path, municipios: tuple[str, ...] = RISK_MUNICIPIOS, every: int = 1) -> Path:
+    """The RELand rows of ``municipios`` (every ``every``-th one), written as CSV to ``path``."""
+    with RISK_RELAND.open(encoding="utf-8", newline="") as f, path.open("w", encoding="utf-8", newline="") as out:
+        rows = csv.reader(f)
+        writer = csv.writer(out)
+        header = next(rows)
+        writer.writerow(header)
+        at = header.index("Municipio")
+        kept = [r for r in rows if r[at] in municipios]
+        writer.writerows(kept[::every])
+    return path
+
+
+def register_in_antioquia(ws: Workspace, tmp: Path) -> None:
+    """Import the register's events in Antioquia department (real rows, official) into ``ws``."""
+    sample = tmp / "antioquia_events.csv"
+    with RISK_REGISTER.open(encoding="utf-8", newline="") as f, sample.open("w", encoding="utf-8", newline="") as out:
+        rows = csv.reader(f)
+        writer = csv.writer(out)
+        header = next(rows)
+        writer.writerow(header)
+        at = header.index("departamento")
+        writer.writerows(r for r in rows if r[at] == "ANTIOQUIA")
+    import_csv(ws, sample, "colombia_aicma")
+
+
+@pytest.fixture(scope="session")
+def reland_csv(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Five RELand municipalities, every third cell (about 550 cells, both labels in each)."""
+    return reland_slice(tmp_path_factory.mktemp("reland") / "reland_slice.csv", every=3)
+
+
+@pytest.fixture(scope="session")
+def antioquia_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A database holding the register's 5,561 events in Antioquia, 1990-2014 (made once; copy before writing)."""
+    tmp = tmp_path_factory.mktemp("antioquia")
+    db = tmp / "antioquia.gpkg"
+    with Workspace.open(db, user="ana", create=True) as ws:
+        ws.set_config(Config(country="COL"))
+        register_in_antioquia(ws, tmp)
+    return db
+
+
+@pytest.fixture
+def antioquia_ws(antioquia_db: Path, tmp_path: Path) -> Iterator[Workspace]:
+    """A writable copy of the Antioquia register database."""
+    copy = tmp_path / "antioquia.gpkg"
+    shutil.copy(antioquia_db, copy)
+    with Workspace.open(copy, user="ana") as ws:
+        yield ws

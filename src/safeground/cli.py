@@ -1005,7 +1005,16 @@ def report(db: str, user: str | None, year: int, target: str, include_submitted:
 @click.option("--port", default=8000, show_default=True, type=click.IntRange(0, 65535),
               help="Port to listen on (0: any free port, printed at start).")
 @click.option("--read-only", is_flag=True, help="Open the database read-only (a public mirror).")
-def serve(db: str, host: str, port: int, read_only: bool) -> None:
+@click.option("--rate-limit", default="60/minute", show_default=True, metavar="N/PERIOD",
+              help="Requests per client to the public API (e.g. 60/minute; 'none': no limit).")
+@click.option("--tile-rate-limit", default="1200/minute", show_default=True, metavar="N/PERIOD",
+              help="Requests per client for the public map's tiles ('none': no limit).")
+@click.option("--trust-proxy", "trust_proxy", multiple=True, metavar="IP",
+              help="A reverse proxy whose X-Forwarded-For names the client (repeat; '*' for any). Default: none.")
+@click.option("--tile-cache", type=click.Path(dir_okay=False), default=None,
+              help="The map's tile cache file (default: DB.tiles; public tiles beside it, .public.tiles).")
+def serve(db: str, host: str, port: int, read_only: bool, rate_limit: str, tile_rate_limit: str,
+          trust_proxy: tuple[str, ...], tile_cache: str | None) -> None:
     """Serve the web application and its API on the database.
 
     Example: safeground serve --db demo.gpkg --port 8000   (then open http://127.0.0.1:8000/api)
@@ -1014,8 +1023,13 @@ def serve(db: str, host: str, port: int, read_only: bool) -> None:
 
     from safeground.web.app import create_app
 
-    app = create_app(db, read_only=read_only)
-    uvicorn.run(app, host=host, port=port, log_level="info")
+    def limit(text: str) -> str | None:
+        return None if text.strip().lower() in ("none", "off", "0") else text
+
+    app = create_app(db, read_only=read_only, rate_limit=limit(rate_limit), tile_rate_limit=limit(tile_rate_limit),
+                     trusted_proxies=list(trust_proxy) or None, tile_cache=tile_cache)
+    # the app decides whom to trust for X-Forwarded-For (--trust-proxy), not uvicorn's default of 127.0.0.1
+    uvicorn.run(app, host=host, port=port, log_level="info", proxy_headers=False)
 
 
 # --- users and roles -------------------------------------------------------------------------------------
@@ -1192,6 +1206,185 @@ def users_revoke_token(token_id: str, db: str, user: str | None, fmt: str) -> No
     with workspace(db, user) as ws:
         info = revoke_token(ws, token_id)
     emit(fmt, info, f"Revoked API token {info['uuid']} on {info['revoked_at'][:10]}.")
+
+
+# --- risk: contamination risk prediction (issue 6) -------------------------------------------------------------
+@main.group(cls=SafeGroundGroup)
+def risk() -> None:
+    """Contamination risk prediction: evaluate against distance baselines, list and adopt stored runs."""
+
+
+_SCORE_COLUMNS = (("roc_auc", "ROC-AUC"), ("pr_auc", "PR-AUC"), ("recall_5pct", "recall@5%"),
+                  ("recall_10pct", "recall@10%"), ("brier", "Brier"), ("calibration_error", "calib.err"))
+
+
+@risk.command("evaluate")
+@click.option("--cells", required=True, type=click.Path(dir_okay=False), help="Cell table: CSV or GeoPackage.")
+@click.option("--label", required=True, help="Label column: 1 found, 0 released with nothing found, else unknown.")
+@click.option("--group", required=True, help="Group column for leave-one-group-out (e.g. the municipality).")
+@click.option("--id", "id_column", help="Cell id column (default: the row number, from 1).")
+@click.option("--unknown-value", type=float, default=-1, show_default=True, help="Label value meaning unknown.")
+@click.option("--drop", multiple=True, metavar="COL", help="Leave this column out of the features (repeatable).")
+@click.option("--monotone", multiple=True, metavar="COL|PATTERN",
+              help="Also keep risk from rising with this column (repeatable; e.g. '*_dist'). Evidence distances "
+                   "always are.")
+@click.option("--evidence", is_flag=True, help="Add evidence features from the database (needs --as-of).")
+@click.option("--as-of", type=click.DateTime(formats=["%Y-%m-%d"]), help="Use only evidence known by this date.")
+@click.option("--trees", type=click.IntRange(10, 5000), default=200, show_default=True, help="Trees per model.")
+@click.option("--seed", type=int, default=1, show_default=True, help="Random seed of the model.")
+@click.option("--boost-from-distance", is_flag=True,
+              help="Start the trees from the best evidence distance's log-odds (see docs/design.md).")
+@db_options
+@format_option
+def risk_evaluate(cells: str, label: str, group: str, id_column: str | None, unknown_value: float,
+                  drop: tuple[str, ...], monotone: tuple[str, ...], evidence: bool, as_of: dt.datetime | None,
+                  trees: int, seed: int, boost_from_distance: bool, db: str, user: str | None, fmt: str) -> None:
+    """Leave-one-group-out evaluation of the model beside every distance baseline; stored as a run.
+
+    Example: safeground risk evaluate --cells antioquia_train_all.csv --label mines_outcome --group Municipio
+    --evidence --as-of 2014-12-31 --db colombia.gpkg
+    """
+    from safeground.services.risk_model import ModelSettings
+    from safeground.services.risk_runs import evaluate_cells
+
+    with workspace(db, user) as ws:
+        result = evaluate_cells(ws, cells, label=label, group=group, id_column=id_column,
+                                unknown_value=unknown_value, drop=drop, evidence=evidence,
+                                as_of=as_of.date() if as_of else None,
+                                settings=ModelSettings(trees=trees, seed=seed, monotone=monotone,
+                                                       start_from_baseline=boost_from_distance),
+                                progress=progress_bar())
+    ev = result.evaluation
+    width = max(len(r["score"]) for r in ev.table())
+    lines = [f"{ev.cells} cells ({ev.label_counts['positive']} positive, {ev.label_counts['negative']} negative, "
+             f"{ev.label_counts['unknown']} unknown, never used as negatives); {ev.split}.",
+             f"{'score':<{width}}  " + "  ".join(f"{h:>10}" for _, h in _SCORE_COLUMNS)]
+    for row in ev.table():
+        lines.append(f"{row['score']:<{width}}  " + "  ".join(f"{row[k]:>10.3f}" for k, _ in _SCORE_COLUMNS))
+    lines.append(ev.verdict)
+    cols = result.table.report
+    if cols.text_left_out or cols.empty_left_out or cols.not_numbers:
+        lines.append(f"Columns left out: text {cols.text_left_out or '-'}, empty {cols.empty_left_out or '-'}; "
+                     f"values that were not numbers (now missing): {cols.not_numbers or '-'}.")
+    lines.append(f"Stored as run {result.run['id']} (evaluate: never current).")
+    emit(fmt, result.to_dict(), "\n".join(lines))
+
+
+@risk.command("fit")
+@click.option("--cells", required=True, type=click.Path(dir_okay=False), help="Cell table: CSV or GeoPackage.")
+@click.option("--label", required=True, help="Label column: 1 found, 0 released with nothing found, else unknown.")
+@click.option("--group", help="Group column: tuning folds keep each group whole (e.g. the municipality).")
+@click.option("--id", "id_column", help="Cell id column (default: the row number, from 1).")
+@click.option("--unknown-value", type=float, default=-1, show_default=True, help="Label value meaning unknown.")
+@click.option("--drop", multiple=True, metavar="COL", help="Leave this column out of the features (repeatable).")
+@click.option("--monotone", multiple=True, metavar="COL|PATTERN",
+              help="Also keep risk from rising with this column (repeatable). Evidence distances always are.")
+@click.option("--evidence", is_flag=True, help="Add evidence features from the database (needs --as-of).")
+@click.option("--as-of", type=click.DateTime(formats=["%Y-%m-%d"]), help="Use only evidence known by this date.")
+@click.option("--trees", type=click.IntRange(10, 5000), default=200, show_default=True, help="Trees per model.")
+@click.option("--seed", type=int, default=1, show_default=True, help="Random seed of the model.")
+@click.option("--out", "out", type=click.Path(dir_okay=False), help="Also write the model to this file.")
+@click.option("--boost-from-distance", is_flag=True,
+              help="Start the trees from the best evidence distance's log-odds (see docs/design.md).")
+@db_options
+@format_option
+def risk_fit(cells: str, label: str, group: str | None, id_column: str | None, unknown_value: float,
+             drop: tuple[str, ...], monotone: tuple[str, ...], evidence: bool, as_of: dt.datetime | None,
+             trees: int, seed: int, out: str | None, boost_from_distance: bool, db: str, user: str | None,
+             fmt: str) -> None:
+    """Fit the risk model on a cell table's labelled cells; stored as a run with every cell's risk and reasons.
+
+    Example: safeground risk fit --cells antioquia_train_all.csv --label mines_outcome --group Municipio
+    --evidence --as-of 2014-12-31 --out antioquia.model --db colombia.gpkg
+    """
+    from safeground.services.risk_model import ModelSettings
+    from safeground.services.risk_runs import fit_cells
+
+    with workspace(db, user) as ws:
+        result = fit_cells(ws, cells, label=label, group=group, id_column=id_column, unknown_value=unknown_value,
+                           drop=drop, evidence=evidence, as_of=as_of.date() if as_of else None,
+                           settings=ModelSettings(trees=trees, seed=seed, monotone=monotone,
+                                                  start_from_baseline=boost_from_distance))
+    if out:
+        Path(out).write_bytes(result.model.to_bytes())
+    chosen = result.model.chosen
+    served = ("the model" if result.model.served == "model" else
+              f"the baseline {result.model.served} (it beat the model's inner out-of-fold ROC-AUC)")
+    emit(fmt, {**result.to_dict(), "out": out},
+         f"Fitted on {len(result.table)} cells ({result.table.label_counts}); inner out-of-fold ROC-AUC "
+         f"{chosen['inner_roc_auc']:.3f} (num_leaves {chosen['num_leaves']}, min_data_in_leaf "
+         f"{chosen['min_data_in_leaf']}). Serves {served}.\nStored as run {result.run['id']} (fit)"
+         + (f"; model written to {out}." if out else "."))
+
+
+@risk.command("predict")
+@click.option("--run", "run_id", type=int, help="A stored fit's run id.")
+@click.option("--model", "model_file", type=click.Path(dir_okay=False), help="A model file from 'risk fit --out'.")
+@click.option("--cells", required=True, type=click.Path(dir_okay=False), help="Cell table: CSV or GeoPackage.")
+@click.option("--id", "id_column", help="Cell id column (default: the row number, from 1).")
+@click.option("--evidence", is_flag=True, help="Add evidence features from the database (needs --as-of).")
+@click.option("--as-of", type=click.DateTime(formats=["%Y-%m-%d"]), help="Use only evidence known by this date.")
+@click.option("--out", "out", type=click.Path(dir_okay=False), help="Write id, risk and reasons (.csv or .gpkg).")
+@db_options
+@format_option
+def risk_predict(run_id: int | None, model_file: str | None, cells: str, id_column: str | None, evidence: bool,
+                 as_of: dt.datetime | None, out: str | None, db: str, user: str | None, fmt: str) -> None:
+    """Predict each cell's risk and reasons with a fitted model; stored as a run, in input order.
+
+    Example: safeground risk predict --run 3 --cells new_region.csv --out risk.csv --db colombia.gpkg
+    """
+    from safeground.services.risk_runs import predict_cells, write_cells
+
+    with workspace(db, user) as ws:
+        result = predict_cells(ws, cells, run_id=run_id, model_file=model_file, id_column=id_column,
+                               evidence=evidence, as_of=as_of.date() if as_of else None)
+    if out:
+        write_cells(out, result)
+    cols = result.columns
+    notes = []
+    if cols.absent_filled_zero or cols.absent_filled_missing or cols.extra_ignored:
+        notes.append(f"Columns absent, taken as 0 (one-hot): {cols.absent_filled_zero or '-'}; absent, taken as "
+                     f"missing: {cols.absent_filled_missing or '-'}; not in the model, ignored: "
+                     f"{cols.extra_ignored or '-'}.")
+    emit(fmt, {**result.to_dict(), "out": out},
+         "\n".join([f"Predicted {len(result.table)} cells (mean risk {float(result.risk.mean()):.3f}); serves "
+                    f"{result.model.served}.", *notes, f"Stored as run {result.run['id']} (predict)"
+                    + (f"; cells written to {out}." if out else ".")]))
+
+
+@risk.command("runs")
+@click.option("--kind", type=click.Choice(["fit", "evaluate", "surface", "predict"]), help="Only runs of this kind.")
+@db_options
+@format_option
+def risk_runs(kind: str | None, db: str, user: str | None, fmt: str) -> None:
+    """List the stored risk runs, oldest first; the current one is marked.
+
+    Example: safeground risk runs --db colombia.gpkg
+    """
+    from safeground.services.risk_runs import list_runs
+
+    with workspace(db, user) as ws:
+        runs = list_runs(ws, kind=kind)
+    lines = [f"{'*' if r['current'] else ' '} {r['id']:>4}  {r['kind']:<8}  {r['created_at'][:19]}  "
+             f"{r['created_by']:<12}  as of {r['as_of'] or '-':<10}  {r['cell_count']:>9} cells  "
+             f"served: {r['served'] or '-'}" for r in runs]
+    emit(fmt, runs, "\n".join(lines) if lines else "No risk runs yet.")
+
+
+@risk.command("adopt")
+@click.argument("run_id", metavar="RUN", type=int)
+@db_options
+@format_option
+def risk_adopt(run_id: int, db: str, user: str | None, fmt: str) -> None:
+    """Make a stored run the current one (the map, planner and report use it).
+
+    Example: safeground risk adopt 7 --db colombia.gpkg
+    """
+    from safeground.services.risk_runs import adopt
+
+    with workspace(db, user) as ws:
+        run = adopt(ws, run_id)
+    emit(fmt, run, f"Run {run['id']} ({run['kind']}, {run['created_at'][:10]}) is now the current risk run.")
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import math
 from collections import Counter
 from dataclasses import dataclass
 from typing import Any
@@ -118,10 +119,12 @@ def test_turning_points_walk_the_polygon_clockwise(lon: float, lat: float, offse
         assert t["from_n"] == (i - 1) % len(tps) + 1
         # Printed to 0.1 m and 0.1°, from coordinates printed to 1e-7° (about a centimetre).
         assert t["distance_m"] == pytest.approx(dist, abs=0.1)
+        # The ~1 cm of printed coordinates turns a short leg's bearing by up to ~0.02 m / leg length (radians).
+        slack = 0.02 / max(dist, 1e-9)
         off = (t["bearing_deg"] - fwd) % 360
-        assert min(off, 360 - off) < 0.06 or dist < 0.5
+        assert min(off, 360 - off) < 0.06 + math.degrees(slack)
         mils = (t["bearing_mils"] - fwd * 6400 / 360) % 6400
-        assert min(mils, 6400 - mils) <= 1.0 or dist < 0.5
+        assert min(mils, 6400 - mils) <= 1.0 + slack * 6400 / (2 * math.pi)
     # The legs add up to the polygon's geodesic perimeter.
     assert sum(t["distance_m"] for t in tps) == pytest.approx(GEOD.geometry_area_perimeter(hull)[1],
                                                               abs=0.1 * len(tps))

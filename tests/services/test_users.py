@@ -252,7 +252,7 @@ def test_a_file_of_schema_7_gains_the_user_tables_and_keeps_its_records(db_path:
     monkeypatch.setattr("safeground.store.gpkg.MIGRATIONS", migrations.MIGRATIONS)
     monkeypatch.setattr("safeground.store.gpkg.SCHEMA_VERSION", migrations.SCHEMA_VERSION)
     with Workspace.open(db_path, user="ana") as ws:
-        assert ws.store.schema_version == 8 and svc.list_users(ws) == []
+        assert ws.store.schema_version == migrations.SCHEMA_VERSION >= 8 and svc.list_users(ws) == []
         assert [o["name"] for o in ws.store.query("organisation")] == ["Demining NGO"]
         svc.add_user(ws, "root", "admin", PASSWORD)
         assert svc.authenticate(ws, "root", PASSWORD).role is Role.ADMIN

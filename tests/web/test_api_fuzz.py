@@ -59,7 +59,7 @@ def fuzz_db(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path, st
 
 @pytest.fixture(scope="module", autouse=True)
 def demo_app(fuzz_db: tuple[Path, str]) -> Iterator[None]:
-    TARGET.app = create_app(fuzz_db[0])
+    TARGET.app = create_app(fuzz_db[0], rate_limit=None, tile_rate_limit=None)  # 429 is tested on its own
     yield
     shutil.rmtree(TARGET.folder, ignore_errors=True)
 

@@ -237,14 +237,30 @@ def test_the_dashboard_shows_the_official_figures_and_charts(page: Page, server:
     page.screenshot(path=str(demo["folder"] / "dashboard.png"), full_page=True)
 
 
-def test_the_public_page_needs_no_sign_in_and_draws_the_outlines(page: Page, server: str,
-                                                                 demo: dict[str, Any]) -> None:
+def test_the_public_page_answers_is_this_place_safe_without_a_sign_in(page: Page, server: str,
+                                                                      demo: dict[str, Any]) -> None:
     page.goto(server + "/public")
     _wait_for_map(page)
     assert page.evaluate("() => window.safeground.map.queryRenderedFeatures({layers: ['land']}).length") > 0
-    assert "Is this place safe?" in page.inner_text("h1")
+    assert page.evaluate("() => window.safeground.map.queryRenderedFeatures({layers: ['hazards-fill']}).length") > 0
+    spot = page.evaluate("""() => { const m = window.safeground.map, c = m.getCanvas();
+        for (let y = 40; y < c.clientHeight; y += 3) for (let x = 40; x < c.clientWidth; x += 3)
+          if (m.queryRenderedFeatures([x, y], {layers: ['hazards-fill']}).length) return {x, y};
+        return null; }""")
+    box = page.locator("#map canvas").bounding_box()
+    assert spot is not None and box is not None
+    page.mouse.click(box["x"] + spot["x"], box["y"] + spot["y"])
+    answer = page.locator("#safety-answer")
+    answer.wait_for()
+    assert answer.get_attribute("data-result") == "inside"
+    assert "Inside a known hazard area" in answer.inner_text()
+    assert "No known hazard is not the same as safe" in answer.inner_text()
     page.screenshot(path=str(demo["folder"] / "public.png"))
-
+    page.fill("#place", "5.2, -72.1")
+    page.click("#search button[type=submit]")
+    page.wait_for_function("document.querySelector('#safety-answer')?.textContent.includes('5.20000, -72.10000')")
+    assert page.locator("#settlements li").count() == 3
+    assert "Is this place safe?" in page.inner_text("h1")
 
 def test_a_record_entered_in_the_form_is_approved_from_the_queue(page: Page, server: str,
                                                                  demo: dict[str, Any]) -> None:

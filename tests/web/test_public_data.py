@@ -44,7 +44,7 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[TestClient,
     context = {"secrets": re.compile(r"\b(" + "|".join(map(re.escape, sorted(secrets))) + r")\b"),
                "accidents": accidents, "refs": refs,
                "bounds": shapely.MultiPoint(accidents).bounds}
-    yield TestClient(create_app(db)), context
+    yield TestClient(create_app(db, rate_limit=None, tile_rate_limit=None)), context
 
 
 def _fill(path: str, ctx: dict[str, Any]) -> Iterator[str]:

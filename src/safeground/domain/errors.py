@@ -120,3 +120,10 @@ class ForbiddenError(SafeGroundError):
     """An authenticated user whose role or area restriction does not allow the action."""
 
     status = 403
+
+
+class RateLimitError(SafeGroundError):
+    """A client that sent more requests than its rate limit allows; ``details["retry_after_s"]`` says when to
+    try again (the web layer sends it as ``Retry-After``)."""
+
+    status = 429

@@ -14,14 +14,16 @@ carries :data:`CAVEAT`. Only public hazard refs are named, never anything about 
 The polygons are held in memory, projected, in a shapely 2 STRtree (:class:`SafetyIndex`) built once per
 workspace and brought up to date when hazards or released areas change (newer audit rows of those layers: every
 write, external tools' included, is audited; only the public polygons of the hazards concerned are recomputed),
-so one check costs microseconds and a batch of points is answered in one vectorised query.
+so one check costs microseconds and a batch of points is answered in one vectorised query. The cache is
+thread-safe (a lock around bringing it up to date); an index, once made, is never changed, only replaced.
 """
 
 from __future__ import annotations
 
 import math
+import threading
 import weakref
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -52,6 +54,17 @@ class SafetyIndex:
     hazards: PublicHazards
     projected: np.ndarray
     tree: shapely.STRtree
+    _geographic: shapely.STRtree | None = field(default=None, repr=False)
+
+    def in_bbox(self, bbox: tuple[float, float, float, float] | None) -> np.ndarray:
+        """Positions (in ``ref`` order) of the public polygons meeting a WGS84 box (all without one)."""
+        if bbox is None:
+            return np.arange(len(self.hazards))
+        with _LOCK:
+            if self._geographic is None:
+                self._geographic = shapely.STRtree(self.hazards.geometry)
+            tree = self._geographic
+        return np.sort(tree.query(shapely.box(*bbox), predicate="intersects"))
 
     @classmethod
     def build(cls, ws: Workspace) -> SafetyIndex:
@@ -113,24 +126,26 @@ class SafetyIndex:
 #: Above this many changed hazards the index is built again from scratch rather than updated.
 REBUILD_OVER = 5_000
 _INDEXES: weakref.WeakKeyDictionary[Any, SafetyIndex] = weakref.WeakKeyDictionary()
+_LOCK = threading.RLock()
 
 
 def safety_index(ws: Workspace) -> SafetyIndex:
     """The workspace's index, brought up to date with the hazards and released areas changed since it was made:
-    only their public polygons are recomputed (all of them past :data:`REBUILD_OVER`)."""
-    index = _INDEXES.get(ws.store)
-    if index is None:
-        index = SafetyIndex.build(ws)
-    else:
-        changed, seq = index.changed_hazards(ws)
-        if len(changed) > REBUILD_OVER:
+    only their public polygons are recomputed (all of them past :data:`REBUILD_OVER`). Thread-safe."""
+    with _LOCK:
+        index = _INDEXES.get(ws.store)
+        if index is None:
             index = SafetyIndex.build(ws)
-        elif changed:
-            index = index.updated(ws, changed, seq)
         else:
-            index.seq = seq
-    _INDEXES[ws.store] = index
-    return index
+            changed, seq = index.changed_hazards(ws)
+            if len(changed) > REBUILD_OVER:
+                index = SafetyIndex.build(ws)
+            elif changed:
+                index = index.updated(ws, changed, seq)
+            else:
+                index.seq = seq
+        _INDEXES[ws.store] = index
+        return index
 
 
 def current_public_hazards(ws: Workspace) -> PublicHazards:
@@ -167,7 +182,8 @@ def _answer(index: SafetyIndex, geom: shapely.Geometry, distance: float) -> dict
         nearest_m, nearest_ref = involved[0]
     elif len(index.hazards):
         i, far = index.tree.query_nearest(geom, return_distance=True)
-        nearest_m, nearest_ref = float(far[0]), index.hazards.refs[int(i[0])]
+        if len(i):  # none when the place does not project to a finite point (far outside the national CRS)
+            nearest_m, nearest_ref = float(far[0]), index.hazards.refs[int(i[0])]
     klass = "clear" if not involved else "inside" if involved[0][0] == 0 else "within"
     return {
         "result": klass,

@@ -20,6 +20,17 @@ else 1): no casualty field but the outcome is ever read, and no accident locatio
 only features that intersect it are drawn (the casualty layer: only areas that do). Each restriction is its
 own tileset in the cache.
 
+**Public tiles.** ``PUBLIC_LAYERS`` is a second layer set, for the public page: the public hazard areas
+(generalised outward, public fields only, as the safety check sees them: ``services/public_map.py``). The public
+page needs tiles for scale: 100,000 public polygons are about 100 MB of GeoJSON, while a tile holds only what its
+box shows. ``tile``, ``refresh`` and ``build_cache`` take the layer set (``layers=``); give each layer set its own
+cache file (``cache=``), since a cache's sequence number is the state of its layers only. The public layer is
+redrawn whole when a hazard or released area changes (its tiles render again on demand from the safety index's
+polygons in memory).
+
+**Threads.** The memos and ``refresh`` are behind one lock, and the tile cache has its own; the workspace's
+connection itself must not be used by two threads at once (the web app's shared reader hands it out under a lock).
+
 Tiles are uncompressed MVT 2.1 (the web layer may gzip them); an empty tile is ``b""``.
 
 >>> import os, tempfile, shapely
@@ -36,6 +47,7 @@ from __future__ import annotations
 
 import hashlib
 import math
+import threading
 import weakref
 from collections.abc import Callable, Collection, Iterable, Mapping
 from dataclasses import dataclass, field
@@ -46,6 +58,8 @@ import shapely
 
 from safeground.domain.errors import ValidationError
 from safeground.io.mvt import BUFFER, EXTENT, encode_layer
+from safeground.services import public_map
+from safeground.services.public_hazards import PUBLIC_FIELDS
 from safeground.services.workspace import Workspace
 from safeground.store.gpkg_binary import envelope
 from safeground.store.tile_cache import TileCache
@@ -91,6 +105,8 @@ class TileLayer:
 
 _COUNTS: weakref.WeakKeyDictionary[Workspace, tuple[int, np.ndarray, dict[str, list[Any]], shapely.STRtree]] = \
     weakref.WeakKeyDictionary()
+#: Guards the memos below and ``refresh`` (re-entrant: rendering during a refresh reads the memos).
+_LOCK = threading.RLock()
 
 
 def casualty_counts(ws: Workspace, bbox: Bbox | None) -> Features:
@@ -99,12 +115,13 @@ def casualty_counts(ws: Workspace, bbox: Bbox | None) -> Features:
     An accident counts in the area holding its location. Only ``accident`` and ``outcome`` of a casualty are
     read: no personal field is ever loaded. The counts of every area are computed once per state of the
     database (its last audit sequence number) and then picked by box."""
-    seq = ws.store.last_change_seq()
-    memo = _COUNTS.get(ws)
-    if memo is None or memo[0] != seq:
-        geoms, columns = _count_casualties(ws)
-        memo = (seq, geoms, columns, shapely.STRtree(geoms))
-        _COUNTS[ws] = memo
+    with _LOCK:
+        seq = ws.store.last_change_seq()
+        memo = _COUNTS.get(ws)
+        if memo is None or memo[0] != seq:
+            geoms, columns = _count_casualties(ws)
+            memo = (seq, geoms, columns, shapely.STRtree(geoms))
+            _COUNTS[ws] = memo
     _seq, geoms, columns, tree = memo
     if bbox is None or not len(geoms):
         return geoms, columns
@@ -151,6 +168,12 @@ LAYERS: tuple[TileLayer, ...] = (
               simplification=1.0),
     TileLayer("priority_targets", "priority_target", ("ref", "name", "kind", "displaced_households"), 6, 14,
               simplification=1.0),
+)
+
+#: The public page's tile layers: the public hazard areas only (no record of people, no review state).
+PUBLIC_LAYERS: tuple[TileLayer, ...] = (
+    TileLayer("public_hazards", "hazard_area", PUBLIC_FIELDS, 6, 14, simplification=1.0,
+              features=public_map.hazard_features, depends_on=("hazard_area", "released_area")),
 )
 
 
@@ -229,15 +252,16 @@ def resolve_restriction(ws: Workspace, restriction: Restriction | None) -> Regio
     if isinstance(restriction, shapely.Geometry):
         return _region(ws, restriction)
     codes = frozenset(restriction)
-    seq = ws.store.last_change_seq()
-    seen = _REGIONS.get(ws)
-    if seen is None or seen[0] != seq:
-        seen = (seq, {})
-        _REGIONS[ws] = seen
-    region = seen[1].get(codes)
-    if region is None:
-        region = seen[1][codes] = _region(ws, codes)
-    return region
+    with _LOCK:
+        seq = ws.store.last_change_seq()
+        seen = _REGIONS.get(ws)
+        if seen is None or seen[0] != seq:
+            seen = (seq, {})
+            _REGIONS[ws] = seen
+        region = seen[1].get(codes)
+        if region is None:
+            region = seen[1][codes] = _region(ws, codes)
+        return region
 
 
 def _region(ws: Workspace, restriction: Restriction) -> Region:
@@ -266,12 +290,13 @@ _CACHES: weakref.WeakKeyDictionary[Workspace, TileCache] = weakref.WeakKeyDictio
 
 def cache_for(ws: Workspace) -> TileCache:
     """The workspace's tile cache: ``<db>.tiles`` beside its database file (in memory for an in-memory store)."""
-    cache = _CACHES.get(ws)
-    if cache is None:
-        location = ws.store.location
-        cache = TileCache(":memory:" if location == ":memory:" else location + ".tiles")
-        _CACHES[ws] = cache
-    return cache
+    with _LOCK:
+        cache = _CACHES.get(ws)
+        if cache is None:
+            location = ws.store.location
+            cache = TileCache(":memory:" if location == ":memory:" else location + ".tiles")
+            _CACHES[ws] = cache
+        return cache
 
 
 def _render(ws: Workspace, layer: TileLayer, z: int, x: int, y: int, region: Region) -> bytes:
@@ -291,23 +316,29 @@ _KNOWN: weakref.WeakKeyDictionary[Workspace, dict[str, Region]] = weakref.WeakKe
 
 def _known(ws: Workspace, region: Region) -> Region:
     """Remember a tileset's region, so that ``refresh(render=True)`` can render its dropped tiles again."""
-    _KNOWN.setdefault(ws, {})[region.key] = region
+    with _LOCK:
+        _KNOWN.setdefault(ws, {})[region.key] = region
     return region
 
 
-def refresh(ws: Workspace, cache: TileCache | None = None, *, render: bool = False) -> int:
+def refresh(ws: Workspace, cache: TileCache | None = None, *, render: bool = False,
+            layers: tuple[TileLayer, ...] = LAYERS) -> int:
     """Drop the cached tiles that changes since the cache's audit sequence number touch; how many were dropped.
 
     ``tile`` calls it first, so tiles are always current. A web app may also call it from a background job
     with ``render=True``: the dropped tiles of the tilesets this process has served are then rendered again at
     once, so the next request does not wait for them (layers dropped whole are left to render on demand)."""
-    cache = cache or cache_for(ws)
+    with _LOCK:
+        return _refresh(ws, cache or cache_for(ws), render, layers)
+
+
+def _refresh(ws: Workspace, cache: TileCache, render: bool, layers: tuple[TileLayer, ...]) -> int:
     seq = cache.seq
     if seq is None:  # a new cache holds nothing stale
         cache.seq = ws.store.last_change_seq()
         return 0
-    by_source = {layer.source: layer for layer in LAYERS if layer.features is None}
-    whole = {dep: layer for layer in LAYERS for dep in layer.depends_on}
+    by_source = {layer.source: layer for layer in layers if layer.features is None}
+    whole = {dep: layer for layer in layers for dep in layer.depends_on}
     boxes: dict[str, list[Bbox]] = {}
     changed: dict[str, set[str]] = {}
     redraw: set[str] = set()
@@ -348,8 +379,8 @@ def refresh(ws: Workspace, cache: TileCache | None = None, *, render: bool = Fal
 
 
 def tile(ws: Workspace, z: int, x: int, y: int, *, restriction: Restriction | None = None,
-         cache: TileCache | None = None) -> bytes:
-    """The MVT tile ``z/x/y`` (XYZ) of every layer in ``LAYERS`` visible at ``z``, uncompressed.
+         cache: TileCache | None = None, layers: tuple[TileLayer, ...] = LAYERS) -> bytes:
+    """The MVT tile ``z/x/y`` (XYZ) of every layer in ``layers`` visible at ``z``, uncompressed.
 
     Only features meeting ``restriction`` (a WGS84 polygon or admin area codes) are in it; ``b""`` when empty.
     Raises ``tiles.bad_tile`` for a tile that does not exist, ``tiles.bad_restriction`` for a restriction that
@@ -357,9 +388,9 @@ def tile(ws: Workspace, z: int, x: int, y: int, *, restriction: Restriction | No
     _check_tile(z, x, y)
     cache = cache or cache_for(ws)
     region = _known(ws, resolve_restriction(ws, restriction))
-    refresh(ws, cache)
+    refresh(ws, cache, layers=layers)
     parts = []
-    for layer in LAYERS:
+    for layer in layers:
         if not layer.minzoom <= z <= layer.maxzoom:
             continue
         data = cache.get(region.key, layer.name, z, x, y)
@@ -370,17 +401,47 @@ def tile(ws: Workspace, z: int, x: int, y: int, *, restriction: Restriction | No
     return b"".join(parts)
 
 
+def cached_tile(ws: Workspace, z: int, x: int, y: int, *, cache: TileCache,
+                layers: tuple[TileLayer, ...] = LAYERS) -> bytes | None:
+    """The unrestricted tile ``z/x/y`` as cached, or ``None`` when the cache is behind the audit log or a layer of
+    the tile is not cached (then call :func:`tile`). Reads only the audit sequence number and the cache, renders
+    nothing: for a caller that must not wait, such as a web server's event loop.
+
+    >>> import os, tempfile
+    >>> ws = Workspace.open(os.path.join(tempfile.mkdtemp(), "c.gpkg"), user="ana", create=True)
+    >>> cache = TileCache(":memory:")
+    >>> cached_tile(ws, 12, 1223, 1990, cache=cache) is None
+    True
+    >>> data = tile(ws, 12, 1223, 1990, cache=cache)
+    >>> cached_tile(ws, 12, 1223, 1990, cache=cache) == data
+    True
+    >>> ws.close()
+    """
+    _check_tile(z, x, y)
+    seq = cache.seq
+    if seq is None or seq != ws.store.last_change_seq():
+        return None
+    parts = []
+    for layer in layers:
+        if layer.minzoom <= z <= layer.maxzoom:
+            data = cache.get("all", layer.name, z, x, y)
+            if data is None:
+                return None
+            parts.append(data)
+    return b"".join(parts)
+
+
 def build_cache(ws: Workspace, *, minzoom: int = 0, maxzoom: int = 12, restriction: Restriction | None = None,
-                cache: TileCache | None = None) -> dict[str, int]:
+                cache: TileCache | None = None, layers: tuple[TileLayer, ...] = LAYERS) -> dict[str, int]:
     """Render every non-empty tile of zooms ``minzoom``..``maxzoom`` ahead of use; tiles stored per layer.
 
     Each layer is read once and GDAL tiles it for the whole zoom range in one pass. Tiles left out (no feature)
     are rendered, empty, when first asked for."""
     cache = cache or cache_for(ws)
     region = _known(ws, resolve_restriction(ws, restriction))
-    refresh(ws, cache)  # tiles rendered below reflect at least what the cache's sequence number says
+    refresh(ws, cache, layers=layers)  # tiles rendered below reflect at least what the cache's sequence number says
     stored: dict[str, int] = {}
-    for layer in LAYERS:
+    for layer in layers:
         low, high = max(minzoom, layer.minzoom), min(maxzoom, layer.maxzoom)
         if low > high:
             continue

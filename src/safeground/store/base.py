@@ -268,6 +268,31 @@ class Store(abc.ABC):
     def user_changes(self, uuid: str) -> Iterator[Record]:
         """The audit rows of one user account, oldest first: seq, op, actor, at, before, after."""
 
+    # --- contamination risk runs (migration 9) --------------------------------------------------------
+    @abc.abstractmethod
+    def write_risk_run(self, run: Mapping[str, Any], cells: Mapping[str, Sequence[Any]] | None, *,
+                       user: str) -> Record:
+        """Store a run (kind, as_of, cells_source, parameters, metrics, model bytes, served) and its cells
+        (columns ``cell_id``, ``risk``, ``reasons``, optional ``geometry`` in WGS84), in input order, in one
+        transaction. A new run is never current. Returns the run as :meth:`risk_runs` does."""
+
+    @abc.abstractmethod
+    def risk_runs(self, *, run_id: int | None = None, kind: str | None = None,
+                  current: bool | None = None) -> list[Record]:
+        """Runs, oldest first, with parameters and metrics decoded; never the model bytes."""
+
+    @abc.abstractmethod
+    def risk_run_model(self, run_id: int) -> bytes | None:
+        """A run's stored model (``risk.run_not_found`` for an unknown run)."""
+
+    @abc.abstractmethod
+    def risk_cells(self, run_id: int) -> Iterator[Record]:
+        """A run's cells in input order: position, cell_id, geometry (or ``None``), risk, reasons."""
+
+    @abc.abstractmethod
+    def adopt_risk_run(self, run_id: int, *, user: str) -> Record:
+        """Make a run the only current one, audited; the service decides which runs may be adopted."""
+
     # --- reads -----------------------------------------------------------------------------------
     @abc.abstractmethod
     def get(self, layer: str, uuid: str) -> Record:

@@ -117,6 +117,25 @@ def _m8_users(conn: sqlite3.Connection) -> None:
                      f"'safeground: users are retired and tokens revoked, never deleted'); END")
 
 
+def _m9_risk_runs(conn: sqlite3.Connection) -> None:
+    # Contamination risk runs (`safeground risk`): one row per fit, evaluation, surface or prediction, with its
+    # parameters, metrics and model; its cells in input order. At most one run is current (a partial unique
+    # index); only `--adopt` or `risk adopt` sets it. Runs are kept, never changed but for the current flag.
+    conn.execute("""CREATE TABLE safeground_risk_run (
+  id INTEGER PRIMARY KEY AUTOINCREMENT, uuid TEXT NOT NULL UNIQUE,
+  kind TEXT NOT NULL CHECK (kind IN ('fit', 'evaluate', 'surface', 'predict')),
+  created_at DATETIME NOT NULL, created_by TEXT NOT NULL, as_of DATE, cells_source TEXT NOT NULL,
+  parameters TEXT NOT NULL, metrics TEXT NOT NULL, model BLOB, served TEXT, cell_count INTEGER NOT NULL,
+  current INTEGER NOT NULL DEFAULT 0 CHECK (current IN (0, 1)), adopted_at DATETIME, adopted_by TEXT)""")
+    conn.execute("CREATE UNIQUE INDEX idx_safeground_risk_run_current ON safeground_risk_run (current) "
+                 "WHERE current = 1")
+    conn.execute("""CREATE TABLE safeground_risk_cell (
+  run INTEGER NOT NULL REFERENCES safeground_risk_run (id), position INTEGER NOT NULL, cell_id TEXT NOT NULL,
+  geometry BLOB, risk REAL NOT NULL, reasons TEXT NOT NULL, PRIMARY KEY (run, position)) WITHOUT ROWID""")
+    conn.execute("CREATE TRIGGER sg_risk_run_no_delete BEFORE DELETE ON safeground_risk_run BEGIN SELECT "
+                 "RAISE(ABORT, 'safeground: risk runs are kept; adopt another run instead'); END")
+
+
 #: (number, description, function). Never renumber or edit an applied migration; append a new one.
 MIGRATIONS: list[tuple[int, str, Callable[[sqlite3.Connection], None]]] = [
     (1, "GeoPackage core, SafeGround tables and every declared layer", _m1_initial),
@@ -129,6 +148,8 @@ MIGRATIONS: list[tuple[int, str, Callable[[sqlite3.Connection], None]]] = [
      _m6_quarantine_resolution),
     (7, "Publications: official figures frozen per calendar year, in numbered versions", _m7_publications),
     (8, "Users with roles and password hashes, hashed API tokens, area restrictions", _m8_users),
+    (9, "Contamination risk runs (fit, evaluate, surface, predict) and their cells; at most one current",
+     _m9_risk_runs),
 ]
 
 SCHEMA_VERSION = MIGRATIONS[-1][0]

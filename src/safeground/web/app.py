@@ -1,8 +1,10 @@
 """The FastAPI application: :func:`create_app` over one database.
 
 Every request opens the database through :class:`~safeground.services.workspace.Workspace` (SQLite
-connections are not shared between the server's threads) and closes it when the answer is sent. Operation
-ids are the handlers' names, so clients generated from the OpenAPI document keep working across releases.
+connections are not shared between the server's threads) and closes it when the answer is sent; reads of derived
+state that is costly to build (the safety index, tiles) go through the app's one shared read-only workspace
+(:mod:`safeground.web.shared`). Operation ids are the handlers' names, so clients generated from the OpenAPI
+document keep working across releases.
 
 >>> import tempfile, os
 >>> from fastapi.testclient import TestClient
@@ -18,39 +20,67 @@ ids are the handlers' names, so clients generated from the OpenAPI document keep
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.routing import APIRoute
+from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from safeground import __version__
 from safeground.domain.errors import NotFoundError
 from safeground.domain.records import LAYERS
+from safeground.services.workspace import Workspace
 from safeground.web import problems
-from safeground.web.auth import WorkspaceDep
+from safeground.web.auth import ANONYMOUS, WorkspaceDep
 from safeground.web.catalogue import layer_document, layers_document
-from safeground.web.routes import auth, ogcapi, pages, records, stats, tiles
+from safeground.web.rate_limit import DEFAULT, TILES_DEFAULT, RateLimit
+from safeground.web.routes import auth, ogcapi, pages, public, records, safety_batch, stats, tiles
+from safeground.web.shared import SharedReader
 
 
 def _operation_id(route: APIRoute) -> str:
     return route.name
 
 
-def create_app(db: str | Path, *, read_only: bool = False) -> FastAPI:
+def create_app(db: str | Path, *, read_only: bool = False, rate_limit: str | None = DEFAULT,
+               tile_rate_limit: str | None = TILES_DEFAULT, trusted_proxies: str | Sequence[str] | None = None,
+               tile_cache: str | Path | None = None) -> FastAPI:
     """The web application over the database file ``db`` (which must exist).
 
-    ``read_only`` opens it read-only for every request (a public mirror)."""
+    ``read_only`` opens it read-only for every request (a public mirror). ``rate_limit`` and ``tile_rate_limit``
+    bound the public routes and the public tiles per client (``limits`` notation, e.g. ``"60/minute"``; ``None``:
+    no limit). ``trusted_proxies`` (addresses, or ``"*"``) are the reverse proxies whose ``X-Forwarded-For`` names
+    the client; none by default. ``tile_cache`` is the signed-in map's tile cache file (default ``<db>.tiles``;
+    the public tiles go beside it, ``.public.tiles``)."""
     path = Path(db)
     if not path.is_file():
         raise NotFoundError("store.not_found", f"No database at {path}.",
                             hint="Create one with 'safeground init --db FILE' or 'safeground demo --db FILE'.")
+    limits = (RateLimit(rate_limit) if rate_limit else None,
+              RateLimit(tile_rate_limit) if tile_rate_limit else None)
+    if not read_only:  # bring the schema up to date now: the shared reader opens it read-only
+        Workspace.open(path, user=ANONYMOUS).close()
+    shared = SharedReader(path, tile_cache=tile_cache)
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        yield
+        shared.close()
+
     app = FastAPI(title="SafeGround", version=__version__, openapi_url="/api/openapi.json", docs_url="/api/docs",
                   redoc_url=None, generate_unique_id_function=_operation_id,
                   description="Information management for humanitarian mine action (IMAS): records, statistics "
-                              "and a public safety service. Errors are RFC 9457 problem documents.")
+                              "and a public safety service. Errors are RFC 9457 problem documents.",
+                  lifespan=lifespan)
     app.state.db = str(path)
     app.state.read_only = read_only
+    app.state.shared = shared
+    app.state.rate_limit, app.state.tile_rate_limit = limits
+    if trusted_proxies:
+        app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=trusted_proxies)  # type: ignore[arg-type]
     problems.install(app)
 
     @app.get("/api", tags=["meta"])
@@ -79,6 +109,6 @@ def create_app(db: str | Path, *, read_only: bool = False) -> FastAPI:
         """One record type's declaration."""
         return layer_document(layer)
 
-    for module in (auth, tiles, ogcapi, records, stats, pages):
+    for module in (auth, tiles, ogcapi, records, public, safety_batch, stats, pages):
         app.include_router(module.router)
     return app

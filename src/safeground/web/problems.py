@@ -3,7 +3,8 @@
 A :class:`SafeGroundError` keeps its code, message, hint and HTTP status; a request that does not match the
 API's declarations is ``request.invalid`` (422) with the fields at fault; an unknown route or method is
 ``http.not_found`` / ``http.method_not_allowed``; anything unexpected is ``server.error`` (500) without a
-traceback, which stays in the server's log.
+traceback, which stays in the server's log. A 401 carries a ``WWW-Authenticate`` challenge, a 429 (a rate limit)
+a ``Retry-After`` in seconds.
 
 >>> problem(404, "record.not_found", "No hazard area HA-000009.", hint="Check the ref.")["type"]
 'https://safeground.org/errors/record.not_found'
@@ -45,7 +46,12 @@ CHALLENGE = 'Bearer realm="SafeGround", Basic realm="SafeGround", charset="UTF-8
 
 async def _safeground_error(_request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, SafeGroundError)
-    return _response(exc.to_problem(), headers={"WWW-Authenticate": CHALLENGE} if exc.status == 401 else None)
+    headers = {}
+    if exc.status == 401:
+        headers["WWW-Authenticate"] = CHALLENGE
+    if exc.status == 429 and "retry_after_s" in exc.details:  # RFC 9110 §10.2.3: whole seconds
+        headers["Retry-After"] = str(int(exc.details["retry_after_s"]))
+    return _response(exc.to_problem(), headers=headers or None)
 
 
 async def _request_invalid(_request: Request, exc: Exception) -> JSONResponse:

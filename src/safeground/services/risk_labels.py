@@ -1,0 +1,70 @@
+"""Labels of risk cells: found, released with nothing found, or unknown, and how unknown cells are handled.
+
+- **Positive** (1): devices found, or a confirmed hazard.
+- **Negative** (0): cleared, reduced or cancelled with nothing found.
+- **Unknown** (the ``--unknown-value``, default -1, or an empty value): never a negative.
+
+Positive-unlabelled handling: SafeGround uses **labelled-only training**. Unknown cells are left out of every fit,
+every tuning fold, the calibration and every metric; they only receive predictions (and count as area in the
+recall at an area budget). That needs real negatives; a table without any is refused (``risk.no_negatives``).
+
+>>> labels, counts = parse_labels([1, 0, -1, None, "1"], -1, "y")
+>>> labels.tolist(), counts
+([1.0, 0.0, nan, nan, 1.0], {'positive': 2, 'negative': 1, 'unknown': 2})
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from safeground.domain.errors import ValidationError
+from safeground.domain.risk import NEGATIVE, POSITIVE
+
+
+def parse_labels(values: Sequence[Any], unknown_value: float, column: str) -> tuple[np.ndarray, dict[str, int]]:
+    """Labels as 1, 0 or NaN (unknown); any other value is refused with the rows that hold it."""
+    out = np.full(len(values), np.nan)
+    bad: list[tuple[int, Any]] = []
+    for i, v in enumerate(values):
+        if v is None or (isinstance(v, str) and not v.strip()):
+            continue
+        try:
+            x = float(v)
+        except (TypeError, ValueError):
+            bad.append((i + 1, v))
+            continue
+        if math.isnan(x) or x == unknown_value:
+            continue
+        if x in (POSITIVE, NEGATIVE):
+            out[i] = x
+        else:
+            bad.append((i + 1, v))
+    if bad:
+        shown = ", ".join(f"row {r}: {v!r}" for r, v in bad[:5])
+        raise ValidationError("risk.bad_label", f"{len(bad)} values of label column {column!r} are neither 1 "
+                              f"(found), 0 (nothing found) nor the unknown value {unknown_value:g}: {shown}.",
+                              hint="Recode the labels, or give the value that means unknown with --unknown-value.")
+    counts = {"positive": int((out == POSITIVE).sum()), "negative": int((out == NEGATIVE).sum()),
+              "unknown": int(np.isnan(out).sum())}
+    return out, counts
+
+
+def labelled(labels: np.ndarray) -> np.ndarray:
+    """The mask of cells with a known label (the only ones any fit or metric sees)."""
+    return ~np.isnan(labels)
+
+
+def require_both_classes(counts: dict[str, int]) -> None:
+    """Refuse a table that cannot be learned from without treating unknown cells as negatives."""
+    if counts.get("positive", 0) == 0:
+        raise ValidationError("risk.no_positives", "The label column has no positive cell (1: devices found).",
+                              hint="Check --label and --unknown-value.")
+    if counts.get("negative", 0) == 0:
+        raise ValidationError("risk.no_negatives", "The label column has no negative cell (0: released with "
+                              "nothing found); unknown cells are never used as negatives.",
+                              hint="Add cells cleared, reduced or cancelled with nothing found, or check "
+                                   "--unknown-value.")
