@@ -190,6 +190,8 @@ def test_the_map_draws_the_hazards_and_a_click_shows_the_detail_in_the_chosen_la
     assert "Confirmed hazardous area (CHA)" in text
     record = page.inner_text("#detail .detail-record")
     assert "Marking status" in record and f"{hazards[ref]['area_m2']} m²" in record  # the record, with units
+    if hazards[ref]["organisation"]:  # a linked record by its ref and name, never by its uuid
+        assert "OR-" in record and hazards[ref]["organisation"] not in record
     assert "Created" in page.inner_text("#detail .detail-history")  # its audit trail
     assert "No attachments." in page.inner_text("#detail .detail-attachments")
     page.screenshot(path=str(demo["folder"] / "detail.png"))

@@ -113,6 +113,7 @@ def test_labels_give_every_field_and_term_in_english_and_spanish(client: TestCli
     assert all("en" in labels for labels in doc["fields"].values())
     killed = next(t for t in OUTCOME.terms if t.code == "killed")
     assert doc["terms"]["outcome"]["killed"] == {"en": killed.label, "es": killed.es}
+    assert doc["links"] == {"accident": "accident"}, "the casualty's accident is named as a record, not a uuid"
     assert client.get("/api/layers/nowhere/labels").json()["code"] == "record.unknown_layer"
 
 

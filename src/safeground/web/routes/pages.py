@@ -128,10 +128,11 @@ def map_outlines() -> Response:
 def layer_labels(layer: str) -> dict[str, Any]:
     """A record type's labels per language: ``fields`` {field: {lang: label}} (metadata first), ``own`` (the
     record type's own fields, in declaration order, after the metadata), ``units`` and ``terms`` {field: {code: {lang:
-    label}}} for the fields with a vocabulary."""
+    label}}} for the fields with a vocabulary, and ``links`` {field: layer} for the fields naming another record."""
     rt = record_type(layer)
     return {"layer": rt.layer, "title": rt.title, "own": [f.name for f in rt.fields],
             "units": {f.name: f.unit for f in rt.all_fields if f.unit},
+            "links": {f.name: f.links_to for f in rt.all_fields if f.links_to},
             "fields": {f.name: {"en": f.label("en"), **f.labels} for f in rt.all_fields},
             "terms": {f.name: {t.code: t.labels() for t in f.vocabulary.terms}
                       for f in rt.all_fields if f.vocabulary is not None}}

@@ -10,6 +10,19 @@ function table(labels, values) {
     el('tr', {}, el('th', { scope: 'row' }, fieldLabel(labels, k)), el('td', {}, valueText(labels, k, v)))));
 }
 
+/** A linked record (an organisation, a hazard...) by its ref and name instead of its uuid; as it was when unreadable. */
+async function linkedNames(labels, record) {
+  const named = { ...record };
+  const links = Object.entries(labels.links || {}).filter(([k]) => typeof record[k] === 'string' && record[k]);
+  await Promise.all(links.map(async ([k, layer]) => {
+    try {
+      const other = await api(`/api/records/${layer}/${encodeURIComponent(record[k])}`);
+      named[k] = [other.ref, other.name].filter(Boolean).join(' · ') || record[k];
+    } catch { /* not readable by this user: keep the uuid */ }
+  }));
+  return named;
+}
+
 /** The record's own fields (in declaration order), then its metadata folded away; replaces the tile's summary. */
 function recordTables(labels, record, summary) {
   summary.remove();
@@ -32,7 +45,8 @@ function historyList(labels, rows) {
   if (!rows.length) return el('p', { class: 'muted' }, t('detail.no_history'));
   return el('ol', { class: 'history' }, rows.map((row) => {
     const changed = (row.changed || []).filter((k) => !HIDDEN.has(k) && !['version', 'changed_at', 'changed_by'].includes(k));
-    return el('li', {}, el('strong', {}, t(`op.${row.op}`)), ' ', row.at || '', ' · ', row.actor || row.user || '',
+    const when = row.at ? `${row.at.replace('T', ' ').slice(0, 16)} UTC` : '';  // to the minute, as people read it
+    return el('li', {}, el('strong', {}, t(`op.${row.op}`)), ' ', when, ' · ', row.actor || row.user || '',
       changed.length && row.op !== 'insert' ? el('div', { class: 'muted' }, changed.map((k) => fieldLabel(labels, k)).join(', ')) : null);
   }));
 }
@@ -69,11 +83,12 @@ export async function showDetail(panel, decl, feature) {
   const base = `/api/records/${decl.record}/${encodeURIComponent(props.ref)}`;
   const sections = [['record', base], ['history', `${base}/history`], ['attachments', `${base}/attachments`]];
   const answers = await Promise.allSettled(sections.map(([, url]) => api(url)));
+  const named = answers[0].status === 'fulfilled' ? await linkedNames(labels, answers[0].value) : null;
   sections.forEach(([name], i) => {
     const { status: state, value, reason } = answers[i];
     let body;
     if (state === 'rejected') body = problemBox(reason);
-    else if (name === 'record') body = recordTables(labels, value, summary);
+    else if (name === 'record') body = recordTables(labels, named, summary);
     else if (name === 'history') body = historyList(labels, rowsOf(value, 'history'));
     else body = attachmentList(base, rowsOf(value, 'attachments'), status);
     panel.append(el('section', { class: `detail-${name}` }, el('h3', {}, t(`detail.${name}`)), body));
