@@ -1208,5 +1208,42 @@ def users_revoke_token(token_id: str, db: str, user: str | None, fmt: str) -> No
     emit(fmt, info, f"Revoked API token {info['uuid']} on {info['revoked_at'][:10]}.")
 
 
+@main.group(cls=SafeGroundGroup)
+def plan() -> None:
+    """Clearance priorities and plans (issue 7): which hazards first, which teams where."""
+
+
+@plan.command("priorities")
+@db_options
+@click.option("--method", type=click.Choice(["weighted", "promethee"]), default=None,
+              help="Scoring method (default: the configuration's plan.method): weighted sum or PROMETHEE II.")
+@click.option("--weights", "weights_file", type=click.Path(dir_okay=False),
+              help="YAML mapping of criterion to weight, overriding the configured plan.weights.")
+@click.option("--as-of", type=click.DateTime(["%Y-%m-%d"]), default=None,
+              help="Reference date for recent casualties and deadlines (default: today).")
+@click.option("--limit", type=click.IntRange(0), default=20, show_default=True,
+              help="Hazards to show in text (0: all); JSON always lists all.")
+@format_option
+def plan_priorities(db: str, user: str | None, method: str | None, weights_file: str | None,
+                    as_of: Any, limit: int, fmt: str) -> None:
+    """A transparent priority score for every open hazard, explained criterion by criterion.
+
+    Example: safeground plan priorities --db demo.gpkg --method promethee --weights weights.yaml --format json
+    """
+    from safeground.services.plan_priorities import priorities, read_weights
+
+    weights = read_weights(weights_file) if weights_file else None
+    with workspace(db, user) as ws:
+        doc = priorities(ws, method=method, weights=weights, as_of=as_of.date() if as_of else None)
+    shown = doc["hazards"][:limit] if limit else doc["hazards"]
+    crit = [c for c in doc["weights"] if c not in doc["skipped"]]
+    lines = [f"{doc['count']} open hazards, {doc['method']} score; skipped: {', '.join(doc['skipped']) or 'none'}.",
+             f"{'rank':>4} {'hazard':<10} {'score':>7}  " + "  ".join(f"{c[:11]:>11}" for c in crit)]
+    for row in shown:
+        lines.append(f"{row['rank']:>4} {row['ref']:<10} {row['score']:>7.3f}  "
+                     + "  ".join(f"{row['criteria'][c]['contribution']:>11.3f}" for c in crit))
+    emit(fmt, doc, "\n".join(lines))
+
+
 if __name__ == "__main__":  # pragma: no cover
     main()
