@@ -1245,5 +1245,37 @@ def plan_priorities(db: str, user: str | None, method: str | None, weights_file:
     emit(fmt, doc, "\n".join(lines))
 
 
+@plan.command("make")
+@db_options
+@click.option("--start", type=click.DateTime(["%Y-%m-%d"]), required=True, help="First day of week 0.")
+@click.option("--horizon", type=click.IntRange(1, 520), default=52, show_default=True, help="Weeks to plan.")
+@click.option("--time-limit", type=click.FloatRange(0.1), default=60.0, show_default=True,
+              help="Seconds for the solver (the bound has its own 30 s).")
+@click.option("--out", type=click.Path(dir_okay=False), help="Also write the plan as CSV.")
+@format_option
+def plan_make(db: str, user: str | None, start: Any, horizon: int, time_limit: float, out: str | None,
+              fmt: str) -> None:
+    """Plan which teams clear which hazards, week by week: greedy, then HiGHS; value, bound and gap.
+
+    Example: safeground plan make --db demo.gpkg --start 2026-01-05 --horizon 26 --out plan.csv
+    """
+    from safeground.services.plan_make import check_out, make_plan, write_plan_csv
+
+    if out:
+        check_out(out)
+    with workspace(db, user) as ws:
+        doc = make_plan(ws, start=start.date(), horizon=horizon, time_limit=time_limit)
+    if out:
+        write_plan_csv(doc["items"], out)
+    safe = [t for t in doc["target_weeks"] if t["week"] is not None]
+    lines = [f"{doc['teams']} teams, {doc['hazards']} open hazards, {doc['targets']} targets, "
+             f"{doc['horizon_weeks']} weeks from {doc['start']}.",
+             f"value {doc['value']:.1f} (greedy {doc['greedy_value']:.1f}), bound {doc['bound']:.1f}, "
+             f"gap {100 * doc['gap']:.1f}% ({doc['solve_seconds']} s; bound {doc['bound_seconds']} s).",
+             f"{doc['hazards_released']} hazards released, {len(safe)} of {doc['targets']} targets safe in the "
+             "horizon." + (f" Plan written to {out}." if out else "")]
+    emit(fmt, doc, "\n".join(lines))
+
+
 if __name__ == "__main__":  # pragma: no cover
     main()

@@ -109,6 +109,20 @@ class PlanConfig(_Section):
                                                          "unblocked by its deadline.")
     risk_weight: float = Field(0.001, ge=0, description="Plan objective: value of one risk-weighted m² released "
                                                         "at the start of the horizon (less later).")
+    effort: dict[str, dict[str, float]] = Field(
+        default_factory=lambda: {
+            "manual": {"indication": 0.2, "sha": 0.3, "cha": 1.0, "eod_spot_task": 0.1},
+            "mechanical": {"indication": 0.2, "sha": 0.3, "cha": 1.0},
+            "mdd": {"indication": 0.2, "sha": 0.3, "cha": 1.0},
+            "bac": {"indication": 0.2, "sha": 0.3, "cha": 1.0, "eod_spot_task": 0.1},
+            "nts": {"indication": 1.0, "sha": 1.0},
+        },
+        description="Team-m² of work per m² of remaining area, by method and hazard class; a class a method "
+                    "lacks is one it cannot release. SHA 0.3: technical survey releases most of an SHA quickly; "
+                    "CHA 1.0: full clearance.")
+    travel_days_per_100km: float = Field(1.0, ge=0, description="Working days a team loses per 100 km between its "
+                                                                "base and a hazard, each time it starts there.")
+    workdays_per_week: float = Field(5.0, gt=0, le=7, description="Working days in a team's week.")
 
 
 class Config(_Section):

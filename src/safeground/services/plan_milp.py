@@ -20,6 +20,9 @@ one piece of the decomposition in :mod:`safeground.services.plan_solve`.
 
 from __future__ import annotations
 
+import ctypes
+import os
+import sys
 from collections import defaultdict
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
@@ -28,6 +31,30 @@ import highspy
 import numpy as np
 
 from safeground.domain.plan import Assignment, Plan, PlanInstance
+
+_QUIET = False
+
+
+def new_highs() -> highspy.Highs:
+    """A silent HiGHS instance. The first one in a process prints HiGHS's banner on the C stdout before any
+    option can be set, which would spoil ``--format json``; it is sent to the null device."""
+    global _QUIET
+    if _QUIET:
+        h = highspy.Highs()
+    else:
+        sys.stdout.flush()
+        saved, null = os.dup(1), os.open(os.devnull, os.O_WRONLY)
+        os.dup2(null, 1)
+        try:
+            h = highspy.Highs()
+            ctypes.CDLL(None).fflush(None)
+        finally:
+            os.dup2(saved, 1)
+            os.close(saved)
+            os.close(null)
+        _QUIET = True
+    h.setOptionValue("output_flag", False)
+    return h
 
 
 @dataclass
@@ -81,8 +108,7 @@ class Model:
         if not relax and any(self.integer):
             lp.integrality_ = [highspy.HighsVarType.kInteger if i else highspy.HighsVarType.kContinuous
                                for i in self.integer]
-        h = highspy.Highs()
-        h.setOptionValue("output_flag", False)
+        h = new_highs()
         h.setOptionValue("time_limit", float(max(time_limit, 0.01)))
         h.setOptionValue("mip_rel_gap", gap)
         h.setOptionValue("threads", 1)
