@@ -69,7 +69,8 @@ def plan_bound(instance: PlanInstance, period: int | None = None, time_limit: fl
     z: dict[tuple[str, int], int] = {}
     for hazard in instance.hazards:
         hv = instance.hazard_value(hazard)
-        cols_by_p = [[c for (mm, h, q), c in work.items() if h == hazard.id and q == p] for p in range(len(bounds))]
+        cols_by_p = [[work[(mm, hazard.id, p)] for mm in methods if (mm, hazard.id, p) in work]
+                     for p in range(len(bounds))]
         if not any(cols_by_p):
             continue
         for p, (b, e) in enumerate(bounds):

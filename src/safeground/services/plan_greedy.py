@@ -15,6 +15,7 @@ feasible by construction; :func:`safeground.domain.plan.check_plan` confirms it 
 
 from __future__ import annotations
 
+import heapq
 import math
 
 from safeground.domain.plan import Assignment, Hazard, Plan, PlanInstance, Target, Team
@@ -58,18 +59,29 @@ def greedy_plan(instance: PlanInstance) -> Plan:
     assignments: list[Assignment] = []
     bundles: list[tuple[Target | None, list[Hazard]]] = [(None, [h]) for h in instance.hazards]
     bundles += [(t, [instance.hazard(h) for h in t.blocking]) for t in instance.targets]
-    alive = list(range(len(bundles)))
-    while alive:
-        best, best_density = -1, -math.inf
-        for i in alive:
-            target, hazards = bundles[i]
-            todo = [h for h in hazards if h.id not in planned]
-            work = sum(h.area_m2 for h in todo)
-            density = _bundle_value(instance, target, todo) / max(work, 1.0) if todo else math.inf
-            if density > best_density:
-                best, best_density = i, density
-        alive.remove(best)
-        target, hazards = bundles[best]
+    containing: dict[str, list[int]] = {}
+    for i, (_, hazards) in enumerate(bundles):
+        for h in hazards:
+            containing.setdefault(h.id, []).append(i)
+
+    def density(i: int) -> float:
+        target, hazards = bundles[i]
+        todo = [h for h in hazards if h.id not in planned]
+        work = sum(h.area_m2 for h in todo)
+        return _bundle_value(instance, target, todo) / max(work, 1.0) if todo else math.inf
+
+    # Lazy greedy: a heap of (−density, index, version); a bundle's entry is renewed whenever one of its
+    # hazards is planned, so the top valid entry is always the bundle of highest current density.
+    version = [0] * len(bundles)
+    heap = [(-density(i), i, 0) for i in range(len(bundles))]
+    heapq.heapify(heap)
+    done = [False] * len(bundles)
+    while heap:
+        _, best, ver = heapq.heappop(heap)
+        if done[best] or ver != version[best]:
+            continue
+        done[best] = True
+        hazards = bundles[best][1]
         todo = sorted((h for h in hazards if h.id not in planned), key=lambda h: h.area_m2)
         if any(h.id in dropped for h in todo):
             continue
@@ -91,7 +103,13 @@ def greedy_plan(instance: PlanInstance) -> Plan:
         if len(chosen) != len(todo):
             continue
         free = trial
+        touched: set[int] = set()
         for weeks in chosen:
             assignments.extend(weeks)
             planned.add(weeks[0].hazard_id)
+            touched.update(containing[weeks[0].hazard_id])
+        for i in touched:
+            if not done[i]:
+                version[i] += 1
+                heapq.heappush(heap, (-density(i), i, version[i]))
     return Plan(tuple(sorted(assignments, key=lambda a: (a.team_id, a.week))))

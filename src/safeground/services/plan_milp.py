@@ -201,8 +201,10 @@ def solve_model(instance: PlanInstance, plan: Plan | None = None, *, teams: Coll
                 on_hazard[hazard.id].append((team.id, w))
     for cols in by_team_week.values():
         m.row({c: 1.0 for c in cols}, upper=1.0)
-    for hazard in instance.hazards:
-        sharing = [c for (t, h), c in u.items() if h == hazard.id]
+    u_by_hazard: dict[str, list[int]] = defaultdict(list)
+    for (_, h), c in u.items():
+        u_by_hazard[h].append(c)
+    for sharing in u_by_hazard.values():
         if len(sharing) > instance.max_teams_per_hazard:
             m.row({c: 1.0 for c in sharing}, upper=instance.max_teams_per_hazard)
     z: dict[tuple[str, int], int] = {}
