@@ -44,9 +44,10 @@ def default_period(horizon: int, periods: int = 13) -> int:
 
 
 def plan_bound(instance: PlanInstance, period: int | None = None, time_limit: float = 30.0,
-               integral: bool = True) -> Bound:
-    """Solve the pooled-period relaxation (a MILP in the release indicators, or its LP when
-    ``integral`` is false) and return its optimum or dual bound."""
+               integral: bool = True, max_integral: int = 20000) -> Bound:
+    """Solve the pooled-period relaxation (a MILP in the release indicators, or its LP when ``integral`` is
+    false, when it has more than ``max_integral`` release indicators, or when HiGHS found no finite dual
+    bound in time) and return its optimum or dual bound."""
     began = time.monotonic()
     horizon = instance.horizon
     length = period or default_period(horizon)
@@ -93,5 +94,8 @@ def plan_bound(instance: PlanInstance, period: int | None = None, time_limit: fl
             col = m.var(cost=cost)
             for h in target.blocking:
                 m.row({col: 1.0, z[(h, p)]: -1.0}, upper=0.0)
+    integral = integral and len(z) <= max_integral
     solved = m.solve(time_limit, relax=not integral)
+    if integral and not math.isfinite(solved.bound):
+        solved = m.solve(max(1.0, time_limit - (time.monotonic() - began)), relax=True)
     return Bound(solved.bound, length, solved.optimal, time.monotonic() - began)
