@@ -1385,6 +1385,73 @@ def risk_adopt(run_id: int, db: str, user: str | None, fmt: str) -> None:
     with workspace(db, user) as ws:
         run = adopt(ws, run_id)
     emit(fmt, run, f"Run {run['id']} ({run['kind']}, {run['created_at'][:10]}) is now the current risk run.")
+@main.group(cls=SafeGroundGroup)
+def plan() -> None:
+    """Clearance priorities and plans (issue 7): which hazards first, which teams where."""
+
+
+@plan.command("priorities")
+@db_options
+@click.option("--method", type=click.Choice(["weighted", "promethee"]), default=None,
+              help="Scoring method (default: the configuration's plan.method): weighted sum or PROMETHEE II.")
+@click.option("--weights", "weights_file", type=click.Path(dir_okay=False),
+              help="YAML mapping of criterion to weight, overriding the configured plan.weights.")
+@click.option("--as-of", type=click.DateTime(["%Y-%m-%d"]), default=None,
+              help="Reference date for recent casualties and deadlines (default: today).")
+@click.option("--limit", type=click.IntRange(0), default=20, show_default=True,
+              help="Hazards to show in text (0: all); JSON always lists all.")
+@format_option
+def plan_priorities(db: str, user: str | None, method: str | None, weights_file: str | None,
+                    as_of: Any, limit: int, fmt: str) -> None:
+    """A transparent priority score for every open hazard, explained criterion by criterion.
+
+    Example: safeground plan priorities --db demo.gpkg --method promethee --weights weights.yaml --format json
+    """
+    from safeground.services.plan_priorities import priorities, read_weights
+
+    weights = read_weights(weights_file) if weights_file else None
+    with workspace(db, user) as ws:
+        doc = priorities(ws, method=method, weights=weights, as_of=as_of.date() if as_of else None)
+    shown = doc["hazards"][:limit] if limit else doc["hazards"]
+    crit = [c for c in doc["weights"] if c not in doc["skipped"]]
+    lines = [f"{doc['count']} open hazards, {doc['method']} score; skipped: {', '.join(doc['skipped']) or 'none'}.",
+             f"{'rank':>4} {'hazard':<10} {'score':>7}  " + "  ".join(f"{c[:11]:>11}" for c in crit)]
+    for row in shown:
+        lines.append(f"{row['rank']:>4} {row['ref']:<10} {row['score']:>7.3f}  "
+                     + "  ".join(f"{row['criteria'][c]['contribution']:>11.3f}" for c in crit))
+    emit(fmt, doc, "\n".join(lines))
+
+
+@plan.command("make")
+@db_options
+@click.option("--start", type=click.DateTime(["%Y-%m-%d"]), required=True, help="First day of week 0.")
+@click.option("--horizon", type=click.IntRange(1, 520), default=52, show_default=True, help="Weeks to plan.")
+@click.option("--time-limit", type=click.FloatRange(0.1), default=60.0, show_default=True,
+              help="Seconds for the solver (the bound has its own 30 s).")
+@click.option("--out", type=click.Path(dir_okay=False), help="Also write the plan as CSV.")
+@format_option
+def plan_make(db: str, user: str | None, start: Any, horizon: int, time_limit: float, out: str | None,
+              fmt: str) -> None:
+    """Plan which teams clear which hazards, week by week: greedy, then HiGHS; value, bound and gap.
+
+    Example: safeground plan make --db demo.gpkg --start 2026-01-05 --horizon 26 --out plan.csv
+    """
+    from safeground.services.plan_make import check_out, make_plan, write_plan_csv
+
+    if out:
+        check_out(out)
+    with workspace(db, user) as ws:
+        doc = make_plan(ws, start=start.date(), horizon=horizon, time_limit=time_limit)
+    if out:
+        write_plan_csv(doc["items"], out)
+    safe = [t for t in doc["target_weeks"] if t["week"] is not None]
+    lines = [f"{doc['teams']} teams, {doc['hazards']} open hazards, {doc['targets']} targets, "
+             f"{doc['horizon_weeks']} weeks from {doc['start']}.",
+             f"value {doc['value']:.1f} (greedy {doc['greedy_value']:.1f}), bound {doc['bound']:.1f}, "
+             f"gap {100 * doc['gap']:.1f}% ({doc['solve_seconds']} s; bound {doc['bound_seconds']} s).",
+             f"{doc['hazards_released']} hazards released, {len(safe)} of {doc['targets']} targets safe in the "
+             "horizon." + (f" Plan written to {out}." if out else "")]
+    emit(fmt, doc, "\n".join(lines))
 
 
 if __name__ == "__main__":  # pragma: no cover

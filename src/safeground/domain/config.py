@@ -76,6 +76,55 @@ class AttachmentsConfig(_Section):
                                                   "scans travel inside the database file.")
 
 
+class PlanPriorityWeights(_Section):
+    """Weights of the priority criteria (``safeground plan priorities``); 0 leaves a criterion out."""
+
+    households: float = Field(3.0, ge=0, description="Displaced households able to return once the hazard is "
+                                                     "released (a settlement's households shared among its open "
+                                                     "blocking hazards).")
+    projects: float = Field(2.0, ge=0, description="Reconstruction projects blocked: value shared among their "
+                                                   "open blocking hazards, times deadline urgency.")
+    casualties: float = Field(2.0, ge=0, description="Casualties of accidents within plan.casualty_radius_m in the "
+                                                     "last plan.casualty_years years.")
+    population: float = Field(1.0, ge=0, description="People living in priority targets within "
+                                                     "plan.casualty_radius_m, or blocked by the hazard.")
+    blockages: float = Field(1.0, ge=0, description="Kinds of blockage (roads, farmland, services...) recorded "
+                                                    "on the hazard.")
+    contamination: float = Field(1.0, ge=0, description="Predicted contamination of the current risk run; "
+                                                        "skipped while no risk run exists.")
+
+
+class PlanConfig(_Section):
+    """Clearance priorities and planning (issue 7)."""
+
+    method: str = Field("weighted", pattern="^(weighted|promethee)$", description="Priority scoring method: "
+                        "'weighted' (weighted sum of criteria scaled to 0..1) or 'promethee' (PROMETHEE II).")
+    weights: PlanPriorityWeights = Field(default_factory=PlanPriorityWeights)
+    casualty_radius_m: float = Field(2000.0, ge=0, le=50_000, description="Distance (m) within which casualties "
+                                                                           "and people count for a hazard.")
+    casualty_years: float = Field(3.0, gt=0, description="How many years back casualties count.")
+    households_weight: float = Field(1.0, ge=0, description="Plan objective: value of one household-week home "
+                                                            "before the horizon's end.")
+    project_weight: float = Field(1.0, ge=0, description="Plan objective: multiplier on a project's value when "
+                                                         "unblocked by its deadline.")
+    risk_weight: float = Field(0.001, ge=0, description="Plan objective: value of one risk-weighted m² released "
+                                                        "at the start of the horizon (less later).")
+    effort: dict[str, dict[str, float]] = Field(
+        default_factory=lambda: {
+            "manual": {"indication": 0.2, "sha": 0.3, "cha": 1.0, "eod_spot_task": 0.1},
+            "mechanical": {"indication": 0.2, "sha": 0.3, "cha": 1.0},
+            "mdd": {"indication": 0.2, "sha": 0.3, "cha": 1.0},
+            "bac": {"indication": 0.2, "sha": 0.3, "cha": 1.0, "eod_spot_task": 0.1},
+            "nts": {"indication": 1.0, "sha": 1.0},
+        },
+        description="Team-m² of work per m² of remaining area, by method and hazard class; a class a method "
+                    "lacks is one it cannot release. SHA 0.3: technical survey releases most of an SHA quickly; "
+                    "CHA 1.0: full clearance.")
+    travel_days_per_100km: float = Field(1.0, ge=0, description="Working days a team loses per 100 km between its "
+                                                                "base and a hazard, each time it starts there.")
+    workdays_per_week: float = Field(5.0, gt=0, le=7, description="Working days in a team's week.")
+
+
 class Config(_Section):
     country: str | None = Field(None, description="ISO 3166-1 alpha-3 code. Its Natural Earth outline is the "
                                                   "national outline when no admin_area of level 0 exists.")
@@ -89,6 +138,7 @@ class Config(_Section):
     release: ReleaseConfig = Field(default_factory=ReleaseConfig)
     attachments: AttachmentsConfig = Field(default_factory=AttachmentsConfig)
     statistics: StatisticsConfig = Field(default_factory=StatisticsConfig)
+    plan: PlanConfig = Field(default_factory=PlanConfig)
 
     @field_validator("country")
     @classmethod

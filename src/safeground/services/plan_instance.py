@@ -1,0 +1,108 @@
+"""The planning instance from the database: teams, open hazards' remaining area, priority targets (issue 7 §2).
+
+- **Teams**: every team (not retired) with a capacity; week ``w`` (``start + 7w`` .. ``+ 6`` days) is
+  available when it overlaps ``available_from`` .. ``available_until``. Teams are grouped for the
+  decomposition by the one-degree cell of their base.
+- **Hazards**: open or worked-on hazards with remaining area; the effort per method is the configured
+  ``plan.effort[method][hazard_class]`` (a class a method lacks is one it cannot release). Risk is 0 until
+  risk runs exist.
+- **Travel**: ``loss = distance(base, hazard) / 100 km × plan.travel_days_per_100km / plan.workdays_per_week``
+  of a week, on the ellipsoid (pyproj's Geod).
+- **Targets**: priority targets with at least one open blocking hazard; settlements weigh their displaced
+  households, other kinds their value, due in the week holding their deadline.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from dataclasses import dataclass
+
+import numpy as np
+import shapely
+from pyproj import Geod
+
+from safeground.domain.errors import ValidationError
+from safeground.domain.plan import Hazard, PlanInstance, PlanWeights, Target, Team
+from safeground.services.plan_priorities import OPEN
+from safeground.services.workspace import Workspace
+
+_GEOD = Geod(ellps="WGS84")
+
+
+@dataclass(frozen=True)
+class BuiltInstance:
+    """The instance, the refs of teams left out (no capacity or no base) and the start date."""
+
+    instance: PlanInstance
+    skipped_teams: list[str]
+    start: dt.date
+
+
+def _weeks(start: dt.date, horizon: int, since: str | None, until: str | None) -> frozenset[int]:
+    """Weeks of the horizon that overlap the availability window.
+
+    >>> sorted(_weeks(dt.date(2026, 1, 5), 4, "2026-01-14", "2026-01-20"))
+    [1, 2]
+    """
+    lo = dt.date.fromisoformat(str(since)[:10]) if since else None
+    hi = dt.date.fromisoformat(str(until)[:10]) if until else None
+    out = set()
+    for w in range(horizon):
+        first, last = start + dt.timedelta(days=7 * w), start + dt.timedelta(days=7 * w + 6)
+        if (lo is None or lo <= last) and (hi is None or hi >= first):
+            out.add(w)
+    return frozenset(out)
+
+
+def build_instance(ws: Workspace, start: dt.date, horizon: int) -> BuiltInstance:
+    """The planning instance for ``horizon`` weeks from ``start`` (see module)."""
+    if horizon < 1 or horizon > 520:
+        raise ValidationError("plan.bad_horizon", f"The horizon must be 1 to 520 weeks, not {horizon}.",
+                              hint="Pass --horizon with a number of weeks, e.g. 52.")
+    cfg = ws.config.plan
+    teams_rows = ws.store.query("team", fields=["method", "capacity_m2_week", "available_from", "available_until"],
+                                order_by="ref")
+    teams, skipped, bases = [], [], []
+    for t in teams_rows:
+        if not t["capacity_m2_week"] or t["geometry"] is None:
+            skipped.append(t["ref"])
+            continue
+        base = shapely.get_coordinates(t["geometry"])[0]
+        bases.append(base)
+        teams.append(Team(t["ref"], t["method"], float(t["capacity_m2_week"]),
+                          _weeks(start, horizon, t["available_from"], t["available_until"]),
+                          base=f"{math.floor(base[1])},{math.floor(base[0])}"))
+    rows = [h for h in ws.store.query("hazard_area", fields=["status", "hazard_class", "remaining_area_m2"],
+                                      order_by="ref")
+            if h["status"] in OPEN and (h["remaining_area_m2"] or 0) > ws.config.release.remaining_area_tolerance_m2
+            and h["geometry"] is not None]
+    hazards = []
+    for h in rows:
+        effort = {m: e[h["hazard_class"]] for m, e in cfg.effort.items() if h["hazard_class"] in e}
+        hazards.append(Hazard(h["ref"], float(h["remaining_area_m2"]), effort, risk=0.0))
+    loss: dict[tuple[str, str], float] = {}
+    if hazards and teams:
+        points = shapely.get_coordinates(shapely.point_on_surface(np.array([h["geometry"] for h in rows])))
+        per_km = cfg.travel_days_per_100km / 100.0 / cfg.workdays_per_week
+        for team, base in zip(teams, bases, strict=True):
+            _, _, dist = _GEOD.inv(np.full(len(points), base[0]), np.full(len(points), base[1]),
+                                   points[:, 0], points[:, 1])
+            for hazard, d in zip(hazards, dist, strict=True):
+                loss[(team.id, hazard.id)] = float(d) / 1000.0 * per_km
+    by_uuid = {h["uuid"]: h["ref"] for h in rows}
+    targets = []
+    for t in ws.store.query("priority_target", fields=["kind", "displaced_households", "value", "deadline",
+                                                       "blocking_hazards"], geometry=False, order_by="ref"):
+        blocking = tuple(sorted({by_uuid[u] for u in (t["blocking_hazards"] or "").split() if u in by_uuid}))
+        if not blocking:
+            continue
+        if t["kind"] == "settlement":
+            targets.append(Target(t["ref"], "settlement", blocking, households=float(t["displaced_households"] or 0)))
+        else:
+            deadline = (dt.date.fromisoformat(str(t["deadline"])[:10]) - start).days // 7 if t["deadline"] else -1
+            targets.append(Target(t["ref"], "project", blocking, value=float(t["value"] or 0.0),
+                                  deadline_week=deadline))
+    weights = PlanWeights(cfg.households_weight, cfg.project_weight, cfg.risk_weight)
+    instance = PlanInstance(tuple(hazards), tuple(teams), tuple(targets), horizon, weights, loss)
+    return BuiltInstance(instance, skipped, start)

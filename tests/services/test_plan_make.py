@@ -1,0 +1,73 @@
+"""`plan make` on the demo database: a checked plan, value ≥ greedy, bound ≥ value, CSV export (issue 7 §2)."""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import itertools
+import json
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from safeground.cli import main
+from safeground.domain.plan import check_plan
+from safeground.services.demo import build_demo
+from safeground.services.plan_greedy import greedy_plan
+from safeground.services.plan_instance import build_instance
+from safeground.services.workspace import Workspace
+
+START = dt.date(2026, 1, 5)
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory: pytest.TempPathFactory):
+    path = tmp_path_factory.mktemp("plan") / "d.gpkg"
+    ws = Workspace.open(path, user="x", create=True)
+    build_demo(ws, scale="small", seed=4)
+    yield ws, path
+    ws.close()
+
+
+def test_instance_holds_the_open_hazards_teams_and_targets(demo) -> None:  # type: ignore[no-untyped-def]
+    ws, _ = demo
+    built = build_instance(ws, START, 12)
+    inst = built.instance
+    open_hazards = [h for h in ws.store.query("hazard_area", geometry=False, fields=["status", "remaining_area_m2"])
+                    if h["status"] in ("open", "worked_on") and (h["remaining_area_m2"] or 0) > 1.0]
+    assert {h.id for h in inst.hazards} == {h["ref"] for h in open_hazards}
+    assert sum(h.area_m2 for h in inst.hazards) == pytest.approx(sum(h["remaining_area_m2"] for h in open_hazards))
+    assert len(inst.teams) + len(built.skipped_teams) == ws.store.count("team")
+    assert all(v >= 0 for v in inst.travel_loss.values()) and any(v > 0 for v in inst.travel_loss.values())
+    ids = {h.id for h in inst.hazards}
+    assert inst.targets and all(set(t.blocking) <= ids for t in inst.targets)
+    check_plan(inst, greedy_plan(inst))
+
+
+def test_plan_make_reports_a_checked_plan_and_exports_it(demo, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    _, path = demo
+    out = tmp_path / "plan.csv"
+    result = CliRunner().invoke(main, ["plan", "make", "--db", str(path), "--start", START.isoformat(),
+                                       "--horizon", "6", "--time-limit", "5", "--out", str(out), "--format", "json"])
+    assert result.exit_code == 0, result.output
+    doc = json.loads(result.output)
+    assert doc["value"] >= doc["greedy_value"] - 1e-6
+    assert doc["bound"] >= doc["value"] - 1e-6 * max(1.0, doc["value"])
+    assert 0.0 <= doc["gap"] <= 1.0
+    with open(out, encoding="utf-8", newline="") as fh:
+        rows = list(csv.DictReader(fh))
+    assert rows and list(rows[0]) == ["team_id", "hazard_id", "start_week", "end_week", "area_m2", "method"]
+    assert len(rows) == len(doc["items"])
+    by_team: dict[str, list[tuple[int, int]]] = {}
+    for r in rows:
+        assert 0 <= int(r["start_week"]) <= int(r["end_week"]) < 6
+        by_team.setdefault(r["team_id"], []).append((int(r["start_week"]), int(r["end_week"])))
+    for spans in by_team.values():
+        spans.sort()
+        assert all(a[1] < b[0] for a, b in itertools.pairwise(spans))
+    for t in doc["target_weeks"]:
+        assert t["week"] is None or dt.date.fromisoformat(t["date"]) == START + dt.timedelta(days=7 * t["week"] + 6)
+    bad = CliRunner().invoke(main, ["plan", "make", "--db", str(path), "--start", START.isoformat(),
+                                    "--horizon", "2", "--out", str(tmp_path / "plan.xlsx")])
+    assert bad.exit_code == 1 and "plan.bad_out" in bad.output
