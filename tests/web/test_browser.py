@@ -9,12 +9,7 @@ Screenshots of the map, the dashboard and the public view are written to the tes
 from __future__ import annotations
 
 import json
-import os
 import re
-import socket
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -22,6 +17,7 @@ import httpx
 import pytest
 import shapely
 from playwright.sync_api import Browser, Page, sync_playwright
+from tests.web.serving import served
 
 from safeground.services import credentials, stats, users
 from safeground.services.demo import build_demo
@@ -32,12 +28,6 @@ CHROMIUM = "/usr/bin/chromium"
 # WebGL without a GPU: chromium's software renderer (SwiftShader) through ANGLE.
 CHROMIUM_ARGS = ["--use-angle=swiftshader", "--enable-unsafe-swiftshader", "--no-sandbox"]
 TIMEOUT_MS = 30_000
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @pytest.fixture(scope="module")
@@ -57,27 +47,8 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
 
 @pytest.fixture(scope="module")
 def server(demo: dict[str, Any]) -> Iterator[str]:
-    port = _free_port()
-    log = (demo["folder"] / "serve.log").open("w")
-    proc = subprocess.Popen([sys.executable, "-m", "safeground.cli", "serve", "--db", str(demo["db"]),
-                             "--port", str(port)], stdout=log, stderr=subprocess.STDOUT,
-                            env={**os.environ, "PYTHONUNBUFFERED": "1"})
-    base = f"http://127.0.0.1:{port}"
-    try:
-        for _ in range(300):
-            try:
-                if httpx.get(f"{base}/api/health", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            if proc.poll() is not None:
-                raise AssertionError((demo["folder"] / "serve.log").read_text())
-            time.sleep(0.1)
+    with served(demo["db"], log=demo["folder"] / "serve.log") as base:
         yield base
-    finally:
-        proc.terminate()
-        proc.wait(timeout=10)
-        log.close()
 
 
 @pytest.fixture(scope="module")

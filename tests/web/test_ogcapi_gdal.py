@@ -5,18 +5,13 @@ data entry clerk's credentials. The records come from Colombia's real mine-event
 from __future__ import annotations
 
 import csv
-import os
-import socket
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
-import httpx
 import pyogrio
 import pytest
 import shapely
+from tests.web.serving import served
 
 from safeground.domain.records import record_type
 from safeground.services import credentials, users
@@ -28,12 +23,6 @@ from safeground.services.workspace import Workspace
 REGISTER = Path(__file__).resolve().parents[2] / "data" / "colombia_aicma" / "events_1990_2014.csv"
 ROWS = 400  # the register's first rows: accidents, devices found and other events of 1990-1995
 ANTIOQUIA = (-77.2, 5.4, -73.8, 8.9)  # roughly the department's box, for the spatial filter
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @pytest.fixture(scope="module")
@@ -71,28 +60,8 @@ def server(db: Path) -> Iterator[str]:
     """``safeground serve --read-only`` on a free port, as a user starts it for GIS clients. Read-only, the
     server keeps the test's fast password hash instead of upgrading it (argon2 at full cost on every Basic
     request would make the signed-in test slow)."""
-    path = db
-    port = free_port()
-    log = (path.parent / "serve.log").open("w")
-    proc = subprocess.Popen([sys.executable, "-m", "safeground.cli", "serve", "--db", str(path), "--port", str(port),
-                             "--read-only"],
-                            stdout=log, stderr=subprocess.STDOUT, env={**os.environ, "PYTHONUNBUFFERED": "1"})
-    base = f"http://127.0.0.1:{port}"
-    try:
-        for _ in range(200):
-            try:
-                if httpx.get(f"{base}/ogc", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            if proc.poll() is not None:
-                raise AssertionError((path.parent / "serve.log").read_text())
-            time.sleep(0.1)
+    with served(db, "--read-only", log=db.parent / "serve.log", ready="/ogc") as base:
         yield f"OAPIF:{base}/ogc"
-    finally:
-        proc.terminate()
-        proc.wait(timeout=10)
-        log.close()
 
 
 def published(path: Path, layer: str) -> list[dict]:

@@ -8,10 +8,6 @@ from __future__ import annotations
 import concurrent.futures
 import json
 import shutil
-import socket
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -22,6 +18,7 @@ import numpy as np
 import pytest
 import shapely
 from fastapi.testclient import TestClient
+from tests.web.serving import served
 
 from safeground.domain.records import record_type
 from safeground.services import safety, tiles, users
@@ -372,29 +369,11 @@ def test_signed_in_and_public_tiles_use_separate_caches(db: Path, bearer: dict[s
 
 def test_a_real_server_limits_by_remote_address_and_ignores_forwarded_for(demo: tuple[Path, str]) -> None:
     """``safeground serve --rate-limit``: uvicorn's own X-Forwarded-For handling is off unless --trust-proxy."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    log = (demo[0].parent / "limit.log").open("w")
-    proc = subprocess.Popen([sys.executable, "-m", "safeground.cli", "serve", "--db", str(demo[0]), "--port",
-                             str(port), "--rate-limit", "2/minute"], stdout=log, stderr=subprocess.STDOUT)
-    base = f"http://127.0.0.1:{port}"
-    try:
-        for _ in range(200):
-            try:
-                httpx.get(f"{base}/api", timeout=1)
-                break
-            except httpx.TransportError:
-                assert proc.poll() is None, (demo[0].parent / "limit.log").read_text()
-                time.sleep(0.1)
+    with served(demo[0], "--rate-limit", "2/minute", log=demo[0].parent / "limit.log", ready="/api") as base:
         codes = [httpx.get(f"{base}/api/public/settlements", headers={"X-Forwarded-For": f"198.51.100.{i}"})
                  for i in range(3)]
         assert [r.status_code for r in codes] == [200, 200, 429]
         assert int(codes[2].headers["retry-after"]) >= 1
-    finally:
-        proc.terminate()
-        proc.wait(timeout=10)
-        log.close()
 
 
 def test_a_revoked_token_is_refused_at_once_by_the_shared_sign_in_check(db: Path) -> None:

@@ -3,17 +3,15 @@ operation ids, and problem documents for every kind of error."""
 
 from __future__ import annotations
 
-import os
-import socket
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import pytest
 import shapely
+from tests.web.serving import free_port, served
 
 from safeground.domain.records import LAYERS, record_type
 from safeground.services.records import add_record
@@ -21,12 +19,6 @@ from safeground.services.workspace import Workspace
 from safeground.web.app import create_app
 
 PROBLEM = "application/problem+json"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @pytest.fixture(scope="module")
@@ -41,26 +33,8 @@ def db(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="module")
 def server(db: Path) -> Iterator[str]:
     """``safeground serve`` started as a user would, on a free port; stopped after the tests."""
-    port = free_port()
-    log = (db.parent / "serve.log").open("w")  # a file, not a pipe nobody reads: the server never blocks on it
-    proc = subprocess.Popen([sys.executable, "-m", "safeground.cli", "serve", "--db", str(db), "--port", str(port)],
-                            stdout=log, stderr=subprocess.STDOUT, env={**os.environ, "PYTHONUNBUFFERED": "1"})
-    base = f"http://127.0.0.1:{port}"
-    try:
-        for _ in range(200):  # up to 20 s for the interpreter and the app to start
-            try:
-                if httpx.get(f"{base}/api/health", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            if proc.poll() is not None:
-                raise AssertionError((db.parent / "serve.log").read_text())
-            time.sleep(0.1)
+    with served(db, log=db.parent / "serve.log") as base:
         yield base
-    finally:
-        proc.terminate()
-        proc.wait(timeout=10)
-        log.close()
 
 
 def test_landing_and_health_describe_the_database(server: str, db: Path) -> None:
