@@ -14,6 +14,7 @@ import shapely
 from safeground.domain.config import Config
 from safeground.domain.errors import SafeGroundError
 from safeground.io.naturalearth import country_outline
+from safeground.services.demo import build_demo
 from safeground.services.mapped_import import import_csv
 from safeground.services.records import add_record
 from safeground.services.workspace import Workspace
@@ -189,3 +190,13 @@ def antioquia_ws(antioquia_db: Path, tmp_path: Path) -> Iterator[Workspace]:
     shutil.copy(antioquia_db, copy)
     with Workspace.open(copy, user="ana") as ws:
         yield ws
+
+
+@pytest.fixture(scope="session")
+def small_demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Workspace, Path]]:
+    """The small demo region (seed 4), built once for the test session: read it, never change it."""
+    path = tmp_path_factory.mktemp("demo") / "d.gpkg"
+    ws = Workspace.open(path, user="x", create=True)
+    build_demo(ws, scale="small", seed=4)
+    yield ws, path
+    ws.close()

@@ -1,4 +1,4 @@
-"""`plan make` on the demo database: a checked plan, value ≥ greedy, bound ≥ value, CSV export (issue 7 §2)."""
+"""`plan make` on the small_demo database: a checked plan, value ≥ greedy, bound ≥ value, CSV export (issue 7 §2)."""
 
 from __future__ import annotations
 
@@ -13,25 +13,14 @@ from click.testing import CliRunner
 
 from safeground.cli import main
 from safeground.domain.plan import check_plan
-from safeground.services.demo import build_demo
 from safeground.services.plan_greedy import greedy_plan
 from safeground.services.plan_instance import build_instance
-from safeground.services.workspace import Workspace
 
 START = dt.date(2026, 1, 5)
 
 
-@pytest.fixture(scope="module")
-def demo(tmp_path_factory: pytest.TempPathFactory):
-    path = tmp_path_factory.mktemp("plan") / "d.gpkg"
-    ws = Workspace.open(path, user="x", create=True)
-    build_demo(ws, scale="small", seed=4)
-    yield ws, path
-    ws.close()
-
-
-def test_instance_holds_the_open_hazards_teams_and_targets(demo) -> None:  # type: ignore[no-untyped-def]
-    ws, _ = demo
+def test_instance_holds_the_open_hazards_teams_and_targets(small_demo) -> None:  # type: ignore[no-untyped-def]
+    ws, _ = small_demo
     built = build_instance(ws, START, 12)
     inst = built.instance
     open_hazards = [h for h in ws.store.query("hazard_area", geometry=False, fields=["status", "remaining_area_m2"])
@@ -45,8 +34,8 @@ def test_instance_holds_the_open_hazards_teams_and_targets(demo) -> None:  # typ
     check_plan(inst, greedy_plan(inst))
 
 
-def test_plan_make_reports_a_checked_plan_and_exports_it(demo, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
-    _, path = demo
+def test_plan_make_reports_a_checked_plan_and_exports_it(small_demo, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    _, path = small_demo
     out = tmp_path / "plan.csv"
     result = CliRunner().invoke(main, ["plan", "make", "--db", str(path), "--start", START.isoformat(),
                                        "--horizon", "6", "--time-limit", "5", "--out", str(out), "--format", "json"])

@@ -1,4 +1,4 @@
-"""Priority scores on the demo database: every open hazard scored, explained, weights from a file (issue 7 §1)."""
+"""Priority scores on the small_demo database: every open hazard scored, explained, weights from a file (issue 7 §1)."""
 
 from __future__ import annotations
 
@@ -14,24 +14,13 @@ from hypothesis import strategies as st
 from safeground.cli import main
 from safeground.domain.errors import ValidationError
 from safeground.domain.priority import CRITERIA, score
-from safeground.services.demo import build_demo
 from safeground.services.plan_priorities import priorities
-from safeground.services.workspace import Workspace
 
 AS_OF = dt.date(2024, 6, 1)
 
 
-@pytest.fixture(scope="module")
-def demo(tmp_path_factory: pytest.TempPathFactory):
-    path = tmp_path_factory.mktemp("priorities") / "d.gpkg"
-    ws = Workspace.open(path, user="x", create=True)
-    build_demo(ws, scale="small", seed=4)
-    yield ws, path
-    ws.close()
-
-
-def test_every_open_hazard_is_scored_once_and_explained(demo) -> None:  # type: ignore[no-untyped-def]
-    ws, _ = demo
+def test_every_open_hazard_is_scored_once_and_explained(small_demo) -> None:  # type: ignore[no-untyped-def]
+    ws, _ = small_demo
     for method in ("weighted", "promethee"):
         doc = priorities(ws, method=method, as_of=AS_OF)
         open_refs = {h["ref"] for h in ws.store.query("hazard_area", geometry=False, fields=["status"])
@@ -47,8 +36,8 @@ def test_every_open_hazard_is_scored_once_and_explained(demo) -> None:  # type: 
     assert sum(r["score"] for r in promethee["hazards"]) == pytest.approx(0.0, abs=1e-9)
 
 
-def test_displaced_households_are_shared_among_open_blocking_hazards(demo) -> None:  # type: ignore[no-untyped-def]
-    ws, _ = demo
+def test_displaced_households_are_shared_among_open_blocking_hazards(small_demo) -> None:  # type: ignore[no-untyped-def]
+    ws, _ = small_demo
     doc = priorities(ws, as_of=AS_OF)
     open_uuids = {r["uuid"] for r in doc["hazards"]}
     waiting = sum(t["displaced_households"] or 0
@@ -59,8 +48,8 @@ def test_displaced_households_are_shared_among_open_blocking_hazards(demo) -> No
     assert sum(r["criteria"]["households"]["value"] for r in doc["hazards"]) == pytest.approx(waiting)
 
 
-def test_weights_file_reorders_and_bad_weights_are_refused(demo, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
-    ws, path = demo
+def test_weights_file_reorders_and_bad_weights_are_refused(small_demo, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    ws, path = small_demo
     weights = tmp_path / "w.yaml"
     weights.write_text("households: 0\nprojects: 0\npopulation: 0\nblockages: 0\ncasualties: 1\n")
     runner = CliRunner()
