@@ -87,8 +87,8 @@ class _State:
                 self.team_of[hi] = ti
             ends, rel = self.schedule(ti, seq, 0, 0)
             self.ends.append(ends)
-            for hi, r in rel.items():
-                self.released[hi] = r
+            for hi, week in rel.items():
+                self.released[hi] = week
         self.value = self.total()
 
     def run(self, ti: int, hi: int, week: int) -> int:
@@ -223,10 +223,11 @@ def _sequences(instance: PlanInstance, plan: Plan) -> list[list[int]]:
 
 
 def local_search(instance: PlanInstance, plan: Plan, time_limit: float = 10.0, seed: int = 0,
-                 on_gain: Callable[[float], None] | None = None) -> SearchResult:
-    """Improve ``plan`` by moves on the teams' sequences until ``time_limit`` seconds; the returned value is
-    never below the value of ``plan`` read as sequences (equal to it for greedy plans, which are list
-    schedules). ``on_gain(value)`` is called after each kept move that raises the value."""
+                 on_gain: Callable[[float], None] | None = None, patience: int | None = None) -> SearchResult:
+    """Improve ``plan`` by moves on the teams' sequences until ``time_limit`` seconds, or until ``patience``
+    moves in a row (default ``max(2000, 20 × hazards)``) raised nothing; the returned value is never below
+    the value of ``plan`` read as sequences (equal to it for greedy plans, which are list schedules).
+    ``on_gain(value)`` is called after each kept move that raises the value."""
     began = time.monotonic()
     rnd = random.Random(seed)
     state = _State(instance, _sequences(instance, plan))
@@ -278,8 +279,11 @@ def local_search(instance: PlanInstance, plan: Plan, time_limit: float = 10.0, s
         pos = rnd.randint(0, max(0, limit))
         return insert_edits(hi, ti, pos), False
 
-    while time.monotonic() - began < time_limit:
+    patience = max(2000, 20 * n_hazards) if patience is None else patience
+    since_gain = 0
+    while time.monotonic() - began < time_limit and since_gain < patience:
         for _ in range(200):
+            since_gain += 1
             proposal = move()
             if proposal is None:
                 continue
@@ -290,6 +294,7 @@ def local_search(instance: PlanInstance, plan: Plan, time_limit: float = 10.0, s
                 state.commit(d, new, changed)
                 kept += 1
                 if d > _EPS:
+                    since_gain = 0
                     progress.append((time.monotonic() - began, state.value))
                     if on_gain is not None:
                         on_gain(state.value)

@@ -84,7 +84,7 @@ def improve_plan(instance: PlanInstance, time_limit: float = 60.0, whole_columns
                  seed: int = 0) -> PlanResult:
     """Greedy, greedy variants, local search, then HiGHS until ``time_limit`` seconds; never worse than greedy.
 
-    The local search gets ``search_share`` of the time left after the starts (a quarter of it when the
+    The local search gets ``search_share`` of the time left after the starts (at most half of it when the
     whole model is small enough for HiGHS). A piece holds the hazards its teams work on in the current plan
     and, up to about ``piece_columns`` team-hazard-week columns, the densest hazards nobody works on."""
     began = time.monotonic()
@@ -115,7 +115,7 @@ def improve_plan(instance: PlanInstance, time_limit: float = 60.0, whole_columns
                 progress.append((time.monotonic() - began, v))
 
         mark = len(progress)
-        share = left() * (min(search_share, 0.25) if small else search_share)
+        share = left() * (min(search_share, 0.5) if small else search_share)
         searched = local_search(instance, plan, time_limit=share, seed=seed, on_gain=gained)
         if searched.value > value + 1e-9:  # the intermediate gains stay in the progress
             plan, value = searched.plan, searched.value
