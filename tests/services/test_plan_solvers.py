@@ -13,7 +13,7 @@ from safeground.services.plan_milp import solve_model
 from safeground.services.plan_search import local_search
 from safeground.services.plan_solve import improve_plan
 
-from .plan_instances import random_instance, small_instances
+from .plan_instances import small_instances
 
 SLOW = settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 

@@ -8,6 +8,7 @@ plan's value does not fall (a move that only removes work must raise it):
 - *pull*: take the hazard a target waits on longest and put it earlier, in its team or another capable one;
 - *relocate*: a hazard to another place in its team or another team;
 - *insert*: a hazard nobody works on into a team's sequence;
+- *swap*: two neighbours in a team's sequence;
 - *remove*: a hazard out of its team's sequence, freeing the weeks after it.
 
 Only the changed teams are scheduled again from the first changed place, and only the targets of hazards
@@ -89,6 +90,10 @@ class _State:
             self.ends.append(ends)
             for hi, week in rel.items():
                 self.released[hi] = week
+        get = self.released.__getitem__
+        self.tval = [self.target_value(k, get) for k in range(len(self.targets))]
+        self.missing = [sum(self.released[hi] is None for hi in blocking) for blocking, _ in self.targets]
+        self.pending: dict[int, tuple[int, float]] = {}
         self.value = self.total()
 
     def run(self, ti: int, hi: int, week: int) -> int:
@@ -105,11 +110,15 @@ class _State:
             week, first = week + 1, False
         return week
 
-    def schedule(self, ti: int, seq: Sequence[int], start: int, week: int) -> tuple[list[int], dict[int, int | None]]:
-        """Schedule ``seq[start:]`` from ``week``: the free week after each place and the release weeks."""
+    def schedule(self, ti: int, seq: Sequence[int], start: int, week: int, old_ends: Sequence[int] = (),
+                 settled: int | None = None) -> tuple[list[int], dict[int, int | None]]:
+        """Schedule ``seq[start:]`` from ``week``: the free week after each place and the release weeks. From
+        place ``settled`` on, where ``seq`` is the old sequence again, it stops as soon as the free week is
+        the old one (the rest of the schedule is unchanged); the caller keeps the old ends from there."""
         ends: list[int] = []
         rel: dict[int, int | None] = {}
-        for hi in seq[start:]:
+        for place in range(start, len(seq)):
+            hi = seq[place]
             end = self.run(ti, hi, week) if week < self.horizon else self.horizon + 1
             if end > self.horizon:
                 rel[hi] = None
@@ -117,6 +126,8 @@ class _State:
             else:
                 rel[hi], week = end - 1, end
             ends.append(week)
+            if settled is not None and place + 1 >= settled and week == old_ends[place]:
+                break
         return ends, rel
 
     def target_value(self, k: int, released: Callable[[int], int | None]) -> float:
@@ -137,23 +148,31 @@ class _State:
         return value + sum(self.target_value(k, get) for k in range(len(self.targets)))
 
     def delta(self, changed: dict[int, int | None]) -> float:
-        """The change in value if the hazards in ``changed`` were released in the given weeks."""
+        """The change in value if the hazards in ``changed`` were released in the given weeks. A target
+        with a hazard still unreleased is worth 0 and is not valued again; the targets' new state is kept
+        for :meth:`commit`."""
         d = 0.0
-        touched: set[int] = set()
+        released, horizon = self.released, self.horizon
+        step: dict[int, int] = {}
         for hi, new in changed.items():
-            old = self.released[hi]
+            old = released[hi]
             if new != old:
-                d += self.hv[hi] * ((self.horizon - new if new is not None else 0) -
-                                    (self.horizon - old if old is not None else 0))
-                touched.update(self.targets_of[hi])
-        if touched:
-            released = self.released
+                d += self.hv[hi] * ((horizon - new if new is not None else 0) -
+                                    (horizon - old if old is not None else 0))
+                s = (new is None) - (old is None)
+                for k in self.targets_of[hi]:
+                    step[k] = step.get(k, 0) + s
 
-            def after(hi: int) -> int | None:
-                return changed[hi] if hi in changed else released[hi]
+        def after(hi: int) -> int | None:
+            return changed[hi] if hi in changed else released[hi]
 
-            for k in touched:
-                d += self.target_value(k, after) - self.target_value(k, released.__getitem__)
+        pending: dict[int, tuple[int, float]] = {}
+        for k, s in step.items():
+            missing = self.missing[k] + s
+            value = 0.0 if missing else self.target_value(k, after)
+            pending[k] = (missing, value)
+            d += value - self.tval[k]
+        self.pending = pending
         return d
 
     def propose(self, edits: dict[int, tuple[list[int], int]]) -> tuple[float, dict[int, tuple[list[int], list[int]]],
@@ -163,16 +182,21 @@ class _State:
         new: dict[int, tuple[list[int], list[int]]] = {}
         for ti, (seq, at) in edits.items():
             week = self.ends[ti][at - 1] if at > 0 else 0
-            ends, rel = self.schedule(ti, seq, at, week)
-            new[ti] = (seq, self.ends[ti][:at] + ends)
+            old = self.ends[ti]
+            settled = None
+            before = self.seq[ti]
+            if len(seq) == len(before):  # from where the sequence is the old one again
+                settled = len(seq)
+                while settled > at and seq[settled - 1] == before[settled - 1]:
+                    settled -= 1
+            ends, rel = self.schedule(ti, seq, at, week, old, settled)
+            new[ti] = (seq, old[:at] + ends + (old[at + len(ends):] if settled is not None else []))
             changed.update(rel)
+        kept = {hi for seq, _ in edits.values() for hi in seq}
         for ti in edits:
             for hi in self.seq[ti]:
-                if hi not in changed:
+                if hi not in kept:
                     changed[hi] = None  # left this team and joined no other
-        for seq, _ in edits.values():
-            for hi in seq:
-                changed.setdefault(hi, self.released[hi])
         return self.delta(changed), new, changed
 
     def commit(self, d: float, new: dict[int, tuple[list[int], list[int]]], changed: dict[int, int | None]) -> None:
@@ -185,6 +209,8 @@ class _State:
                 self.team_of[hi] = ti
         for hi, r in changed.items():
             self.released[hi] = r
+        for k, (missing, value) in self.pending.items():
+            self.missing[k], self.tval[k] = missing, value
         self.value += d
 
     def plan(self) -> Plan:
@@ -264,6 +290,14 @@ def local_search(instance: PlanInstance, plan: Plan, time_limit: float = 10.0, s
             hi = rnd.choice(late) if late else max(blocking, key=lambda h: state.released[h] or 0)
         else:
             hi = rnd.randrange(n_hazards)
+        if 0.45 <= kind < 0.65:
+            ti = rnd.randrange(n_teams)
+            seq = state.seq[ti]
+            if len(seq) < 2:
+                return None
+            at = rnd.randrange(len(seq) - 1)
+            swapped = [*seq[:at], seq[at + 1], seq[at], *seq[at + 2:]]
+            return {ti: (swapped, at)}, False
         if not state.capable[hi]:
             return None
         src = state.team_of[hi]
