@@ -105,11 +105,10 @@ class _Prefix:
     deadline: np.ndarray  # deadline week of each Y column (projects; −1 otherwise)
     cap_rows: np.ndarray
     cumulative: np.ndarray  # (methods + 1) × weeks: each method's capacity, then team-weeks, up to each week
-    f_cols: list[np.ndarray]  # per method
-    f_need: list[np.ndarray]
 
 
 def _build(instance: PlanInstance) -> _Prefix:
+    """The prefix LP with zero costs and capacities (set per prefix by :func:`plan_bound`)."""
     horizon, hazards = instance.horizon, instance.hazards
     methods = sorted({t.method for t in instance.teams})
     rate, loss = _rates(instance)
@@ -127,7 +126,7 @@ def _build(instance: PlanInstance) -> _Prefix:
     cols.append(w_cols)
     vals.append(np.ones(n_w))
     n_col, n_row = n_w, n_w
-    f_cols, f_need, cap_rows = [], [], []
+    cap_rows = []
     for need in needs:
         hs = np.array([w_of[h] for h in need], dtype=np.int64)
         f = np.arange(n_col, n_col + len(hs))
@@ -138,13 +137,11 @@ def _build(instance: PlanInstance) -> _Prefix:
         vals += [-np.ones(len(hs)), values]
         cap_rows.append(n_row)
         n_row += 1
-        f_cols.append(f)
-        f_need.append(values)
     # Team-weeks: releasing h takes at least ceil(area/fastest rate + least loss) team-weeks in all.
     cols_w = np.array(workable, dtype=np.int64)
     area = np.array([hazards[h].area_m2 for h in workable])
-    fastest = rate[:, cols_w].max(axis=0)
-    least_loss = np.where(rate[:, cols_w] > 0, loss[:, cols_w], np.inf).min(axis=0)
+    fastest = rate[:, cols_w].max(axis=0, initial=0.0)
+    least_loss = np.where(rate[:, cols_w] > 0, loss[:, cols_w], np.inf).min(axis=0, initial=np.inf)
     weeks_needed = np.ceil(area / fastest + least_loss - 1e-9)
     rows.append(np.full(n_w, n_row))
     cols.append(w_cols)
@@ -179,8 +176,7 @@ def _build(instance: PlanInstance) -> _Prefix:
                    np.concatenate(cols) if cols else np.zeros(0, np.int64),
                    np.concatenate(vals) if vals else np.zeros(0), np.zeros(n_row), w_cols, hazard_rate,
                    np.array(y_list, dtype=np.int64), np.array(settle), np.array(project),
-                   np.array(deadline, dtype=np.int64), np.array(cap_rows, dtype=np.int64), cumulative,
-                   f_cols, f_need)
+                   np.array(deadline, dtype=np.int64), np.array(cap_rows, dtype=np.int64), cumulative)
 
 
 def _lagrangian(lp: _Prefix, cost: np.ndarray, row_upper: np.ndarray, duals: np.ndarray) -> float:
