@@ -8,6 +8,7 @@ plan's value does not fall (a move that only removes work must raise it):
 - *pull*: take the hazard a target waits on longest and put it earlier, in its team or another capable one;
 - *relocate*: a hazard to another place in its team or another team;
 - *insert*: a hazard nobody works on into a team's sequence;
+- *complete*: all the hazards nobody works on of one target (up to four), each into a capable team;
 - *swap*: two neighbours in a team's sequence;
 - *remove*: a hazard out of its team's sequence, freeing the weeks after it.
 
@@ -281,6 +282,21 @@ def local_search(instance: PlanInstance, plan: Plan, time_limit: float = 10.0, s
         edits[ti] = (seq, pos)
         return edits
 
+    def complete(k: int) -> tuple[dict[int, tuple[list[int], int]], bool] | None:
+        """Insert every unreleased hazard of target ``k`` that nobody works on, each into a capable team."""
+        missing = [hi for hi in state.targets[k][0] if state.released[hi] is None]
+        if not missing or len(missing) > 4 or any(state.team_of[hi] >= 0 or not state.capable[hi]
+                                                  for hi in missing):
+            return None
+        edits: dict[int, tuple[list[int], int]] = {}
+        for hi in missing:
+            ti = rnd.choice(state.capable[hi])
+            seq, at = edits.get(ti, (list(state.seq[ti]), len(state.seq[ti])))
+            pos = rnd.randint(0, len(seq))
+            seq.insert(pos, hi)
+            edits[ti] = (seq, min(at, pos))
+        return edits, False
+
     def move() -> tuple[dict[int, tuple[list[int], int]], bool] | None:
         kind = rnd.random()
         if kind < 0.45 and valued_targets:
@@ -290,6 +306,8 @@ def local_search(instance: PlanInstance, plan: Plan, time_limit: float = 10.0, s
             hi = rnd.choice(late) if late else max(blocking, key=lambda h: state.released[h] or 0)
         else:
             hi = rnd.randrange(n_hazards)
+        if 0.35 <= kind < 0.45 and valued_targets:
+            return complete(rnd.choice(valued_targets))
         if 0.45 <= kind < 0.65:
             ti = rnd.randrange(n_teams)
             seq = state.seq[ti]
