@@ -39,6 +39,7 @@ from safeground.web.catalogue import layer_document, layers_document
 from safeground.web.rate_limit import DEFAULT, TILES_DEFAULT, RateLimit
 from safeground.web.routes import auth, ogcapi, pages, public, records, safety_batch, stats, tiles
 from safeground.web.shared import SharedReader
+from safeground.web.tile_front import CachedTileFront
 
 
 def _operation_id(route: APIRoute) -> str:
@@ -79,6 +80,9 @@ def create_app(db: str | Path, *, read_only: bool = False, rate_limit: str | Non
     app.state.read_only = read_only
     app.state.shared = shared
     app.state.rate_limit, app.state.tile_rate_limit = limits
+    # cached tiles are answered before routing (tile_front); inside the proxy headers, so that the public tiles'
+    # rate limit counts the same client as the routes do
+    app.add_middleware(CachedTileFront, shared=shared, tile_rate_limit=limits[1])
     if trusted_proxies:
         app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=trusted_proxies)  # type: ignore[arg-type]
     problems.install(app)
