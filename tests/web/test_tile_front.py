@@ -137,3 +137,16 @@ def test_public_tiles_in_front_still_count_against_the_rate_limit(
 def test_paths_that_are_not_tiles_go_to_the_routes(client: TestClient, tokens: dict[str, dict[str, str]]) -> None:
     assert client.get("/api/tiles/12/5000/1990.mvt", headers=tokens["ana"]).json()["code"] == "tiles.bad_tile"
     assert client.get("/api/tiles/99/0/0.mvt", headers=tokens["ana"]).status_code == 422
+
+
+def test_the_background_refresh_renders_edited_tiles_again_so_they_are_served_from_the_cache(
+        client: TestClient, db: Path, tokens: dict[str, dict[str, str]], answered_in_front: list[str]) -> None:
+    url = f"/api/tiles/{TILE}.mvt"
+    client.get(url, headers=tokens["ana"])
+    with Workspace.open(db, user="admin") as ws:
+        (hazard,) = ws.store.query("hazard_area", where={"name": "North field"})
+        update_record(ws, "hazard_area", hazard["uuid"], {"name": "North field, marked"},
+                      expected_version=hazard["version"])
+    assert client.app.state.shared.refresh_tiles() >= 1  # what the app does every tile_refresh_s seconds
+    assert names(client.get(url, headers=tokens["ana"]).content) == {"North field, marked"}
+    assert answered_in_front == [url]  # from the cache, rendered again by the refresh
