@@ -1426,32 +1426,81 @@ def plan_priorities(db: str, user: str | None, method: str | None, weights_file:
 @db_options
 @click.option("--start", type=click.DateTime(["%Y-%m-%d"]), required=True, help="First day of week 0.")
 @click.option("--horizon", type=click.IntRange(1, 520), default=52, show_default=True, help="Weeks to plan.")
+@click.option("--teams", "teams_file", type=click.Path(dir_okay=False),
+              help="CSV of teams to import or update first (columns in the README).")
 @click.option("--time-limit", type=click.FloatRange(0.1), default=60.0, show_default=True,
               help="Seconds for the solver (the bound has its own 30 s).")
-@click.option("--out", type=click.Path(dir_okay=False), help="Also write the plan as CSV.")
+@click.option("--adopt", "adopt_run", is_flag=True, help="Also make this run the current plan.")
+@click.option("--out", type=click.Path(dir_okay=False), help="Also write the plan as .csv or .gpkg.")
 @format_option
-def plan_make(db: str, user: str | None, start: Any, horizon: int, time_limit: float, out: str | None,
-              fmt: str) -> None:
-    """Plan which teams clear which hazards, week by week: greedy, then HiGHS; value, bound and gap.
+def plan_make(db: str, user: str | None, start: Any, horizon: int, teams_file: str | None, time_limit: float,
+              adopt_run: bool, out: str | None, fmt: str) -> None:
+    """Plan which teams clear which hazards, week by week: greedy, then HiGHS; value, bound and gap. Stored as a run.
 
-    Example: safeground plan make --db demo.gpkg --start 2026-01-05 --horizon 26 --out plan.csv
+    Example: safeground plan make --db demo.gpkg --teams teams.csv --start 2026-01-05 --horizon 26 --adopt
     """
-    from safeground.services.plan_make import check_out, make_plan, write_plan_csv
+    from safeground.services.plan_make import check_out, make_plan, write_plan
 
     if out:
         check_out(out)
     with workspace(db, user) as ws:
-        doc = make_plan(ws, start=start.date(), horizon=horizon, time_limit=time_limit)
-    if out:
-        write_plan_csv(doc["items"], out)
+        doc = make_plan(ws, start=start.date(), horizon=horizon, time_limit=time_limit, teams=teams_file,
+                        adopt_run=adopt_run)
+        if out:
+            write_plan(ws, doc["items"], out)
     safe = [t for t in doc["target_weeks"] if t["week"] is not None]
-    lines = [f"{doc['teams']} teams, {doc['hazards']} open hazards, {doc['targets']} targets, "
-             f"{doc['horizon_weeks']} weeks from {doc['start']}.",
-             f"value {doc['value']:.1f} (greedy {doc['greedy_value']:.1f}), bound {doc['bound']:.1f}, "
-             f"gap {100 * doc['gap']:.1f}% ({doc['solve_seconds']} s; bound {doc['bound_seconds']} s).",
-             f"{doc['hazards_released']} hazards released, {len(safe)} of {doc['targets']} targets safe in the "
-             "horizon." + (f" Plan written to {out}." if out else "")]
+    lines = []
+    if doc["teams_import"]:
+        ti = doc["teams_import"]
+        lines.append(f"Teams from {ti['source']}: {len(ti['created'])} created, {len(ti['updated'])} updated, "
+                     f"{ti['rows_quarantined']} quarantined {ti['quarantine_reasons'] or ''}".rstrip() + ".")
+    lines += [f"{doc['teams']} teams, {doc['hazards']} open hazards, {doc['targets']} targets, "
+              f"{doc['horizon_weeks']} weeks from {doc['start']}.",
+              f"value {doc['value']:.1f} (greedy {doc['greedy_value']:.1f}), bound {doc['bound']:.1f}, "
+              f"gap {100 * doc['gap']:.1f}% ({doc['solve_seconds']} s; bound {doc['bound_seconds']} s).",
+              f"{doc['hazards_released']} hazards released, {len(safe)} of {doc['targets']} targets safe in the "
+              "horizon." + (f" Plan written to {out}." if out else ""),
+              f"Stored as run {doc['run']}" + (" (now the current plan)." if doc["current"] else
+                                               f"; make it current with 'safeground plan adopt {doc['run']}'.")]
     emit(fmt, doc, "\n".join(lines))
+
+
+@plan.command("runs")
+@click.option("--kind", type=click.Choice(["plan", "what_if"]), help="Only runs of this kind.")
+@db_options
+@format_option
+def plan_runs(kind: str | None, db: str, user: str | None, fmt: str) -> None:
+    """List the stored plan runs, oldest first; the current one is marked with *.
+
+    Example: safeground plan runs --db demo.gpkg
+    """
+    from safeground.services.plan_runs import list_runs
+
+    with workspace(db, user) as ws:
+        runs = list_runs(ws, kind=kind)
+    lines = [f"{'*' if r['current'] else ' '} {r['id']:>4}  {r['kind']:<7}  {r['created_at'][:16]}  "
+             f"{r['created_by']:<10}  from {r['start_date']}, {r['horizon_weeks']:>3} weeks  value {r['value']:.1f} "
+             f"(greedy {r['greedy_value']:.1f})  gap " + ("-" if r["gap"] is None else f"{100 * r['gap']:.1f}%")
+             + f"  {r['label'] or ''}".rstrip() for r in runs]
+    emit(fmt, runs, "\n".join(lines) if lines else "No plan runs yet.")
+
+
+@plan.command("adopt")
+@click.argument("run_id", metavar="RUN", type=int)
+@db_options
+@format_option
+def plan_adopt(run_id: int, db: str, user: str | None, fmt: str) -> None:
+    """Make a stored plan the current one (public settlement dates, plan when, map and report use it).
+
+    Example: safeground plan adopt 3 --db demo.gpkg
+    """
+    from safeground.services.plan_runs import adopt
+
+    with workspace(db, user) as ws:
+        run = adopt(ws, run_id)
+    run = {k: v for k, v in run.items() if k != "targets"}
+    emit(fmt, run, f"Run {run['id']} (from {run['start_date']}, {run['horizon_weeks']} weeks, made "
+                   f"{run['created_at'][:10]}) is now the current plan.")
 
 
 if __name__ == "__main__":  # pragma: no cover
