@@ -1503,5 +1503,32 @@ def plan_adopt(run_id: int, db: str, user: str | None, fmt: str) -> None:
                    f"{run['created_at'][:10]}) is now the current plan.")
 
 
+@plan.command("when")
+@click.option("--target", "target", required=True, metavar="REF", help="A settlement or project: ref, uuid or name.")
+@db_options
+@format_option
+def plan_when(target: str, db: str, user: str | None, fmt: str) -> None:
+    """When a settlement or project becomes safe under the current plan, and which hazards it waits on.
+
+    Example: safeground plan when --target PT-000001 --db demo.gpkg
+    """
+    from safeground.services.plan_when import when
+
+    with workspace(db, user) as ws:
+        doc = when(ws, target)
+    plan = doc["plan"]
+    head = {"planned": f"safe in week {doc['week']} (by {doc['date']})",
+            "not_in_horizon": f"not safe within the plan's {plan['horizon_weeks']} weeks",
+            "not_blocked": "not blocked: no open hazard blocks it",
+            "not_in_plan": "blocked by hazards the plan did not hold; make a new plan"}[doc["status"]]
+    lines = [f"{doc['target']} {doc['name']} ({doc['kind']}): {head}, under plan run {plan['run']} "
+             f"(from {plan['start_date']}, made {plan['made']})."]
+    for w in doc["waits_on"]:
+        lines.append(f"  waits on {w['ref']} {w['name'] or ''}: " + (f"released in week {w['week']} ({w['date']})"
+                     if w["week"] is not None else "not released in the plan")
+                     + (f", teams {', '.join(w['teams'])}" if w["teams"] else ""))
+    emit(fmt, doc, "\n".join(lines))
+
+
 if __name__ == "__main__":  # pragma: no cover
     main()
