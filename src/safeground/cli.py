@@ -1530,5 +1530,48 @@ def plan_when(target: str, db: str, user: str | None, fmt: str) -> None:
     emit(fmt, doc, "\n".join(lines))
 
 
+@plan.command("compare")
+@db_options
+@click.option("--start", type=click.DateTime(["%Y-%m-%d"]), required=True, help="First day of week 0.")
+@click.option("--horizon", type=click.IntRange(1, 520), default=52, show_default=True, help="Weeks to plan.")
+@click.option("--add-teams", "add", type=click.IntRange(0, 500), default=0, help="What-if: this many more teams...")
+@click.option("--method", type=click.Choice(["manual", "mechanical", "mdd", "bac", "nts"]),
+              help="...of this method (copies of its team of median capacity).")
+@click.option("--remove-team", "remove", multiple=True, metavar="ID", help="What-if: without this team (repeatable).")
+@click.option("--weights", "weights_file", type=click.Path(dir_okay=False),
+              help="What-if: objective weights from YAML (households_weight, project_weight, risk_weight).")
+@click.option("--pin", "pins", multiple=True, metavar="TARGET=WEEK",
+              help="What-if: this target safe by this week (repeatable).")
+@click.option("--time-limit", type=click.FloatRange(0.1), default=10.0, show_default=True,
+              help="Seconds for the solver, per plan.")
+@format_option
+def plan_compare(db: str, user: str | None, start: Any, horizon: int, add: int, method: str | None,
+                 remove: tuple[str, ...], weights_file: str | None, pins: tuple[str, ...], time_limit: float,
+                 fmt: str) -> None:
+    """Plan the base and each what-if side by side: value, and the target dates that changed. Never current.
+
+    Example: safeground plan compare --db demo.gpkg --start 2026-01-05 --horizon 26 --add-teams 5 --method manual
+    """
+    from safeground.services.plan_compare import compare, parse_pin
+
+    parsed = tuple(parse_pin(p) for p in pins)
+    with workspace(db, user) as ws:
+        doc = compare(ws, start=start.date(), horizon=horizon, add=add, method=method, remove=remove,
+                      weights_file=weights_file, pins=parsed, time_limit=time_limit)
+    width = max(len(s["label"]) for s in doc["scenarios"])
+    lines = [f"{doc['teams']} teams, {doc['hazards']} open hazards, {doc['targets']} targets, "
+             f"{doc['horizon_weeks']} weeks from {doc['start']}; values under the base objective.",
+             f"{'what-if':<{width}}  {'run':>4}  {'value':>14}  {'change':>12}  {'targets safe':>12}  dates changed"]
+    for s in doc["scenarios"]:
+        lines.append(f"{s['label']:<{width}}  {s['run']:>4}  {s['value']:>14.1f}  {s['delta']:>+12.1f}  "
+                     f"{s['targets_safe']:>12}  {len(s.get('changed', [])) if 'changed' in s else '-':>13}"
+                     + ("" if "pin" not in s else "  pin " + ("met" if s["pin"]["met"] else "NOT met")))
+    for s in doc["scenarios"][1:]:
+        for c in s["changed"]:
+            lines.append(f"  {s['label']}: {c['ref']} {c['base_date'] or 'not in horizon'} -> "
+                         f"{c['date'] or 'not in horizon'}")
+    emit(fmt, doc, "\n".join(lines))
+
+
 if __name__ == "__main__":  # pragma: no cover
     main()
