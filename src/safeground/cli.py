@@ -1573,5 +1573,30 @@ def plan_compare(db: str, user: str | None, start: Any, horizon: int, add: int, 
     emit(fmt, doc, "\n".join(lines))
 
 
+@plan.command("gantt")
+@click.option("--run", "run_id", type=int, help="A stored run (default: the current plan).")
+@click.option("--out", required=True, type=click.Path(dir_okay=False), help="Chart file: .png, .svg or .pdf.")
+@db_options
+@format_option
+def plan_gantt(run_id: int | None, out: str, db: str, user: str | None, fmt: str) -> None:
+    """Draw a stored plan as a Gantt chart, one row per team.
+
+    Example: safeground plan gantt --run 3 --out plan.svg --db demo.gpkg
+    """
+    from safeground.services.plan_gantt import check_chart_out, draw_gantt, gantt_rows
+    from safeground.services.plan_runs import current_run
+
+    check_chart_out(out)
+    with workspace(db, user) as ws:
+        if run_id is None:
+            run = current_run(ws)
+            assert run is not None
+            run_id = run["id"]
+        doc = gantt_rows(ws, run_id)
+    draw_gantt(doc, out)
+    bars = sum(len(t["bars"]) for t in doc["teams"])
+    emit(fmt, {**doc, "out": out}, f"Run {doc['run']}: {len(doc['teams'])} teams, {bars} bars; chart written to {out}.")
+
+
 if __name__ == "__main__":  # pragma: no cover
     main()
