@@ -12,9 +12,9 @@ Each what-if changes one thing in the base instance (teams, open hazards and tar
   outweighs everything else the plan can earn, so every planner serves it first when it can be served at all;
   ``pin_met`` says whether it was.
 
-Every plan is valued under the *base* objective (``value``: comparable across what-ifs) and under its own
-(``own_value``); the targets whose safe week changed from the base plan are listed. Every plan is stored as a
-run of kind ``what_if``, which can never be adopted.
+Every plan, and its greedy start, is valued under the *base* objective (``value``, ``greedy_value``: comparable
+across what-ifs), the plan also under its own (``own_value``); the targets whose safe week changed from the base
+plan are listed. Every plan is stored as a run of kind ``what_if``, which can never be adopted.
 """
 
 from __future__ import annotations
@@ -25,8 +25,9 @@ from pathlib import Path
 from typing import Any
 
 from safeground.domain.errors import ValidationError
-from safeground.domain.plan import PlanInstance, PlanWeights, Target, Team, target_weeks
+from safeground.domain.plan import PlanInstance, PlanWeights, Target, Team, check_plan, target_weeks
 from safeground.services.configuration import load_config_file
+from safeground.services.plan_greedy import greedy_plan
 from safeground.services.plan_instance import build_instance
 from safeground.services.plan_make import parameters, solve
 from safeground.services.plan_runs import Solved, store_run, week_date
@@ -117,16 +118,18 @@ def _scenario(ws: Workspace, base: PlanInstance, instance: PlanInstance, start: 
     solved = solve(instance, start, time_limit=time_limit, bound_time_limit=None)
     released = solved.released
     value = base.value_of_release(released)
-    # Stored with the base objective (its targets and weights), so its value and dates read like the base plan's.
-    as_base = Solved(dataclasses.replace(instance, targets=base.targets, weights=base.weights), solved.plan, start,
-                     value, solved.greedy_value, solved.solve_seconds)
+    # Stored under the base objective (its targets and weights), so its values and dates read like the base plan's;
+    # the greedy plan of the what-if is valued the same way (the solver reports it under the what-if's objective).
+    stored = dataclasses.replace(instance, targets=base.targets, weights=base.weights)
+    greedy = base.value_of_release(check_plan(instance, greedy_plan(instance)).released)
+    as_base = Solved(stored, solved.plan, start, value, greedy, solved.solve_seconds)
     run = store_run(ws, as_base, kind="what_if", label=label,
                     parameters={**parameters(instance, start, skipped, time_limit, None), "what_if": label,
-                                "own_value": solved.value})
+                                "own_value": solved.value, "own_greedy_value": solved.greedy_value})
     weeks = target_weeks(base, released)
     out: dict[str, Any] = {
-        "label": label, "run": run["id"], "value": value, "own_value": solved.value,
-        "greedy_value": solved.greedy_value, "teams": len(instance.teams), "hazards_released": len(released),
+        "label": label, "run": run["id"], "value": value, "own_value": solved.value, "greedy_value": greedy,
+        "teams": len(instance.teams), "hazards_released": len(released),
         "targets_safe": sum(w is not None for w in weeks.values()), "target_weeks": weeks}
     if base_weeks is not None:
         out["changed"] = [{"ref": k, "base_week": base_weeks[k], "base_date": week_date(start, base_weeks[k]),
