@@ -17,9 +17,12 @@ import pyogrio
 import pytest
 import shapely
 from click.testing import CliRunner
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from tests.conftest import HAZARD_BOX, Builder, refused_unchanged
 
 from safeground.cli import main
+from safeground.domain.config import Config
 from safeground.domain.errors import SafeGroundError
 from safeground.domain.plan import Assignment, Plan, check_plan
 from safeground.services.plan_compare import compare
@@ -270,7 +273,7 @@ def test_plan_commands_print_json(demo_plan: Workspace, tmp_path: Path) -> None:
     db = demo_plan.store.location
     runner = CliRunner()
     runs = json.loads(runner.invoke(main, ["plan", "runs", "--db", db, "--format", "json"]).output)
-    assert [r["current"] for r in runs] == [True]
+    assert [r["current"] for r in runs] == [True], "one run, made by the fixture, adopted"
     target = next(t["ref"] for t in get_run(demo_plan, runs[0]["id"])["targets"])
     got = runner.invoke(main, ["plan", "when", "--db", db, "--target", target, "--format", "json"])
     assert got.exit_code == 0 and json.loads(got.output)["target"] == target
@@ -306,3 +309,28 @@ def test_make_and_compare_from_the_command_line(ws: Workspace, two_settlements: 
     bad = runner.invoke(main, ["plan", "compare", "--db", str(db_path), "--start", "2026-01-05", "--pin", "PT-1"])
     assert bad.exit_code == 1 and "plan.bad_what_if" in bad.output
     assert [r["id"] for r in ws.store.plan_runs(current=True)] == [doc["run"]]
+
+
+_ROW = st.tuples(st.sampled_from(["manual", "mdd", "bac", "magic"]), st.sampled_from(["2500", "0", "-3", "x", ""]),
+                 st.sampled_from([("-72.5", "5.0"), ("10.0", "50.0"), ("", "")]))
+
+
+@settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(rows=st.lists(_ROW, min_size=1, max_size=8))
+def test_every_team_row_is_stored_or_quarantined_never_lost(tmp_path_factory: pytest.TempPathFactory,
+                                                            rows: list[tuple[str, str, tuple[str, str]]]) -> None:
+    tmp = tmp_path_factory.mktemp("teams")
+    with Workspace.open(tmp / "t.gpkg", user="ana", create=True) as ws:
+        ws.set_config(Config(country="COL"))
+        add_record(ws, "organisation", {"name": "Halo", "acronym": "HALO"})
+        path = tmp / "teams.csv"
+        path.write_text(TEAMS_HEADER + "".join(f",Team {i},HALO,{m},{c},{lon},{lat},,\n"
+                                               for i, (m, c, (lon, lat)) in enumerate(rows)), encoding="utf-8")
+        report = import_teams(ws, path)
+        good = [i for i, (m, c, (lon, _)) in enumerate(rows)
+                if m != "magic" and c == "2500" and lon == "-72.5"]
+        assert report.created == [f"TM-{n:06d}" for n in range(1, len(good) + 1)]
+        assert report.rows_quarantined == len(rows) - len(good) == len(ws.store.quarantined())
+        teams = ws.store.query("team", order_by="ref")
+        assert [t["name"] for t in teams] == [f"Team {i}" for i in good]
+        assert all(t["capacity_m2_week"] > 0 and t["geometry"] is not None for t in teams)
