@@ -5,7 +5,8 @@
 holds the run (id, dates, start and horizon, value, greedy value, bound, gap, status), a few totals, the Gantt
 chart's rows (:func:`~safeground.services.plan_gantt.gantt_rows`), the plan items with each hazard's polygon
 (:func:`~safeground.services.plan_runs.current_plan_items`), :func:`~safeground.services.plan_when.when_all`'s
-answer for every priority target (with a settlement's displaced households and a project's deadline), and the
+answer for every priority target (with a settlement's displaced households, and a project's deadline and whether
+the plan makes it safe by then: within the week holding the deadline, as the planner counts it), and the
 displaced households able to return per calendar quarter: a settlement's households count in the quarter
 holding the day it becomes safe (the last day of its release week). Only refs, names, counts and dates are
 returned: nothing about people but household counts.
@@ -92,10 +93,11 @@ def plan_outlook(ws: Workspace) -> dict[str, Any] | None:
         more = extra.get(answer["target"], {})
         households = more.get("displaced_households") if answer["kind"] == "settlement" else None
         deadline = str(more["deadline"])[:10] if more.get("deadline") and answer["kind"] != "settlement" else None
+        due = (dt.date.fromisoformat(deadline) - dt.date.fromisoformat(start)).days // 7 if deadline else None
         targets.append({**{k: v for k, v in answer.items() if k != "plan"},
                         "households": int(households) if households is not None else None, "deadline": deadline,
-                        "by_deadline": None if deadline is None or answer["status"] not in ("planned", *WAITING)
-                        else answer["date"] is not None and answer["date"] <= deadline})
+                        "by_deadline": None if due is None or answer["status"] not in ("planned", *WAITING)
+                        else answer["week"] is not None and answer["week"] <= due})
     items = current_plan_items(ws)["items"]
     released = {i["hazard_ref"]: i["released_week"] for i in items}
     settlements = [t for t in targets if t["kind"] == "settlement"]
