@@ -153,6 +153,10 @@ class PostGISStore(PostGISUsers, PostGISTables, Store):
         return redacted(self._url)
 
     @property
+    def side_path(self) -> Path:
+        return Path.cwd() / f"{self._conn.info.dbname}.gpkg"
+
+    @property
     def connection(self) -> Any:
         """The raw psycopg connection, for backend-specific tests and benchmarks only."""
         return self._conn
