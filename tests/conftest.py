@@ -214,19 +214,44 @@ def build(ws: Workspace) -> Builder:
     return Builder(ws)
 
 
+@pytest.fixture
+def any_ws(any_db: str) -> Iterator[Workspace]:
+    """The ``ws`` workspace on each backend in turn. A test module runs on both by overriding ``ws`` with it:
+    a ``ws`` fixture returning ``any_ws``."""
+    workspace = Workspace.open(any_db, user="ana", create=True)
+    workspace.set_config(Config(country="COL"))
+    yield workspace
+    workspace.close()
+
+
 def refused_unchanged(ws: Workspace, db_path: Path, action: Any) -> SafeGroundError:
-    """Close ``ws``, run ``action(workspace)`` on the file again, and return the error it must raise;
-    the file must be byte for byte as before (nothing half-written, not even a run record)."""
+    """Close ``ws``, run ``action(workspace)`` on its database again, and return the error it must raise; the
+    database must be as before (nothing half-written, not even a run record): a GeoPackage byte for byte, a
+    PostGIS database table for table."""
+    db = ws.store.location
     ws.close()
-    before = db_path.read_bytes()
-    again = Workspace.open(db_path, user="ana")
+    before = _content(db)
+    again = Workspace.open(db, user="ana")
     try:
         with pytest.raises(SafeGroundError) as info:
             action(again)
     finally:
         again.close()
-    assert db_path.read_bytes() == before
+    assert _content(db) == before
     return info.value
+
+
+def _content(db: str) -> Any:
+    """The bytes of a GeoPackage file, or the rows of every table of a PostGIS database (sorted, as text)."""
+    if not db.startswith("postgresql://"):
+        return Path(db).read_bytes()
+    import psycopg
+
+    with psycopg.connect(db) as conn:
+        tables = [r[0] for r in conn.execute("SELECT tablename FROM pg_tables WHERE schemaname = current_schema() "
+                                             "AND tablename <> 'spatial_ref_sys' ORDER BY 1")]
+        return {t: conn.execute(f'SELECT array_agg(x::text ORDER BY x::text) FROM "{t}" x').fetchone()[0]
+                for t in tables}
 
 
 def utm_m2(geom: shapely.Geometry) -> float:

@@ -22,6 +22,12 @@ from safeground.services import paperwork
 from safeground.services.records import add_record
 from safeground.services.workspace import Workspace
 
+
+@pytest.fixture
+def ws(any_ws: Workspace) -> Workspace:
+    """Every test of this module runs on both backends (a GeoPackage file, then PostGIS)."""
+    return any_ws
+
 GEOD = pyproj.Geod(ellps="WGS84")
 OK = {"review_state": "approved"}
 

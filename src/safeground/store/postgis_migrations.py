@@ -4,8 +4,11 @@ Same numbers, same meaning, same tables and columns as the GeoPackage's, so both
 schema version after the same code; all pending migrations run in one transaction when a database is opened
 (PostgreSQL's DDL is transactional: a failure leaves the database as it was). Migration 1 builds every layer
 from the declarations; a later migration that adds a declared field calls :func:`add_missing_columns`.
-What PostgreSQL lacks from the GeoPackage (the ``gpkg_*`` tables, the Related Tables Extension's mapping
-tables) has no counterpart: attachments are one table with a ``bytea`` column.
+JSON documents that come from the data (a quarantined row, an import's report, frozen figures, a model's
+parameters and metrics) are ``text`` holding Python's JSON, as in the GeoPackage, since they may hold NaN, which
+``jsonb`` refuses; the audit log's ``before`` and ``after`` are ``jsonb``. What PostgreSQL lacks from the
+GeoPackage (the ``gpkg_*`` tables, the Related Tables Extension's mapping tables) has no counterpart:
+attachments are one table with a ``bytea`` column.
 """
 
 from __future__ import annotations
@@ -43,7 +46,7 @@ def add_missing_columns(conn: Any) -> None:
 def _m2_quarantine(conn: Any) -> None:
     conn.execute(f"""CREATE TABLE safeground_quarantine (
   id bigserial PRIMARY KEY, import_run {T} NOT NULL, layer {T}, source {T}, source_row bigint,
-  code {T} NOT NULL, reason text NOT NULL, hint text, raw jsonb NOT NULL, created_at {T} NOT NULL,
+  code {T} NOT NULL, reason text NOT NULL, hint text, raw text NOT NULL, created_at {T} NOT NULL,
   resolved_at {T})""")
     conn.execute("CREATE INDEX idx_safeground_quarantine_run ON safeground_quarantine (import_run)")
 
@@ -87,7 +90,7 @@ def _m7_publications(conn: Any) -> None:
     conn.execute(f"""CREATE TABLE safeground_publication (
   id bigserial PRIMARY KEY, uuid {T} NOT NULL UNIQUE, year integer NOT NULL, version integer NOT NULL,
   published_at {T} NOT NULL, published_by {T} NOT NULL, note text, official_only boolean NOT NULL,
-  audit_seq bigint NOT NULL, fingerprint {T} NOT NULL, fingerprint_layers jsonb NOT NULL, figures jsonb NOT NULL,
+  audit_seq bigint NOT NULL, fingerprint {T} NOT NULL, fingerprint_layers text NOT NULL, figures text NOT NULL,
   UNIQUE (year, version))""")
     conn.execute("CREATE TRIGGER sg_publication_no_change BEFORE UPDATE OR DELETE ON safeground_publication "
                  "FOR EACH ROW EXECUTE FUNCTION sg_refuse_delete('a publication is never changed; publish the "
@@ -116,13 +119,13 @@ def _m9_risk_runs(conn: Any) -> None:
   id bigserial PRIMARY KEY, uuid {T} NOT NULL UNIQUE,
   kind {T} NOT NULL CHECK (kind IN ('fit', 'evaluate', 'surface', 'predict')),
   created_at {T} NOT NULL, created_by {T} NOT NULL, as_of {T}, cells_source text NOT NULL,
-  parameters jsonb NOT NULL, metrics jsonb NOT NULL, model bytea, served {T}, cell_count bigint NOT NULL,
+  parameters text NOT NULL, metrics text NOT NULL, model bytea, served {T}, cell_count bigint NOT NULL,
   current boolean NOT NULL DEFAULT false, adopted_at {T}, adopted_by {T})""")
     conn.execute("CREATE UNIQUE INDEX idx_safeground_risk_run_current ON safeground_risk_run (current) "
                  "WHERE current")
     conn.execute(f"""CREATE TABLE safeground_risk_cell (
   run bigint NOT NULL REFERENCES safeground_risk_run (id), position bigint NOT NULL, cell_id {T} NOT NULL,
-  geometry geometry(Geometry, 4326), risk double precision NOT NULL, reasons jsonb NOT NULL,
+  geometry geometry(Geometry, 4326), risk double precision NOT NULL, reasons text NOT NULL,
   PRIMARY KEY (run, position))""")
     conn.execute(ddl.no_delete_sql("safeground_risk_run", "risk runs are kept; adopt another run instead"))
 

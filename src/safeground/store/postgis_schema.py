@@ -162,5 +162,5 @@ SAFEGROUND_TABLES = [
     f"""CREATE TABLE safeground_import_run (
   id {TEXT} PRIMARY KEY, layer {TEXT}, source {TEXT}, format {TEXT}, started_at {TEXT} NOT NULL,
   finished_at {TEXT}, "user" {TEXT}, rows_read bigint, rows_stored bigint, rows_quarantined bigint,
-  status {TEXT}, report jsonb)""",
+  status {TEXT}, report text)""",
 ]

@@ -7,6 +7,7 @@ The same rows and semantics as the GeoPackage store's; JSON documents are ``json
 from __future__ import annotations
 
 import hashlib
+import json
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager
 from typing import Any
@@ -46,8 +47,6 @@ def as_jsonb(value: Any) -> Jsonb:
 
 
 def _dumps(value: Any) -> str:
-    import json
-
     return json.dumps(value, ensure_ascii=False, default=str)
 
 
@@ -63,7 +62,7 @@ class PostGISTables:
     def write_import_run(self, run: Mapping[str, Any]) -> None:
         cols = ["id", "layer", "source", "format", "started_at", "finished_at", "user", "rows_read",
                 "rows_stored", "rows_quarantined", "status", "report"]
-        values = [as_jsonb(run[c]) if c == "report" and run.get(c) is not None else run.get(c) for c in cols]
+        values = [json.dumps(run[c]) if c == "report" and run.get(c) is not None else run.get(c) for c in cols]
         updates = ", ".join(f"{q(c)} = EXCLUDED.{q(c)}" for c in cols[1:])
         with self.transaction():
             self._conn.execute(f"INSERT INTO safeground_import_run ({', '.join(map(q, cols))}) "
@@ -75,7 +74,7 @@ class PostGISTables:
 
     def write_quarantine(self, rows: Sequence[Mapping[str, Any]]) -> None:
         stamp = now_iso()
-        values = [tuple(as_jsonb(r["raw"]) if c == "raw" else r.get(c, stamp if c == "created_at" else None)
+        values = [tuple(_dumps(r["raw"]) if c == "raw" else r.get(c, stamp if c == "created_at" else None)
                         for c in self._QUARANTINE) for r in rows]
         if not values:
             return
@@ -95,10 +94,15 @@ class PostGISTables:
         if ids is not None:
             sql += " AND id = ANY(%s::bigint[])"
             params.append([int(i) for i in ids])
-        return [dict(zip(cols, row, strict=True)) for row in self._conn.execute(sql + " ORDER BY id", params)]
+        out = []
+        for row in self._conn.execute(sql + " ORDER BY id", params):
+            rec = dict(zip(cols, row, strict=True))
+            rec["raw"] = json.loads(rec["raw"])
+            out.append(rec)
+        return out
 
     def requarantine(self, rows: Sequence[Mapping[str, Any]]) -> None:
-        values = [(r["import_run"], r["code"], r["reason"], r.get("hint"), as_jsonb(r["raw"]), now_iso(), r["id"])
+        values = [(r["import_run"], r["code"], r["reason"], r.get("hint"), _dumps(r["raw"]), now_iso(), r["id"])
                   for r in rows]
         if not values:
             return
@@ -208,8 +212,8 @@ class PostGISTables:
                    "published_by": user, "note": publication.get("note"),
                    "official_only": bool(publication["official_only"]), "audit_seq": seq,
                    "fingerprint": publication["fingerprint"],
-                   "fingerprint_layers": as_jsonb(publication["fingerprint_layers"]),
-                   "figures": as_jsonb(publication["figures"])}
+                   "fingerprint_layers": json.dumps(publication["fingerprint_layers"], sort_keys=True),
+                   "figures": json.dumps(publication["figures"], ensure_ascii=False, sort_keys=True, default=str)}
             pid = self._conn.execute(f"INSERT INTO safeground_publication ({', '.join(row)}) "
                                      f"VALUES ({', '.join(['%s'] * len(row))}) RETURNING id",
                                      list(row.values())).fetchone()[0]
@@ -225,7 +229,13 @@ class PostGISTables:
                      figures: bool = False) -> list[Record]:
         cols = (*self._PUBLICATION, *(("figures",) if figures else ()))
         where = {"year": None if year is None else int(year), "version": None if version is None else int(version)}
-        return select(self._conn, "safeground_publication", cols, where, "year, version")
+        out = []
+        for rec in select(self._conn, "safeground_publication", cols, where, "year, version"):
+            rec["fingerprint_layers"] = json.loads(rec["fingerprint_layers"])
+            if figures:
+                rec["figures"] = json.loads(rec["figures"])
+            out.append(rec)
+        return out
 
     # --- attachments -------------------------------------------------------------------------------
     def add_attachment(self, layer: str, record_uuid: str, file_name: str, content_type: str, data: bytes, *,
@@ -307,7 +317,7 @@ class PostGISTables:
         cell_ids: Sequence[Any] = cells["cell_id"] if cells else ()
         values = {"uuid": time_ordered(1)[0], "kind": run["kind"], "created_at": now_iso(), "created_by": user,
                   "as_of": run.get("as_of"), "cells_source": run["cells_source"],
-                  "parameters": as_jsonb(run.get("parameters") or {}), "metrics": as_jsonb(run.get("metrics") or {}),
+                  "parameters": _dumps(run.get("parameters") or {}), "metrics": _dumps(run.get("metrics") or {}),
                   "model": run.get("model"), "served": run.get("served"), "cell_count": len(cell_ids)}
         with self.transaction():
             run_id = int(self._conn.execute(f"INSERT INTO safeground_risk_run ({', '.join(values)}) "
@@ -333,7 +343,11 @@ class PostGISTables:
 
     def risk_runs(self, *, run_id: int | None = None, kind: str | None = None,
                   current: bool | None = None) -> list[Record]:
-        return select(self._conn, "safeground_risk_run", _RUN, {"id": run_id, "kind": kind, "current": current}, "id")
+        rows = select(self._conn, "safeground_risk_run", _RUN, {"id": run_id, "kind": kind, "current": current}, "id")
+        for r in rows:
+            r["parameters"] = json.loads(r["parameters"])
+            r["metrics"] = json.loads(r["metrics"])
+        return rows
 
     def risk_run_model(self, run_id: int) -> bytes | None:
         row = self._conn.execute("SELECT model FROM safeground_risk_run WHERE id = %s", (run_id,)).fetchone()
@@ -346,7 +360,8 @@ class PostGISTables:
                                   "FROM safeground_risk_cell WHERE run = %s ORDER BY position", (run_id,)).fetchall()
         geoms = shapely.from_wkb(np.array([r[2] for r in rows], dtype=object)) if rows else []
         for k, (position, cell_id, _blob, risk, reasons) in enumerate(rows):
-            yield {"position": position, "cell_id": cell_id, "geometry": geoms[k], "risk": risk, "reasons": reasons}
+            yield {"position": position, "cell_id": cell_id, "geometry": geoms[k], "risk": risk,
+                   "reasons": json.loads(reasons)}
 
     def adopt_risk_run(self, run_id: int, *, user: str) -> Record:
         with self.transaction():
