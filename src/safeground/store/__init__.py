@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from safeground.domain.errors import StoreError
 from safeground.store.base import Store
 
 
@@ -24,8 +25,12 @@ def open_store(db: str | Path, *, create: bool = False, read_only: bool = False)
     """
     text = str(db)
     if text.startswith(("postgresql://", "postgres://")):
-        from safeground.store.postgis import PostGISStore
-
+        try:
+            from safeground.store.postgis import PostGISStore
+        except ImportError:  # pragma: no cover - psycopg is a dependency; only a broken installation lacks it
+            raise StoreError("store.backend_unavailable", "The PostgreSQL driver (psycopg 3) is not installed.",
+                             hint="Install SafeGround with its dependencies (pip install safeground).",
+                             status=501) from None
         return PostGISStore.open(text, create=create, read_only=read_only)
     from safeground.store.gpkg import GeoPackageStore
 

@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import psycopg
 import shapely
 
 from safeground.domain.errors import ConflictError, NotFoundError, StoreError, ValidationError
@@ -40,16 +41,6 @@ from safeground.store.sqlite_schema import FID, GEOM, q
 
 _MANAGED = frozenset({"uuid", "ref", "version", "created_by", "created_at", "updated_by", "updated_at"})
 _CHANGE_COLUMNS = "seq, layer, fid, uuid, op, actor, import_run, at, before, after"
-
-
-def _psycopg() -> Any:
-    try:
-        import psycopg
-    except ImportError:  # pragma: no cover - a dependency; only a broken installation lacks it
-        raise StoreError("store.backend_unavailable", "The PostgreSQL driver (psycopg 3) is not installed.",
-                         hint="Install SafeGround with its dependencies (pip install safeground).",
-                         status=501) from None
-    return psycopg
 
 
 def redacted(url: str) -> str:
@@ -77,7 +68,6 @@ class PostGISStore(PostGISUsers, PostGISTables, Store):
         """Connect to ``url`` and migrate it; an empty database gets the schema only when ``create`` is true.
 
         ``read_only`` sets the session read-only (PostgreSQL refuses any write) and migrates nothing."""
-        psycopg = _psycopg()
         try:
             conn = psycopg.connect(url, autocommit=True)
         except psycopg.OperationalError as exc:
@@ -111,7 +101,6 @@ class PostGISStore(PostGISUsers, PostGISTables, Store):
         return row[0] is not None
 
     def _migrate(self, *, new: bool) -> None:
-        psycopg = _psycopg()
         with self.transaction():
             # One migrator at a time: a second process opening the same new database waits, then finds it done.
             self._conn.execute("SELECT pg_advisory_xact_lock(7400512)")
@@ -221,7 +210,6 @@ class PostGISStore(PostGISUsers, PostGISTables, Store):
         n = len(batch)
         if n == 0:
             return []
-        psycopg = _psycopg()
         stamp = now_iso()
         given = {k: v for k, v in batch.columns.items() if k not in ("uuid", "ref")}
         for name in given:
