@@ -12,6 +12,7 @@ import socket
 import subprocess
 import tempfile
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -125,13 +126,28 @@ def pg_empty_url(pg_admin_url: str) -> Iterator[str]:
     _pg_admin(pg_admin_url, f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
 
 
+@contextmanager
+def _pg_copy(admin_url: str, template: str) -> Iterator[str]:
+    name = f"sg_test_{os.getpid()}_{next(_pg_names)}"
+    _pg_admin(admin_url, f"CREATE DATABASE {name} TEMPLATE {template} STRATEGY FILE_COPY")
+    try:
+        yield _pg_url(admin_url, name)
+    finally:
+        _pg_admin(admin_url, f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+
+
 @pytest.fixture
 def pg_url(pg_admin_url: str, pg_template: str) -> Iterator[str]:
     """The URL of a fresh SafeGround database of today's schema on the test server; dropped after the test."""
-    name = f"sg_test_{os.getpid()}_{next(_pg_names)}"
-    _pg_admin(pg_admin_url, f"CREATE DATABASE {name} TEMPLATE {pg_template} STRATEGY FILE_COPY")
-    yield _pg_url(pg_admin_url, name)
-    _pg_admin(pg_admin_url, f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+    with _pg_copy(pg_admin_url, pg_template) as url:
+        yield url
+
+
+@pytest.fixture(scope="module")
+def pg_module_url(pg_admin_url: str, pg_template: str) -> Iterator[str]:
+    """As ``pg_url``, shared by a test module."""
+    with _pg_copy(pg_admin_url, pg_template) as url:
+        yield url
 
 
 @pytest.fixture(params=["gpkg", "postgis"])
