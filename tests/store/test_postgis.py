@@ -229,3 +229,23 @@ def test_values_round_trip_as_they_went_in(pg_url: str, values: list) -> None:
         for uuid, v in zip(uuids, values, strict=True):
             assert back[uuid]["family_name"] == v[0] and back[uuid]["age"] == v[1]
             assert back[uuid]["contact"] == v[0] + "'; --"
+
+
+def test_a_bulk_load_audits_every_record_and_the_index_finds_them(pg_url: str) -> None:
+    rng = np.random.default_rng(1)
+    n = 6000
+    with open_store(pg_url) as s:
+        with s.bulk_load():
+            for _ in range(3):
+                s.insert("device", Batch({"category": ["ap_mine"] * (n // 3)},
+                                         shapely.points(rng.uniform(-75, -71, n // 3), rng.uniform(3, 8, n // 3))),
+                         user="ana", import_run="r1")
+        everything = s.query("device")
+        assert len(everything) == n and len({r["ref"] for r in everything}) == n
+        changes = list(s.changes_since(0))
+        assert len(changes) == n and {(c.op, c.actor, c.import_run) for c in changes} == {("insert", "ana", "r1")}
+        assert sorted(c.uuid for c in changes) == sorted(r["uuid"] for r in everything)
+        box = (-74.0, 4.0, -73.0, 6.5)
+        inside = shapely.intersects(np.array([r["geometry"] for r in everything]), shapely.box(*box))
+        assert {r["uuid"] for r in s.query("device", bbox=box, geometry=False)} == \
+               {r["uuid"] for r, yes in zip(everything, inside, strict=True) if yes}
