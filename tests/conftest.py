@@ -158,6 +158,10 @@ def any_db(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     return str(request.getfixturevalue("pg_url"))
 
 
+#: Marks a test of a module whose ``ws`` is ``any_ws`` as one for the GeoPackage alone (it reads the file itself);
+#: its ``db_path`` is then the workspace's file.
+GPKG_ONLY = pytest.mark.parametrize("any_db", ["gpkg"], indirect=True)
+
 _skipped_postgis: list[str] = []
 
 
