@@ -125,7 +125,7 @@ def _m9_risk_runs(conn: Any) -> None:
                  "WHERE current")
     conn.execute(f"""CREATE TABLE safeground_risk_cell (
   run bigint NOT NULL REFERENCES safeground_risk_run (id), position bigint NOT NULL, cell_id {T} NOT NULL,
-  geometry geometry(Geometry, 4326), risk double precision NOT NULL, reasons text NOT NULL,
+  geometry geometry CHECK (ST_SRID(geometry) = 4326), risk double precision NOT NULL, reasons text NOT NULL,
   PRIMARY KEY (run, position))""")
     conn.execute(ddl.no_delete_sql("safeground_risk_run", "risk runs are kept; adopt another run instead"))
 

@@ -1,8 +1,8 @@
 """PostgreSQL/PostGIS DDL, generated from the record declarations and never written by hand.
 
 The same declarations as the GeoPackage schema (``sqlite_schema.py``) give, per layer: the table (a ``fid``
-key from a sequence, ``geom geometry(Geometry, 4326)`` with a GiST index, one column per declared field),
-its indexes on links, the event date and ``(source, source_id)``, and three triggers, which are the only thing
+key from a sequence, ``geom geometry`` (SRID 4326 checked, any type and dimension) with a GiST index, one column
+per declared field), its indexes on links, the event date and ``(source, source_id)``, and three triggers, which are the only thing
 that bumps ``version`` and writes audit rows, so that they also fire for QGIS or plain-SQL edits:
 
 - ``sg_<layer>_fill`` (before insert, only when ``uuid`` or ``ref`` is empty): a v4 uuid and ``<prefix>-<fid:06>``;
@@ -119,7 +119,8 @@ def column_sql(f: Field) -> str:
 def table_sql(rt: RecordType) -> str:
     cols = [f"{q(FID)} bigserial PRIMARY KEY"]
     if rt.is_spatial:
-        cols.append(f"{q(GEOM)} geometry(Geometry, 4326)")
+        # Any type and dimension (an ODK geoshape has heights), as the GeoPackage keeps them; SRID 4326 checked
+        cols.append(f"{q(GEOM)} geometry CONSTRAINT {q('enforce_srid_' + rt.layer)} CHECK (ST_SRID({q(GEOM)}) = 4326)")
     cols += [column_sql(f) for f in rt.all_fields]
     return f"CREATE TABLE {q(rt.layer)} (\n  " + ",\n  ".join(cols) + "\n)"
 
