@@ -2,8 +2,8 @@
 
 The same declarations as the GeoPackage schema (``sqlite_schema.py``) give, per layer: the table (a ``fid``
 key from a sequence, ``geom geometry`` (SRID 4326 checked, any type and dimension) with a GiST index, one column
-per declared field), its indexes on links, the event date and ``(source, source_id)``, and three triggers, which are the only thing
-that bumps ``version`` and writes audit rows, so that they also fire for QGIS or plain-SQL edits:
+per declared field), its indexes on links, the event date and ``(source, source_id)``, and triggers, which are the
+only thing that bumps ``version`` and writes audit rows, so that they also fire for QGIS or plain-SQL edits:
 
 - ``sg_<layer>_fill`` (before insert, only when ``uuid`` or ``ref`` is empty): a v4 uuid and ``<prefix>-<fid:06>``;
 - ``sg_<layer>_insert`` (after insert, once a statement, from its transition table): one ``insert`` audit row a
