@@ -155,6 +155,8 @@ def any_db(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     """A new database of each backend in turn: a GeoPackage path, then a PostGIS URL (open with create=True)."""
     if request.param == "gpkg":
         return str(tmp_path / "test.gpkg")
+    # Files beside a server database (the tile cache, the demo's side files) go to the working folder: this test's.
+    request.getfixturevalue("monkeypatch").chdir(tmp_path)
     return str(request.getfixturevalue("pg_url"))
 
 
