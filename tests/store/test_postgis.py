@@ -34,7 +34,14 @@ def test_every_geopackage_migration_has_its_postgresql_form() -> None:
     assert postgis_migrations.PG_SCHEMA_VERSION == migrations.SCHEMA_VERSION
 
 
-def test_an_older_database_upgrades_in_place(pg_empty_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+def _columns(url: str) -> list[tuple[str, str, str, str]]:
+    with psycopg.connect(url) as conn:
+        return conn.execute("SELECT table_name, column_name, data_type, coalesce(collation_name, '') "
+                            "FROM information_schema.columns WHERE table_schema = 'public' "
+                            "ORDER BY table_name, column_name").fetchall()
+
+
+def test_an_older_database_upgrades_in_place(pg_empty_url: str, pg_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
     # A database made by a SafeGround that knew only migration 1 ...
     monkeypatch.setattr("safeground.store.postgis.PG_MIGRATIONS", postgis_migrations.PG_MIGRATIONS[:1])
     monkeypatch.setattr("safeground.store.postgis.PG_SCHEMA_VERSION", 1)
@@ -50,6 +57,8 @@ def test_an_older_database_upgrades_in_place(pg_empty_url: str, monkeypatch: pyt
         assert [r["name"] for r in s.query("organisation")] == ["Old NGO"]
         run = s.write_risk_run({"kind": "fit", "cells_source": "t"}, None, user="ana")
         assert run["id"] == 1 and [c.op for c in s.changes_since(0)] == ["insert"]
+    # Step by step, it has the very tables and columns of a database made new today.
+    assert _columns(pg_empty_url) == _columns(pg_url)
 
 
 def test_a_failed_migration_leaves_the_database_as_it_was(pg_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
