@@ -258,3 +258,14 @@ def test_a_bulk_load_audits_every_record_and_the_index_finds_them(pg_url: str) -
         inside = shapely.intersects(np.array([r["geometry"] for r in everything]), shapely.box(*box))
         assert {r["uuid"] for r in s.query("device", bbox=box, geometry=False)} == \
                {r["uuid"] for r, yes in zip(everything, inside, strict=True) if yes}
+
+
+def test_changes_are_read_page_by_page_without_gap_or_repeat(pg_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("safeground.store.postgis.CHANGES_PAGE", 7)
+    with open_store(pg_url) as s:
+        s.insert("organisation", Batch({"name": [f"NGO {i}" for i in range(30)]}), user="ana")
+        seqs = [c.seq for c in s.changes_since(0)]
+        assert len(seqs) == 30 and seqs == sorted(set(seqs))
+        assert [c.seq for c in s.changes_since(seqs[4], limit=10)] == seqs[5:15]
+        assert [c.seq for c in s.changes_since(seqs[4], limit=7)] == seqs[5:12]
+        assert list(s.changes_since(seqs[-1])) == []

@@ -40,6 +40,8 @@ from safeground.store.postgis_users import PostGISUsers
 from safeground.store.sqlite_schema import FID, GEOM, q
 
 _MANAGED = frozenset({"uuid", "ref", "version", "created_by", "created_at", "updated_by", "updated_at"})
+#: Audit rows :meth:`PostGISStore.changes_since` reads a query.
+CHANGES_PAGE = 10_000
 _CHANGE_COLUMNS = "seq, layer, fid, uuid, op, actor, import_run, at, before, after"
 
 
@@ -459,13 +461,19 @@ class PostGISStore(PostGISUsers, PostGISTables, Store):
         return {r[0] for r in self._conn.execute(sql, (wanted,))}
 
     def changes_since(self, seq: int = 0, *, limit: int | None = None) -> Iterator[Change]:
-        sql = f"SELECT {_CHANGE_COLUMNS} FROM safeground_audit WHERE seq > %s ORDER BY seq"
-        params: list[Any] = [seq]
-        if limit is not None:
-            sql += " LIMIT %s"
-            params.append(limit)
-        for row in self._conn.execute(sql, params).fetchall():
-            yield _change(row)
+        """Read page by page (:data:`CHANGES_PAGE` rows), so a long log never sits in memory at once."""
+        left = limit
+        while left is None or left > 0:
+            page = CHANGES_PAGE if left is None else min(CHANGES_PAGE, left)
+            rows = self._conn.execute(f"SELECT {_CHANGE_COLUMNS} FROM safeground_audit WHERE seq > %s "
+                                      "ORDER BY seq LIMIT %s", (seq, page)).fetchall()
+            for row in rows:
+                yield _change(row)
+            if len(rows) < page:
+                return
+            seq = rows[-1][0]
+            if left is not None:
+                left -= len(rows)
 
     def record_changes(self, layer: str, uuid: str) -> list[Change]:
         record_type(layer)
