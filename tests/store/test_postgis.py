@@ -15,6 +15,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from safeground.domain.errors import ConflictError, StoreError
+from safeground.domain.records import record_type
 from safeground.store import migrations, open_store, postgis_migrations
 from safeground.store.base import Batch
 from safeground.store.gpkg_binary import decode
@@ -269,3 +270,16 @@ def test_changes_are_read_page_by_page_without_gap_or_repeat(pg_url: str, monkey
         assert [c.seq for c in s.changes_since(seqs[4], limit=10)] == seqs[5:15]
         assert [c.seq for c in s.changes_since(seqs[4], limit=7)] == seqs[5:12]
         assert list(s.changes_since(seqs[-1])) == []
+
+
+def test_both_audit_logs_read_the_same(any_db: str) -> None:
+    with open_store(any_db, create=True) as s:
+        [uuid] = s.insert("casualty", Batch({"outcome": ["injured"], "age": [30]}), user="ana")
+        s.update("casualty", uuid, {"age": 31, "outcome": "killed"}, user="bo")
+        [change] = s.record_changes("casualty", uuid)[1:]
+    assert (change.op, change.actor) == ("update", "bo")
+    assert {k: change.before[k] for k in ("age", "outcome", "version")} == {"age": 30, "outcome": "injured",
+                                                                           "version": 1}
+    assert {k: change.after[k] for k in ("age", "outcome", "version")} == {"age": 31, "outcome": "killed",
+                                                                          "version": 2}
+    assert set(change.before) == set(change.after) == {f.name for f in record_type("casualty").all_fields}

@@ -582,9 +582,11 @@ def _plain(value: Any) -> Any:
 
 
 def _change(row: Sequence[Any]) -> Change:
+    """An audit row; booleans as 0 and 1, as the GeoPackage's JSON holds them, so both logs read the same."""
     def doc(v: Any) -> dict[str, Any] | None:
         if v is None:
             return None
-        return json.loads(v) if isinstance(v, str) else dict(v)
+        values = json.loads(v) if isinstance(v, str) else dict(v)
+        return {k: int(x) if isinstance(x, bool) else x for k, x in values.items()}
 
     return Change(row[0], row[1], row[2], row[3], row[4], row[5], row[6], row[7], doc(row[8]), doc(row[9]))
