@@ -18,6 +18,7 @@ ratio PostGIS / GeoPackage (above 1: PostGIS is slower).
 from __future__ import annotations
 
 import argparse
+import os
 import tempfile
 import time
 from collections.abc import Callable
@@ -86,6 +87,7 @@ def main() -> None:
     parser.add_argument("--points", type=int, default=20_000)
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
+        os.chdir(tmp)  # the demo's side files of the server database are written to the working folder
         gpkg = run(str(Path(tmp) / "bench.gpkg"), args.scale, args.seed, args.points)
         with postgis_cluster(shared_buffers="512MB") as conninfo:
             info = dict(part.split("=", 1) for part in conninfo.split())
