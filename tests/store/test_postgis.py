@@ -14,7 +14,7 @@ import shapely
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from safeground.domain.errors import ConflictError, StoreError
+from safeground.domain.errors import ConflictError, StoreError, ValidationError
 from safeground.domain.records import record_type
 from safeground.store import migrations, open_store, postgis_migrations
 from safeground.store.base import Batch
@@ -283,3 +283,17 @@ def test_both_audit_logs_read_the_same(any_db: str) -> None:
     assert {k: change.after[k] for k in ("age", "outcome", "version")} == {"age": 31, "outcome": "killed",
                                                                           "version": 2}
     assert set(change.before) == set(change.after) == {f.name for f in record_type("casualty").all_fields}
+
+
+def test_a_nul_character_is_refused_with_what_to_do_and_nothing_is_written(pg_url: str) -> None:
+    with open_store(pg_url) as s:
+        [uuid] = s.insert("organisation", Batch({"name": ["NGO"]}), user="ana")
+        for write in (lambda: s.insert("organisation", Batch({"name": ["bad\x00name"]}), user="ana"),
+                      lambda: s.update("organisation", uuid, {"name": "bad\x00"}, user="ana"),
+                      lambda: s.write_risk_run({"kind": "fit", "cells_source": "t"},
+                                               {"cell_id": ["a\x00"], "risk": [0.5], "reasons": [[]]}, user="ana")):
+            with pytest.raises(ValidationError) as info:
+                write()
+            assert info.value.code == "store.nul_character" and "NUL" in info.value.hint
+        assert [r["name"] for r in s.query("organisation")] == ["NGO"] and s.risk_runs() == []
+        assert len(list(s.changes_since(0))) == 1

@@ -35,7 +35,7 @@ from safeground.geo.crs import utm_epsg
 from safeground.store.base import OPERATORS, Batch, Change, Record, Store, Where
 from safeground.store.postgis_migrations import PG_MIGRATIONS, PG_SCHEMA_VERSION
 from safeground.store.postgis_schema import PARAM_TYPES
-from safeground.store.postgis_tables import PostGISTables
+from safeground.store.postgis_tables import PostGISTables, no_nul
 from safeground.store.postgis_users import PostGISUsers
 from safeground.store.sqlite_schema import FID, GEOM, q
 
@@ -233,7 +233,7 @@ class PostGISStore(PostGISUsers, PostGISTables, Store):
             columns["ref"] = [_ref(rt.prefix, f) for f in fids]
             names = list(columns)
             try:
-                with self.savepoint(), self._conn.cursor() as cur, cur.copy(
+                with no_nul(), self.savepoint(), self._conn.cursor() as cur, cur.copy(
                         f"COPY {q(layer)} ({', '.join(map(q, names))}) FROM STDIN") as copy:
                     for row in zip(*columns.values(), strict=True):
                         copy.write_row(row)
@@ -269,7 +269,8 @@ class PostGISStore(PostGISUsers, PostGISTables, Store):
                 params.append(_value(rt, name, value))
             sets += ["updated_by = %s", "updated_at = sg_later(updated_at, %s)"]
             params += [user, now_iso(), current["fid"]]
-            self._conn.execute(f"UPDATE {q(layer)} SET {', '.join(sets)} WHERE {FID} = %s", params)
+            with no_nul():
+                self._conn.execute(f"UPDATE {q(layer)} SET {', '.join(sets)} WHERE {FID} = %s", params)
         return self.get(layer, uuid)
 
     def update_many(self, layer: str, uuids: Sequence[str], columns: Mapping[str, Sequence[Any]], *,
@@ -288,7 +289,7 @@ class PostGISStore(PostGISUsers, PostGISTables, Store):
         rows = list(zip(*cols, [user] * n, [stamp] * n, uuids, strict=True))
         if not rows:
             return 0
-        with self.transaction(), self._conn.cursor() as cur:
+        with self.transaction(), no_nul(), self._conn.cursor() as cur:
             cur.executemany(sql, rows, returning=False)
             return int(cur.rowcount)
 

@@ -9,10 +9,11 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Iterator, Mapping, Sequence
-from contextlib import AbstractContextManager
+from contextlib import AbstractContextManager, contextmanager
 from typing import Any
 
 import numpy as np
+import psycopg
 import shapely
 from psycopg.types.json import Jsonb
 
@@ -48,6 +49,19 @@ def as_jsonb(value: Any) -> Jsonb:
 
 def _dumps(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False, default=str)
+
+
+@contextmanager
+def no_nul() -> Iterator[None]:
+    """PostgreSQL's text cannot hold the NUL character (SQLite's can): refuse such a value, saying what to do."""
+    try:
+        yield
+    except psycopg.DataError as exc:
+        if "0x00" not in str(exc):
+            raise
+        raise ValidationError("store.nul_character", "A text value holds a NUL character (0x00), which "
+                              "PostgreSQL cannot store.",
+                              hint="Remove the NUL characters (invisible, code 0) from the file or value.") from None
 
 
 class PostGISTables:
@@ -333,8 +347,8 @@ class PostGISTables:
                     for i, h in zip(present.tolist(), shapely.to_wkb(shapely.set_srid(arr[present], 4326), hex=True,
                                                                      include_srid=True).tolist(), strict=True):
                         hexes[i] = h
-                with self._conn.cursor() as cur, cur.copy("COPY safeground_risk_cell (run, position, cell_id, "
-                                                          "geometry, risk, reasons) FROM STDIN") as cp:
+                copy_sql = "COPY safeground_risk_cell (run, position, cell_id, geometry, risk, reasons) FROM STDIN"
+                with no_nul(), self._conn.cursor() as cur, cur.copy(copy_sql) as cp:
                     for i in range(len(cell_ids)):
                         reasons = cells["reasons"][i]
                         cp.write_row((run_id, i, str(cell_ids[i]), hexes[i], float(cells["risk"][i]),
