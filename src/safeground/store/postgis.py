@@ -34,6 +34,7 @@ from safeground.domain.uuids import time_ordered
 from safeground.geo.crs import utm_epsg
 from safeground.store.base import OPERATORS, Batch, Change, Record, Store, Where
 from safeground.store.postgis_migrations import PG_MIGRATIONS, PG_SCHEMA_VERSION
+from safeground.store.postgis_plans import PostGISPlanRuns
 from safeground.store.postgis_schema import PARAM_TYPES
 from safeground.store.postgis_tables import PostGISTables, no_nul
 from safeground.store.postgis_users import PostGISUsers
@@ -54,7 +55,7 @@ def redacted(url: str) -> str:
     return re.sub(r"(://[^:/@]+:)[^@]*@", r"\1***@", url)
 
 
-class PostGISStore(PostGISUsers, PostGISTables, Store):
+class PostGISStore(PostGISUsers, PostGISPlanRuns, PostGISTables, Store):
     """A SafeGround database in PostgreSQL/PostGIS."""
 
     def __init__(self, conn: Any, url: str, *, read_only: bool = False) -> None:

@@ -130,9 +130,30 @@ def _m9_risk_runs(conn: Any) -> None:
     conn.execute(ddl.no_delete_sql("safeground_risk_run", "risk runs are kept; adopt another run instead"))
 
 
+def _m10_plan_runs(conn: Any) -> None:
+    conn.execute(f"""CREATE TABLE safeground_plan_run (
+  id bigserial PRIMARY KEY, uuid {T} NOT NULL UNIQUE, kind {T} NOT NULL CHECK (kind IN ('plan', 'what_if')), label text,
+  created_at {T} NOT NULL, created_by {T} NOT NULL, start_date {T} NOT NULL, horizon_weeks bigint NOT NULL,
+  parameters text NOT NULL, value double precision NOT NULL, greedy_value double precision NOT NULL,
+  bound double precision, gap double precision, solve_seconds double precision NOT NULL,
+  bound_seconds double precision, status {T} NOT NULL CHECK (status IN ('optimal', 'feasible')),
+  targets text NOT NULL, item_count bigint NOT NULL, current boolean NOT NULL DEFAULT false, adopted_at {T},
+  adopted_by {T}, CHECK (kind = 'plan' OR NOT current))""")
+    conn.execute("CREATE UNIQUE INDEX idx_safeground_plan_run_current ON safeground_plan_run (current) WHERE current")
+    conn.execute(f"""CREATE TABLE safeground_plan_item (
+  run bigint NOT NULL REFERENCES safeground_plan_run (id), position bigint NOT NULL,
+  team_uuid {T}, team_ref {T} NOT NULL, hazard_uuid {T}, hazard_ref {T} NOT NULL,
+  start_week bigint NOT NULL, end_week bigint NOT NULL, area_m2 double precision NOT NULL, method {T} NOT NULL,
+  released_week bigint, PRIMARY KEY (run, position))""")
+    conn.execute("CREATE INDEX idx_safeground_plan_item_hazard ON safeground_plan_item (hazard_uuid)")
+    conn.execute(ddl.no_delete_sql("safeground_plan_run", "plan runs are kept; adopt another run instead"))
+    conn.execute("CREATE TRIGGER sg_plan_item_no_change BEFORE UPDATE ON safeground_plan_item FOR EACH ROW "
+                 "EXECUTE FUNCTION sg_refuse_delete('a stored plan is never changed; make a new one')")
+
+
 _FORMS: dict[int, Callable[[Any], None]] = {
     1: _m1_initial, 2: _m2_quarantine, 3: _m3_duplicate_links, 4: _m4_attachments, 5: _m5_minefield_matches,
-    6: _m6_quarantine_resolution, 7: _m7_publications, 8: _m8_users, 9: _m9_risk_runs,
+    6: _m6_quarantine_resolution, 7: _m7_publications, 8: _m8_users, 9: _m9_risk_runs, 10: _m10_plan_runs,
 }
 
 #: (number, description, function): the GeoPackage's migrations, each in its PostgreSQL form. A GeoPackage
