@@ -1352,6 +1352,63 @@ def risk_predict(run_id: int | None, model_file: str | None, cells: str, id_colu
                     + (f"; cells written to {out}." if out else ".")]))
 
 
+@risk.command("surface")
+@click.option("--as-of", type=click.DateTime(formats=["%Y-%m-%d"]),
+              help="Evidence known by this date (default: today).")
+@click.option("--cell-size", type=click.FloatRange(min=1, min_open=False), help="Grid cell size in metres.")
+@click.option("--cells", "cells", type=click.Choice(["grid", "hazards"]), default="grid", show_default=True,
+              help="A grid over the study area, or the hazard polygons themselves.")
+@click.option("--area", help="Study area: lon,lat,lon,lat (west,south,east,north) or an admin area's code "
+                             "(default: the national outline).")
+@click.option("--label-years", type=click.IntRange(1, 50), default=5, show_default=True,
+              help="Learn from what was found in this many years before --as-of.")
+@click.option("--trees", type=click.IntRange(10, 5000), default=200, show_default=True, help="Trees per model.")
+@click.option("--seed", type=int, default=1, show_default=True, help="Random seed of the model.")
+@click.option("--boost-from-distance/--no-boost-from-distance", default=True, show_default=True,
+              help="Start the trees from the best evidence distance's log-odds (see docs/design.md).")
+@click.option("--adopt", is_flag=True, help="Make the new surface the current risk run.")
+@click.option("--out", "out", type=click.Path(dir_okay=False), help="Also write the cells to this GeoPackage.")
+@db_options
+@format_option
+def risk_surface(as_of: dt.datetime | None, cell_size: float | None, cells: str, area: str | None,
+                 label_years: int, trees: int, seed: int, boost_from_distance: bool, adopt: bool, out: str | None,
+                 db: str, user: str | None, fmt: str) -> None:
+    """Risk of every cell of the study area as of a date, with its top three reasons; stored as a run.
+
+    Example: safeground risk surface --as-of 2025-12-31 --cell-size 1000 --area XS01 --adopt --out risk.gpkg
+    --db demo.gpkg
+    """
+    from safeground.services.risk_model import ModelSettings
+    from safeground.services.risk_surface import make_surface, write_surface
+
+    day = as_of.date() if as_of else dt.date.today()
+    with workspace(db, user) as ws:
+        result = make_surface(ws, as_of=day, cell_size=cell_size, cells=cells, area=area, label_years=label_years,
+                              adopt=adopt, settings=ModelSettings(trees=trees, seed=seed,
+                                                                  start_from_baseline=boost_from_distance),
+                              progress=progress_bar())
+    if out:
+        write_surface(out, result)
+    doc = {**result.to_dict(), "out": out}
+    tuning = result.model.chosen
+    served = ("the model" if result.model.served == "model" else
+              f"the baseline {result.model.served} (it ranked the new finds better than the model did)")
+    lines = [f"Risk surface: {result.cells.described}, as of {day.isoformat()}.",
+             f"Learnt from {tuning['fitted_as_of']} to {day.isoformat()}: {result.labels['positive']} positive, "
+             f"{result.labels['negative']} negative, {result.labels['unknown']} unlabelled cells "
+             f"(positive-unlabelled fit; label frequency {tuning['label_frequency']:.2f}).",
+             f"Out-of-fold ROC-AUC of the new finds against all other cells: model {tuning['inner_roc_auc']:.3f}; "
+             + ", ".join(f"{n} {v:.3f}" for n, v in sorted(tuning["baselines_roc_auc"].items(),
+                                                             key=lambda kv: -kv[1])[:3]) + ".",
+             f"Serves {served}. Expected finds over the area: {doc['expected_finds']:.1f}.",
+             f"Stored as run {result.run['id']} (surface)" + ("; it is now the current risk run." if adopt else
+                                                                 f"; adopt it with 'safeground risk adopt "
+                                                                 f"{result.run['id']}'.")]
+    if out:
+        lines.append(f"Cells written to {out}.")
+    emit(fmt, doc, "\n".join(lines))
+
+
 @risk.command("runs")
 @click.option("--kind", type=click.Choice(["fit", "evaluate", "surface", "predict"]), help="Only runs of this kind.")
 @db_options

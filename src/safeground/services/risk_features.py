@@ -141,7 +141,7 @@ def _load(ws: Workspace, etype: EvidenceType, as_of: dt.date, epsg: int) -> tupl
     geoms, yrs, weights = [], [], []
     counts = {"records": len(rows), "known_by_cut_off": 0, "after_cut_off": 0, "undated": 0, "unlocated": 0}
     for r in rows:
-        known = _date(r.get("info_date")) or (_date(r.get(etype.date_field)) if etype.date_field else None)
+        known = known_date(r.get("info_date")) or (known_date(r.get(etype.date_field)) if etype.date_field else None)
         if known is None:
             counts["undated"] += 1
             continue
@@ -154,14 +154,15 @@ def _load(ws: Workspace, etype: EvidenceType, as_of: dt.date, epsg: int) -> tupl
             continue
         counts["known_by_cut_off"] += 1
         geoms.append(g)
-        own = _date(r.get(etype.date_field)) if etype.date_field else None
+        own = known_date(r.get(etype.date_field)) if etype.date_field else None
         yrs.append((own or known).year)
         weights.append(RELIABILITY_WEIGHTS.get(str(r.get("reliability") or "unknown"), 0.25))
     projected = reproject(np.array(geoms, dtype=object), 4326, epsg) if geoms else np.empty(0, dtype=object)
     return _Evidence(projected, np.array(yrs, dtype=float), np.array(weights, dtype=float)), counts
 
 
-def _date(value: Any) -> dt.date | None:
+def known_date(value: Any) -> dt.date | None:
+    """A stored date (text, date or datetime) as a date; ``None`` when empty."""
     if value is None or value == "":
         return None
     if isinstance(value, dt.datetime):
