@@ -1219,9 +1219,16 @@ _SCORE_COLUMNS = (("roc_auc", "ROC-AUC"), ("pr_auc", "PR-AUC"), ("recall_5pct", 
 
 
 @risk.command("evaluate")
-@click.option("--cells", required=True, type=click.Path(dir_okay=False), help="Cell table: CSV or GeoPackage.")
-@click.option("--label", required=True, help="Label column: 1 found, 0 released with nothing found, else unknown.")
-@click.option("--group", required=True, help="Group column for leave-one-group-out (e.g. the municipality).")
+@click.option("--cells", type=click.Path(dir_okay=False), help="Cell table: CSV or GeoPackage.")
+@click.option("--label", help="Label column: 1 found, 0 released with nothing found, else unknown.")
+@click.option("--group", help="Group column for leave-one-group-out (e.g. the municipality).")
+@click.option("--walk-forward", "walk", metavar="Y1,Y2,Y3",
+              help="Instead of a cell table: a grid over the study area; fit with evidence up to Y1 and records "
+                   "of Y1+1..Y2 as positives, predict as of Y2, score on records of Y2+1..Y3.")
+@click.option("--cell-size", type=click.FloatRange(min=1), default=5000, show_default=True,
+              help="With --walk-forward: grid cell size in metres.")
+@click.option("--area", help="With --walk-forward: lon,lat,lon,lat or an admin area's code (default: the "
+                             "national outline).")
 @click.option("--id", "id_column", help="Cell id column (default: the row number, from 1).")
 @click.option("--unknown-value", type=float, default=-1, show_default=True, help="Label value meaning unknown.")
 @click.option("--drop", multiple=True, metavar="COL", help="Leave this column out of the features (repeatable).")
@@ -1236,23 +1243,54 @@ _SCORE_COLUMNS = (("roc_auc", "ROC-AUC"), ("pr_auc", "PR-AUC"), ("recall_5pct", 
               help="Start the trees from the best evidence distance's log-odds (see docs/design.md).")
 @db_options
 @format_option
-def risk_evaluate(cells: str, label: str, group: str, id_column: str | None, unknown_value: float,
+def risk_evaluate(cells: str | None, label: str | None, group: str | None, walk: str | None, cell_size: float,
+                  area: str | None, id_column: str | None, unknown_value: float,
                   drop: tuple[str, ...], monotone: tuple[str, ...], evidence: bool, as_of: dt.datetime | None,
                   trees: int, seed: int, boost_from_distance: bool, db: str, user: str | None, fmt: str) -> None:
     """Leave-one-group-out evaluation of the model beside every distance baseline; stored as a run.
 
     Example: safeground risk evaluate --cells antioquia_train_all.csv --label mines_outcome --group Municipio
     --evidence --as-of 2014-12-31 --db colombia.gpkg
+
+    Or walk forward in time over a grid: safeground risk evaluate --walk-forward 2004,2009,2014 --cell-size 5000
+    --db colombia.gpkg
     """
     from safeground.services.risk_model import ModelSettings
     from safeground.services.risk_runs import evaluate_cells
 
+    settings = ModelSettings(trees=trees, seed=seed, monotone=monotone, start_from_baseline=boost_from_distance)
+    if walk:
+        from safeground.services.risk_walk_forward import parse_years, walk_forward
+
+        with workspace(db, user) as ws:
+            wf = walk_forward(ws, parse_years(walk), cell_size=cell_size, area=area, settings=settings,
+                              progress=progress_bar())
+        y1, y2, y3 = wf.years
+        width = max(len(r["score"]) for r in wf.table)
+        text = [f"Walk-forward over {wf.area}: {wf.cells:,} cells; fitted with evidence up to {y1}, "
+                f"{wf.train_positive:,} cells with a record of {y1 + 1}-{y2} positive, the others unlabelled "
+                f"(positive-unlabelled); predicted as of {y2}; scored on the {wf.test_positive:,} cells with a "
+                f"record of {y2 + 1}-{y3}.",
+                f"{'score':<{width}}  {'ROC-AUC':>9}  {'recall@5%':>9}  {'recall@10%':>10}"]
+        text += [f"{r['score']:<{width}}  {r['roc_auc']:>9.3f}  {r['recall_5pct']:>9.3f}  {r['recall_10pct']:>10.3f}"
+                 for r in wf.table]
+        best = max(wf.table[1:], key=lambda r: r["recall_10pct"]) if len(wf.table) > 1 else wf.table[0]
+        served = wf.table[0]
+        text.append(f"Served (chosen on {y1 + 1}-{y2} only): {wf.served}. "
+                    + (f"The baseline {best['score']} finds more of the {y2 + 1}-{y3} cells in the top 10% "
+                       f"({best['recall_10pct']:.1%} against {served['recall_10pct']:.1%})."
+                       if best["recall_10pct"] > served["recall_10pct"] else
+                       f"No baseline finds more of the {y2 + 1}-{y3} cells in the top 10% "
+                       f"({served['recall_10pct']:.1%})."))
+        text.append(f"Stored as run {wf.run['id']} (evaluate: never current).")
+        emit(fmt, wf.to_dict(), "\n".join(text))
+        return
+    if not (cells and label and group):
+        raise click.UsageError("Give --cells, --label and --group, or --walk-forward Y1,Y2,Y3.")
     with workspace(db, user) as ws:
         result = evaluate_cells(ws, cells, label=label, group=group, id_column=id_column,
                                 unknown_value=unknown_value, drop=drop, evidence=evidence,
-                                as_of=as_of.date() if as_of else None,
-                                settings=ModelSettings(trees=trees, seed=seed, monotone=monotone,
-                                                       start_from_baseline=boost_from_distance),
+                                as_of=as_of.date() if as_of else None, settings=settings,
                                 progress=progress_bar())
     ev = result.evaluation
     width = max(len(r["score"]) for r in ev.table())
@@ -1407,6 +1445,33 @@ def risk_surface(as_of: dt.datetime | None, cell_size: float | None, cells: str,
     if out:
         lines.append(f"Cells written to {out}.")
     emit(fmt, doc, "\n".join(lines))
+
+
+@risk.command("targets")
+@click.option("--run", "run_id", type=int, help="A stored surface's run id (default: the current run).")
+@click.option("--top-share", type=float, default=0.1, show_default=True,
+              help="Share of the cells, by highest risk, that make up the targets.")
+@click.option("--limit", type=click.IntRange(1), default=20, show_default=True, help="Targets to print.")
+@db_options
+@format_option
+def risk_targets(run_id: int | None, top_share: float, limit: int, db: str, user: str | None, fmt: str) -> None:
+    """Ranked survey targets: clusters of adjacent high-risk cells, with their area and expected finds.
+
+    Example: safeground risk targets --top-share 0.05 --db demo.gpkg
+    """
+    from safeground.services.risk_targets import survey_targets
+
+    with workspace(db, user) as ws:
+        run, targets = survey_targets(ws, run_id=run_id, top_share=top_share)
+    cells = sum(len(t.cells) for t in targets)
+    head = (f"Run {run['id']} ({run['kind']}, as of {run['as_of']}): the {cells:,} riskiest cells "
+            f"({top_share:.0%}) form {len(targets):,} survey target{'s' if len(targets) != 1 else ''}, "
+            f"ranked by expected finds.")
+    shown = [t.words() for t in targets[:limit]]
+    more = [f"... and {len(targets) - limit:,} more (--limit, or --format json for all)."] \
+        if len(targets) > limit else []
+    emit(fmt, {"run": run["id"], "as_of": run["as_of"], "top_share": top_share,
+               "targets": [t.to_dict() for t in targets]}, "\n".join([head, *shown, *more]))
 
 
 @risk.command("runs")

@@ -125,3 +125,24 @@ def _known_by(record: dict[str, Any], own_date: str, since: Any, as_of: Any) -> 
 
 def _within(when: Any, since: Any, as_of: Any) -> bool:
     return when is not None and when <= as_of and (since is None or when > since)
+
+
+def event_labels(ws: Any, polygons: np.ndarray, since: Any, until: Any) -> tuple[np.ndarray, int]:
+    """1 for the cells (``polygons`` in WGS84) touched by any evidence record (accident, find, register event,
+    hazard, survey evidence, minefield record) that became known after ``since`` and by ``until``; NaN
+    (unlabelled, never negative) for every other cell. Also the number of such records."""
+    import shapely
+
+    from safeground.domain.risk import EVIDENCE_TYPES
+
+    geoms = []
+    for etype in EVIDENCE_TYPES:
+        fields = ["info_date", *([etype.date_field] if etype.date_field else [])]
+        for r in ws.store.query(etype.layer, where={"review_state": ["approved", "published"]}, fields=fields):
+            if r.get("geometry") is not None and _known_by(r, etype.date_field or "info_date", since, until):
+                geoms.append(r["geometry"])
+    out = np.full(len(polygons), np.nan)
+    if geoms:
+        hit = shapely.STRtree(polygons).query(np.array(geoms, dtype=object), predicate="intersects")[1]
+        out[np.unique(hit)] = POSITIVE
+    return out, len(geoms)

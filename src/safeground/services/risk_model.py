@@ -83,6 +83,10 @@ class RiskModel:
         """Calibrated probability that a cell holds explosive ordnance, from the served score."""
         if self.served != "model":
             return platt_apply(self.served_platt, distance_score(features[:, self.names.index(self.served)]))
+        return self.risk_of_model(features)
+
+    def risk_of_model(self, features: np.ndarray) -> np.ndarray:
+        """The model's own calibrated probability, even where a baseline is served."""
         return platt_apply(self.platt, self.raw(features))
 
     def reasons(self, features: np.ndarray, years: Mapping[str, np.ndarray] | None = None,
