@@ -72,6 +72,7 @@ def main() -> None:
         t = time.perf_counter()
         feats = evidence_features(ws, points, dt.date(2009, 12, 31), crs=grid.crs)
         times["features"] = time.perf_counter() - t
+        print(f"cells {times['cells']:.1f} s, features {times['features']:.1f} s", file=sys.stderr)
         x = feats.values
 
         # A model of fixed size, fitted on a sample: cells with a 2010-2014 record positive (not timed).
