@@ -115,7 +115,8 @@ def test_targets_are_clusters_of_adjacent_top_cells_ranked_by_expected_finds(dem
 
 
 @settings(max_examples=50, deadline=None)
-@given(g=st.lists(st.floats(0, 0.999), min_size=1, max_size=50), c=st.floats(0.01, 1.0))
+@given(g=st.lists(st.one_of(st.just(0.0), st.floats(1e-6, 0.999)), min_size=1, max_size=50),
+       c=st.floats(0.01, 1.0))
 def test_an_unlabelled_cell_is_weighed_as_a_hidden_positive_never_as_a_plain_negative(g: list[float],
                                                                                       c: float) -> None:
     w = unlabelled_weight(np.array(g), c)

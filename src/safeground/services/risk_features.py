@@ -62,19 +62,27 @@ class _Evidence:
 
 
 def evidence_features(ws: Workspace, points: np.ndarray | None, as_of: dt.date, *,
-                      crs: int | None = None) -> EvidenceFeatures:
-    """Evidence features for cells at ``points`` (shapely points in WGS84; ``None`` where unknown)."""
-    if points is None:
-        raise ValidationError("risk.no_locations", "Evidence features need each cell's location; the cell table "
-                              "has neither a geometry nor longitude/latitude columns.",
-                              hint="Add a WKT 'geometry' column or 'lon'/'lat' columns, or leave out --evidence.")
-    located = ~shapely.is_missing(points)
-    if not located.any():
-        raise ValidationError("risk.no_locations", "No cell of the table has a location.",
-                              hint="Check the geometry or longitude/latitude columns.")
-    epsg = crs or ws.national_crs or _utm_of(points[located])
-    cells = np.full(len(points), None, dtype=object)
-    cells[located] = reproject(points[located], 4326, epsg)
+                      crs: int | None = None, xy: np.ndarray | None = None) -> EvidenceFeatures:
+    """Evidence features for cells at ``points`` (shapely points in WGS84; ``None`` where unknown), or at
+    ``xy``, their coordinates already in the projected CRS ``crs`` (a grid's centres: no points to build)."""
+    if xy is not None and crs is not None:
+        located = ~np.isnan(xy).any(axis=1)
+        epsg = crs
+        cells = np.asarray(xy[located], dtype=float)
+        n = len(xy)
+    else:
+        if points is None:
+            raise ValidationError("risk.no_locations", "Evidence features need each cell's location; the cell "
+                                  "table has neither a geometry nor longitude/latitude columns.",
+                                  hint="Add a WKT 'geometry' column or 'lon'/'lat' columns, or leave out "
+                                       "--evidence.")
+        located = ~shapely.is_missing(points)
+        if not located.any():
+            raise ValidationError("risk.no_locations", "No cell of the table has a location.",
+                                  hint="Check the geometry or longitude/latitude columns.")
+        epsg = crs or ws.national_crs or _utm_of(points[located])
+        cells = np.asarray(shapely.get_coordinates(reproject(points[located], 4326, epsg)))
+        n = len(points)
     report: dict[str, Any] = {"as_of": as_of.isoformat(), "crs": f"EPSG:{epsg}", "types": {}}
     names: list[str] = []
     columns: list[np.ndarray] = []
@@ -98,9 +106,9 @@ def evidence_features(ws: Workspace, points: np.ndarray | None, as_of: dt.date, 
             dist, _ = _nearest(union.geoms[recent], cells, located)
             columns.append(dist)
         else:
-            columns.append(np.full(len(cells), np.nan))
+            columns.append(np.full(n, np.nan))
     report["features"] = names
-    values = np.column_stack(columns) if columns else np.empty((len(points), 0))
+    values = np.column_stack(columns) if columns else np.empty((n, 0))
     return EvidenceFeatures(names, values, years, report)
 
 
@@ -110,28 +118,24 @@ def _add(etype: EvidenceType, ev: _Evidence, cells: np.ndarray, located: np.ndar
     dist_name = evidence_feature(etype.name, "dist")
     names.append(dist_name)
     columns.append(dist)
-    year = np.full(len(cells), np.nan)
+    year = np.full(len(located), np.nan)
     year[located] = ev.years[nearest]
     years[dist_name] = year
     weighted = etype.name == "minefield_record"
-    density = np.full(len(cells), np.nan)
-    density[located] = _within(ev.geoms, ev.weights if weighted else None, _xy(cells, located),
-                               DENSITY_RADIUS_KM * 1000)
+    density = np.full(len(located), np.nan)
+    density[located] = _within(ev.geoms, ev.weights if weighted else None, cells, DENSITY_RADIUS_KM * 1000)
     names.append(evidence_feature(etype.name, "w5km" if weighted else "n5km"))
     columns.append(density)
 
 
-def _xy(cells: np.ndarray, located: np.ndarray) -> np.ndarray:
-    return np.asarray(shapely.get_coordinates(cells[located]))
-
-
 def _nearest(geoms: np.ndarray, cells: np.ndarray, located: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Km from each located cell to the nearest geometry (NaN where a cell has no location), and its index.
+    """Km from each located cell (``cells``: their projected coordinates) to the nearest geometry (NaN where a
+    cell has no location), and its index.
 
     Point evidence goes through scipy's k-d tree on every core (exact Euclidean distance in the projected CRS,
     many times faster than an R-tree for millions of cells); polygons and lines through shapely's STRtree
     (exact point-to-polygon distance); the nearer of the two wins."""
-    xy = _xy(cells, located)
+    xy = cells
     m = len(xy)
     best = np.full(m, np.inf)
     which = np.zeros(m, dtype=np.int64)
@@ -149,7 +153,7 @@ def _nearest(geoms: np.ndarray, cells: np.ndarray, located: np.ndarray) -> tuple
         nearer = d < best[idx[0]]
         best[idx[0][nearer]] = d[nearer]
         which[idx[0][nearer]] = at[idx[1][nearer]]
-    out = np.full(len(cells), np.nan)
+    out = np.full(len(located), np.nan)
     out[located] = best / 1000.0
     return out, which
 

@@ -55,9 +55,13 @@ class Grid:
 
     def ids(self) -> np.ndarray:
         """``E<x>N<y>``: the south-west corner in the national CRS, in whole metres."""
-        x = (self.col * self.size).round().astype(np.int64).astype(str)
-        y = (self.row * self.size).round().astype(np.int64).astype(str)
-        return np.char.add(np.char.add(np.char.add("E", x), "N"), y).astype(object)
+        x = (self.col * self.size).round().astype(np.int64).tolist()
+        y = (self.row * self.size).round().astype(np.int64).tolist()
+        return np.array([f"E{a}N{b}" for a, b in zip(x, y, strict=True)], dtype=object)
+
+    def xy(self) -> np.ndarray:
+        """Projected centres as an ``(n, 2)`` array (what the evidence features measure from)."""
+        return np.column_stack(self.centres())
 
     def points_wgs84(self) -> np.ndarray:
         """Each cell's centre as a WGS84 shapely point."""
@@ -65,14 +69,18 @@ class Grid:
         lon, lat = transformer(self.crs, WGS84).transform(x, y)
         return shapely.points(lon, lat)
 
-    def polygons_wgs84(self) -> np.ndarray:
-        """Each cell's square, its four corners taken to WGS84 (a quadrilateral there)."""
+    def rings_wgs84(self) -> np.ndarray:
+        """Each cell's closed ring of five corners taken to WGS84, as an ``(n, 5, 2)`` array (the store writes
+        it without building a shapely polygon per cell)."""
         x0, y0 = self.col * self.size, self.row * self.size
         xs = np.stack([x0, x0 + self.size, x0 + self.size, x0, x0], axis=1)
         ys = np.stack([y0, y0, y0 + self.size, y0 + self.size, y0], axis=1)
         lon, lat = transformer(self.crs, WGS84).transform(xs.ravel(), ys.ravel())
-        coords = np.stack([lon, lat], axis=1).reshape(len(self), 5, 2)
-        return shapely.polygons(coords)
+        return np.stack([lon, lat], axis=1).reshape(len(self), 5, 2)
+
+    def polygons_wgs84(self) -> np.ndarray:
+        """Each cell's square, its four corners taken to WGS84 (a quadrilateral there)."""
+        return np.asarray(shapely.polygons(self.rings_wgs84()))
 
 
 def square_grid(area: shapely.Geometry, size: float, crs: int) -> Grid:

@@ -58,7 +58,15 @@ class SurfaceCells:
     blocks: np.ndarray
     crs: int
     described: str
+    xy: np.ndarray  # centres (or representative points) in the projected CRS ``crs``
     cell_size: float | None = None
+    rings: np.ndarray | None = None  # a grid's (n, 5, 2) WGS84 rings, what the store writes
+
+    def stored(self) -> dict[str, Any]:
+        """The cells' ids and geometry as the store takes them."""
+        if self.rings is not None:
+            return {"cell_id": self.ids, "rings": self.rings}
+        return {"cell_id": self.ids, "geometry": self.polygons}
 
 
 def surface_cells(ws: Workspace, *, cells: str = "grid", cell_size: float | None = None,
@@ -71,7 +79,7 @@ def surface_cells(ws: Workspace, *, cells: str = "grid", cell_size: float | None
 
         xy = shapely.get_coordinates(reproject(hz.points, 4326, crs))
         return SurfaceCells("hazards", hz.ids, hz.polygons, hz.points, _blocks(xy[:, 0], xy[:, 1], MIN_BLOCK_M),
-                            crs, described)
+                            crs, described, xy)
     if cells != "grid":
         raise ValidationError("risk.bad_cells", f"--cells {cells!r} is neither 'grid' nor 'hazards'.",
                               hint="Use --cell-size M for a grid, or --cells hazards.")
@@ -80,9 +88,10 @@ def surface_cells(ws: Workspace, *, cells: str = "grid", cell_size: float | None
                               hint="Give --cell-size in metres, e.g. 1000, or use --cells hazards.")
     grid, described = national_grid(ws, cell_size, area)
     x, y = grid.centres()
-    return SurfaceCells("grid", grid.ids(), grid.polygons_wgs84(), grid.points_wgs84(),
+    rings = grid.rings_wgs84()
+    return SurfaceCells("grid", grid.ids(), np.asarray(shapely.polygons(rings)), grid.points_wgs84(),
                         _blocks(x, y, max(MIN_BLOCK_M, BLOCK_CELLS * grid.size)), grid.crs,
-                        f"{len(grid):,} cells of {cell_size:g} m over {described}", grid.size)
+                        f"{len(grid):,} cells of {cell_size:g} m over {described}", grid.xy(), grid.size, rings)
 
 
 def _blocks(x: np.ndarray, y: np.ndarray, size: float) -> np.ndarray:
@@ -121,7 +130,7 @@ def make_surface(ws: Workspace, *, as_of: dt.date, cell_size: float | None = Non
     settings = settings or ModelSettings()
     sc = surface_cells(ws, cells=cells, cell_size=cell_size, area=area)
     fit_cut = _years_before(as_of, label_years)
-    past = evidence_features(ws, sc.points, fit_cut, crs=sc.crs)
+    past = evidence_features(ws, None, fit_cut, crs=sc.crs, xy=sc.xy)
     if not past.names:
         raise ValidationError("risk.no_evidence", f"No evidence was known by {fit_cut.isoformat()} "
                               f"({label_years} years before --as-of): nothing to learn from.",
@@ -130,7 +139,7 @@ def make_surface(ws: Workspace, *, as_of: dt.date, cell_size: float | None = Non
     model = fit_pu_model(past.values, labels, past.names, settings, sc.blocks, progress=progress)
     model.chosen["as_of"] = as_of.isoformat()
     model.chosen["fitted_as_of"] = fit_cut.isoformat()
-    now = evidence_features(ws, sc.points, as_of, crs=sc.crs)
+    now = evidence_features(ws, None, as_of, crs=sc.crs, xy=sc.xy)
     features = in_model_order(now.names, now.values, model.names)
     risk = model.risk(features)
     reasons = reason_lists(model, features, now.years)
@@ -143,7 +152,7 @@ def make_surface(ws: Workspace, *, as_of: dt.date, cell_size: float | None = Non
     run = ws.store.write_risk_run(
         {"kind": "surface", "as_of": as_of.isoformat(), "cells_source": sc.kind, "parameters": parameters,
          "metrics": metrics, "model": model.to_bytes(), "served": model.served},
-        cast(Any, {"cell_id": sc.ids, "geometry": sc.polygons, "risk": risk, "reasons": reasons}), user=ws.user)
+        cast(Any, {**sc.stored(), "risk": risk, "reasons": reasons}), user=ws.user)
     if adopt:
         run = ws.store.adopt_risk_run(int(run["id"]), user=ws.user)
     return Surface(sc, model, risk, reasons, counts, now.report, run)

@@ -79,13 +79,13 @@ def walk_forward(ws: Workspace, years: tuple[int, int, int], *, cell_size: float
     settings = settings or ModelSettings()
     cut = [dt.date(y, 12, 31) for y in years]
     sc = surface_cells(ws, cell_size=cell_size, area=area)
-    past = evidence_features(ws, sc.points, cut[0], crs=sc.crs)
+    past = evidence_features(ws, None, cut[0], crs=sc.crs, xy=sc.xy)
     if not past.names:
         raise ValidationError("risk.no_evidence", f"No evidence was known by {cut[0].isoformat()}.",
                               hint="Import the register first, or move the first year of --walk-forward.")
     train, train_records = event_labels(ws, sc.polygons, cut[0], cut[1])
     model = fit_pu_model(past.values, train, past.names, settings, sc.blocks, progress=progress)
-    now = evidence_features(ws, sc.points, cut[1], crs=sc.crs)
+    now = evidence_features(ws, None, cut[1], crs=sc.crs, xy=sc.xy)
     x = in_model_order(now.names, now.values, model.names)
     test, test_records = event_labels(ws, sc.polygons, cut[1], cut[2])
     y = np.nan_to_num(test, nan=0.0)
@@ -108,7 +108,7 @@ def walk_forward(ws: Workspace, years: tuple[int, int, int], *, cell_size: float
         {"kind": "evaluate", "as_of": cut[1].isoformat(), "cells_source": "grid", "parameters": parameters,
          "metrics": {"split": "walk-forward", "scores": table, "served": model.served, "tuning": tuning},
          "model": model.to_bytes(), "served": model.served},
-        cast(Any, {"cell_id": sc.ids, "geometry": sc.polygons, "risk": served_risk, "reasons": reasons}),
+        cast(Any, {**sc.stored(), "risk": served_risk, "reasons": reasons}),
         user=ws.user)
     return WalkForward(years, len(sc.ids), sc.described, int(np.nansum(train)), int(y.sum()), model.served,
                        table, tuning, run)
