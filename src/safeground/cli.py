@@ -1211,7 +1211,8 @@ def users_revoke_token(token_id: str, db: str, user: str | None, fmt: str) -> No
 # --- risk: contamination risk prediction (issue 6) -------------------------------------------------------------
 @main.group(cls=SafeGroundGroup)
 def risk() -> None:
-    """Contamination risk prediction: evaluate against distance baselines, list and adopt stored runs."""
+    """Contamination risk prediction: evaluate against distance baselines, fit, predict, surfaces over the
+    study area, survey targets; list and adopt stored runs."""
 
 
 _SCORE_COLUMNS = (("roc_auc", "ROC-AUC"), ("pr_auc", "PR-AUC"), ("recall_5pct", "recall@5%"),

@@ -1,8 +1,8 @@
 """Risk runs: evaluate a cell table and store the run; list runs; adopt one as current.
 
 Every run is stored in the database (``safeground_risk_run`` and its cells). Only adoption makes a run current,
-and only a run over the database's own study area can be adopted: runs of ``evaluate``, and runs on outside
-cell tables, never become current (``risk.not_adoptable``).
+and only a risk surface over the database's own study area (``services/risk_surface.py``) can be adopted:
+evaluations, fits and predictions on outside cell tables never become current (``risk.not_adoptable``).
 """
 
 from __future__ import annotations
