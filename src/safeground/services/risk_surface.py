@@ -8,12 +8,11 @@
    **evidence features** (``services/risk_features.py``) are those known at the start of that window, so no
    cell's label is among its own features (a find 0 km from itself would teach nothing but "finds are where
    finds are"). The fitted model then scores the features known by ``--as-of``.
-3. (see 2.)
-4. **Fit** with the positive-unlabelled method (``services/risk_pu.py``) on spatial-block folds (blocks of
+3. **Fit** with the positive-unlabelled method (``services/risk_pu.py``) on spatial-block folds (blocks of
    ``BLOCK_CELLS`` x ``BLOCK_CELLS`` cells, at least ``MIN_BLOCK_M``), which also compares the model with every
    evidence distance alone and serves the better one, saying so.
-5. **Predict** every cell: calibrated risk and its top three reasons (``services/risk_reasons.py``).
-6. **Store** the run (kind ``surface``) with each cell's polygon, risk and reasons; ``--adopt`` makes it the
+4. **Predict** every cell: calibrated risk and its top three reasons (``services/risk_reasons.py``).
+5. **Store** the run (kind ``surface``) with each cell's polygon, risk and reasons; ``--adopt`` makes it the
    current run. ``--out`` writes a copy as a GeoPackage layer ``risk_cell``.
 """
 
