@@ -62,10 +62,12 @@ class SurfaceCells:
     rings: np.ndarray | None = None  # a grid's (n, 5, 2) WGS84 rings, what the store writes
 
     def stored(self) -> dict[str, Any]:
-        """The cells' ids and geometry as the store takes them."""
+        """The cells' ids and geometry as the store takes them: the polygons, and for a grid also their rings
+        (the GeoPackage store writes those without encoding a shapely polygon per cell)."""
+        out = {"cell_id": self.ids, "geometry": self.polygons}
         if self.rings is not None:
-            return {"cell_id": self.ids, "rings": self.rings}
-        return {"cell_id": self.ids, "geometry": self.polygons}
+            out["rings"] = self.rings
+        return out
 
 
 def surface_cells(ws: Workspace, *, cells: str = "grid", cell_size: float | None = None,
