@@ -1265,7 +1265,8 @@ def users_revoke_token(token_id: str, db: str, user: str | None, fmt: str) -> No
 # --- risk: contamination risk prediction (issue 6) -------------------------------------------------------------
 @main.group(cls=SafeGroundGroup)
 def risk() -> None:
-    """Contamination risk prediction: evaluate against distance baselines, list and adopt stored runs."""
+    """Contamination risk prediction: evaluate against distance baselines, fit, predict, surfaces over the
+    study area, survey targets; list and adopt stored runs."""
 
 
 _SCORE_COLUMNS = (("roc_auc", "ROC-AUC"), ("pr_auc", "PR-AUC"), ("recall_5pct", "recall@5%"),
@@ -1273,9 +1274,16 @@ _SCORE_COLUMNS = (("roc_auc", "ROC-AUC"), ("pr_auc", "PR-AUC"), ("recall_5pct", 
 
 
 @risk.command("evaluate")
-@click.option("--cells", required=True, type=click.Path(dir_okay=False), help="Cell table: CSV or GeoPackage.")
-@click.option("--label", required=True, help="Label column: 1 found, 0 released with nothing found, else unknown.")
-@click.option("--group", required=True, help="Group column for leave-one-group-out (e.g. the municipality).")
+@click.option("--cells", type=click.Path(dir_okay=False), help="Cell table: CSV or GeoPackage.")
+@click.option("--label", help="Label column: 1 found, 0 released with nothing found, else unknown.")
+@click.option("--group", help="Group column for leave-one-group-out (e.g. the municipality).")
+@click.option("--walk-forward", "walk", metavar="Y1,Y2,Y3",
+              help="Instead of a cell table: a grid over the study area; fit with evidence up to Y1 and records "
+                   "of Y1+1..Y2 as positives, predict as of Y2, score on records of Y2+1..Y3.")
+@click.option("--cell-size", type=click.FloatRange(min=1), default=5000, show_default=True,
+              help="With --walk-forward: grid cell size in metres.")
+@click.option("--area", help="With --walk-forward: lon,lat,lon,lat or an admin area's code (default: the "
+                             "national outline).")
 @click.option("--id", "id_column", help="Cell id column (default: the row number, from 1).")
 @click.option("--unknown-value", type=float, default=-1, show_default=True, help="Label value meaning unknown.")
 @click.option("--drop", multiple=True, metavar="COL", help="Leave this column out of the features (repeatable).")
@@ -1290,23 +1298,54 @@ _SCORE_COLUMNS = (("roc_auc", "ROC-AUC"), ("pr_auc", "PR-AUC"), ("recall_5pct", 
               help="Start the trees from the best evidence distance's log-odds (see docs/design.md).")
 @db_options
 @format_option
-def risk_evaluate(cells: str, label: str, group: str, id_column: str | None, unknown_value: float,
+def risk_evaluate(cells: str | None, label: str | None, group: str | None, walk: str | None, cell_size: float,
+                  area: str | None, id_column: str | None, unknown_value: float,
                   drop: tuple[str, ...], monotone: tuple[str, ...], evidence: bool, as_of: dt.datetime | None,
                   trees: int, seed: int, boost_from_distance: bool, db: str, user: str | None, fmt: str) -> None:
     """Leave-one-group-out evaluation of the model beside every distance baseline; stored as a run.
 
     Example: safeground risk evaluate --cells antioquia_train_all.csv --label mines_outcome --group Municipio
     --evidence --as-of 2014-12-31 --db colombia.gpkg
+
+    Or walk forward in time over a grid: safeground risk evaluate --walk-forward 2004,2009,2014 --cell-size 5000
+    --db colombia.gpkg
     """
     from safeground.services.risk_model import ModelSettings
     from safeground.services.risk_runs import evaluate_cells
 
+    settings = ModelSettings(trees=trees, seed=seed, monotone=monotone, start_from_baseline=boost_from_distance)
+    if walk:
+        from safeground.services.risk_walk_forward import parse_years, walk_forward
+
+        with workspace(db, user) as ws:
+            wf = walk_forward(ws, parse_years(walk), cell_size=cell_size, area=area, settings=settings,
+                              progress=progress_bar())
+        y1, y2, y3 = wf.years
+        width = max(len(r["score"]) for r in wf.table)
+        text = [f"Walk-forward over {wf.area}: {wf.cells:,} cells; fitted with evidence up to {y1}, "
+                f"{wf.train_positive:,} cells with a record of {y1 + 1}-{y2} positive, the others unlabelled "
+                f"(positive-unlabelled); predicted as of {y2}; scored on the {wf.test_positive:,} cells with a "
+                f"record of {y2 + 1}-{y3}.",
+                f"{'score':<{width}}  {'ROC-AUC':>9}  {'recall@5%':>9}  {'recall@10%':>10}"]
+        text += [f"{r['score']:<{width}}  {r['roc_auc']:>9.3f}  {r['recall_5pct']:>9.3f}  {r['recall_10pct']:>10.3f}"
+                 for r in wf.table]
+        best = max(wf.table[1:], key=lambda r: r["recall_10pct"]) if len(wf.table) > 1 else wf.table[0]
+        served = wf.table[0]
+        text.append(f"Served (chosen on {y1 + 1}-{y2} only): {wf.served}. "
+                    + (f"The baseline {best['score']} finds more of the {y2 + 1}-{y3} cells in the top 10% "
+                       f"({best['recall_10pct']:.1%} against {served['recall_10pct']:.1%})."
+                       if best["recall_10pct"] > served["recall_10pct"] else
+                       f"No baseline finds more of the {y2 + 1}-{y3} cells in the top 10% "
+                       f"({served['recall_10pct']:.1%})."))
+        text.append(f"Stored as run {wf.run['id']} (evaluate: never current).")
+        emit(fmt, wf.to_dict(), "\n".join(text))
+        return
+    if not (cells and label and group):
+        raise click.UsageError("Give --cells, --label and --group, or --walk-forward Y1,Y2,Y3.")
     with workspace(db, user) as ws:
         result = evaluate_cells(ws, cells, label=label, group=group, id_column=id_column,
                                 unknown_value=unknown_value, drop=drop, evidence=evidence,
-                                as_of=as_of.date() if as_of else None,
-                                settings=ModelSettings(trees=trees, seed=seed, monotone=monotone,
-                                                       start_from_baseline=boost_from_distance),
+                                as_of=as_of.date() if as_of else None, settings=settings,
                                 progress=progress_bar())
     ev = result.evaluation
     width = max(len(r["score"]) for r in ev.table())
@@ -1404,6 +1443,90 @@ def risk_predict(run_id: int | None, model_file: str | None, cells: str, id_colu
          "\n".join([f"Predicted {len(result.table)} cells (mean risk {float(result.risk.mean()):.3f}); serves "
                     f"{result.model.served}.", *notes, f"Stored as run {result.run['id']} (predict)"
                     + (f"; cells written to {out}." if out else ".")]))
+
+
+@risk.command("surface")
+@click.option("--as-of", type=click.DateTime(formats=["%Y-%m-%d"]),
+              help="Evidence known by this date (default: today).")
+@click.option("--cell-size", type=click.FloatRange(min=1, min_open=False), help="Grid cell size in metres.")
+@click.option("--cells", "cells", type=click.Choice(["grid", "hazards"]), default="grid", show_default=True,
+              help="A grid over the study area, or the hazard polygons themselves.")
+@click.option("--area", help="Study area: lon,lat,lon,lat (west,south,east,north) or an admin area's code "
+                             "(default: the national outline).")
+@click.option("--label-years", type=click.IntRange(1, 50), default=5, show_default=True,
+              help="Learn from what was found in this many years before --as-of.")
+@click.option("--trees", type=click.IntRange(10, 5000), default=200, show_default=True, help="Trees per model.")
+@click.option("--seed", type=int, default=1, show_default=True, help="Random seed of the model.")
+@click.option("--boost-from-distance/--no-boost-from-distance", default=True, show_default=True,
+              help="Start the trees from the best evidence distance's log-odds (see docs/design.md).")
+@click.option("--adopt", is_flag=True, help="Make the new surface the current risk run.")
+@click.option("--out", "out", type=click.Path(dir_okay=False), help="Also write the cells to this GeoPackage.")
+@db_options
+@format_option
+def risk_surface(as_of: dt.datetime | None, cell_size: float | None, cells: str, area: str | None,
+                 label_years: int, trees: int, seed: int, boost_from_distance: bool, adopt: bool, out: str | None,
+                 db: str, user: str | None, fmt: str) -> None:
+    """Risk of every cell of the study area as of a date, with its top three reasons; stored as a run.
+
+    Example: safeground risk surface --as-of 2025-12-31 --cell-size 1000 --area XS01 --adopt --out risk.gpkg
+    --db demo.gpkg
+    """
+    from safeground.services.risk_model import ModelSettings
+    from safeground.services.risk_surface import make_surface, write_surface
+
+    day = as_of.date() if as_of else dt.date.today()
+    with workspace(db, user) as ws:
+        result = make_surface(ws, as_of=day, cell_size=cell_size, cells=cells, area=area, label_years=label_years,
+                              adopt=adopt, settings=ModelSettings(trees=trees, seed=seed,
+                                                                  start_from_baseline=boost_from_distance),
+                              progress=progress_bar())
+    if out:
+        write_surface(out, result)
+    doc = {**result.to_dict(), "out": out}
+    tuning = result.model.chosen
+    served = ("the model" if result.model.served == "model" else
+              f"the baseline {result.model.served} (it ranked the new finds better than the model did)")
+    lines = [f"Risk surface: {result.cells.described}, as of {day.isoformat()}.",
+             f"Learnt from {tuning['fitted_as_of']} to {day.isoformat()}: {result.labels['positive']} positive, "
+             f"{result.labels['negative']} negative, {result.labels['unknown']} unlabelled cells "
+             f"(positive-unlabelled fit; label frequency {tuning['label_frequency']:.2f}).",
+             f"Out-of-fold ROC-AUC of the new finds against all other cells: model {tuning['inner_roc_auc']:.3f}; "
+             + ", ".join(f"{n} {v:.3f}" for n, v in sorted(tuning["baselines_roc_auc"].items(),
+                                                             key=lambda kv: -kv[1])[:3]) + ".",
+             f"Serves {served}. Expected finds over the area: {doc['expected_finds']:.1f}.",
+             f"Stored as run {result.run['id']} (surface)" + ("; it is now the current risk run." if adopt else
+                                                                 f"; adopt it with 'safeground risk adopt "
+                                                                 f"{result.run['id']}'.")]
+    if out:
+        lines.append(f"Cells written to {out}.")
+    emit(fmt, doc, "\n".join(lines))
+
+
+@risk.command("targets")
+@click.option("--run", "run_id", type=int, help="A stored surface's run id (default: the current run).")
+@click.option("--top-share", type=float, default=0.1, show_default=True,
+              help="Share of the cells, by highest risk, that make up the targets.")
+@click.option("--limit", type=click.IntRange(1), default=20, show_default=True, help="Targets to print.")
+@db_options
+@format_option
+def risk_targets(run_id: int | None, top_share: float, limit: int, db: str, user: str | None, fmt: str) -> None:
+    """Ranked survey targets: clusters of adjacent high-risk cells, with their area and expected finds.
+
+    Example: safeground risk targets --top-share 0.05 --db demo.gpkg
+    """
+    from safeground.services.risk_targets import survey_targets
+
+    with workspace(db, user) as ws:
+        run, targets = survey_targets(ws, run_id=run_id, top_share=top_share)
+    cells = sum(len(t.cells) for t in targets)
+    head = (f"Run {run['id']} ({run['kind']}, as of {run['as_of']}): the {cells:,} riskiest cells "
+            f"({top_share:.0%}) form {len(targets):,} survey target{'s' if len(targets) != 1 else ''}, "
+            f"ranked by expected finds.")
+    shown = [t.words() for t in targets[:limit]]
+    more = [f"... and {len(targets) - limit:,} more (--limit, or --format json for all)."] \
+        if len(targets) > limit else []
+    emit(fmt, {"run": run["id"], "as_of": run["as_of"], "top_share": top_share,
+               "targets": [t.to_dict() for t in targets]}, "\n".join([head, *shown, *more]))
 
 
 @risk.command("runs")

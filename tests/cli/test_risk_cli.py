@@ -122,3 +122,50 @@ def test_fit_then_predict_another_region_by_run_or_model_file(reland_csv: Path, 
     assert both.exit_code == 1 and "risk.which_model" in both.output
     not_a_model = runner.invoke(main, ["risk", "predict", "--model", str(other), *common])
     assert not_a_model.exit_code == 1 and "risk.bad_model" in not_a_model.output
+
+
+def test_surface_adopt_out_and_targets_on_the_demo(small_demo: tuple[object, Path], tmp_path: Path) -> None:
+    import sqlite3
+
+    import pyogrio
+
+    db = tmp_path / "demo.gpkg"
+    with sqlite3.connect(small_demo[1]) as src, sqlite3.connect(db) as dst:  # the demo is open, in WAL mode
+        src.backup(dst)
+    runner = CliRunner()
+    out = tmp_path / "risk.gpkg"
+    made = runner.invoke(main, ["risk", "surface", "--as-of", "2025-12-31", "--cell-size", "4000", "--area",
+                                "-72.6,4.6,-71.4,5.8", "--trees", "10", "--adopt", "--out", str(out), "--db", str(db),
+                                "--user", "ana"])
+    assert made.exit_code == 0, made.output
+    assert "positive-unlabelled fit" in made.output and "it is now the current risk run" in made.output
+    assert "Stored as run 1 (surface)" in made.output and f"Cells written to {out}" in made.output
+    with open_store(db) as store:
+        run = store.risk_runs(current=True)[0]
+        assert (run["id"], run["kind"], run["adopted_by"]) == (1, "surface", "ana")
+        assert len(pyogrio.read_dataframe(out)) == run["cell_count"] > 1000
+    listed = runner.invoke(main, ["risk", "targets", "--top-share", "0.05", "--limit", "3", "--db", str(db)])
+    assert listed.exit_code == 0, listed.output
+    lines = listed.output.splitlines()
+    assert lines[0].startswith("Run 1 (surface, as of 2025-12-31): the ") and lines[1].startswith("1. ")
+    assert "expected finds" in lines[1] and "km²" in lines[1]
+    doc = json.loads(runner.invoke(main, ["risk", "targets", "--format", "json", "--db", str(db)]).output)
+    assert doc["run"] == 1 and doc["targets"][0]["rank"] == 1
+    assert sum(t["cell_count"] for t in doc["targets"]) == -(-run["cell_count"] // 10)  # the top 10%, rounded up
+    usage = runner.invoke(main, ["risk", "surface", "--as-of", "2025-12-31", "--db", str(db)])
+    assert usage.exit_code == 1 and "risk.bad_cell_size" in usage.output
+
+
+def test_walk_forward_from_the_command_line(antioquia_db: Path, tmp_path: Path) -> None:
+    db = tmp_path / "col.gpkg"
+    shutil.copy(antioquia_db, db)
+    runner = CliRunner()
+    result = runner.invoke(main, ["risk", "evaluate", "--walk-forward", "2004,2009,2014", "--cell-size", "20000",
+                                  "--area", "-77.2,5.4,-73.8,8.9", "--trees", "10", "--db", str(db)])
+    assert result.exit_code == 0, result.output
+    assert "fitted with evidence up to 2004" in result.output and "Served (chosen on 2005-2009 only)" in result.output
+    assert "ev_any_dist" in result.output and "Stored as run 1 (evaluate: never current)." in result.output
+    refused = runner.invoke(main, ["risk", "adopt", "1", "--db", str(db)])
+    assert refused.exit_code == 1 and "risk.not_adoptable" in refused.output
+    usage = runner.invoke(main, ["risk", "evaluate", "--db", str(db)])
+    assert usage.exit_code == 2 and "--walk-forward" in usage.output

@@ -87,3 +87,21 @@ def test_the_model_keeps_its_risks_through_storage_and_explains_each_cell(
     # Evidence distances read as plain words with the year of the nearest record known by the cut-off.
     evidence = [t for t in texts if " km from a" in t]
     assert evidence and all(any(f" a {y} " in t for y in range(1990, 2010)) for t in evidence), evidence[:5]
+
+
+def test_reasons_for_millions_come_from_one_contribution_per_signature_and_read_as_the_model_explains(
+        model: RiskModel, cells: CellTable, with_years: tuple[CellTable, dict[str, np.ndarray]]) -> None:
+    import json
+
+    from safeground.services.risk_reasons import reason_lists, signatures
+
+    x = cells.features
+    reps, inverse = signatures(model.booster, x)
+    assert len(reps) < len(x)  # cells share signatures ...
+    full = model.booster.predict(x, pred_contrib=True)
+    np.testing.assert_allclose(full[reps][inverse], full, atol=1e-12)  # ... and with them their contributions
+    as_model = dataclasses.replace(model, served="model")  # the fixture's fit may serve a distance instead
+    lists = reason_lists(as_model, x, with_years[1])
+    explained = as_model.reasons(x, with_years[1])
+    for stored, words in zip(lists, explained, strict=True):
+        assert sorted(json.loads(stored)) == sorted(r["text"] for r in words)

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import zlib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -74,12 +75,18 @@ class RiskModel:
         return np.asarray(self.base_platt[0] * d + self.base_platt[1], dtype=float)
 
     def raw(self, features: np.ndarray) -> np.ndarray:
-        return np.asarray(self.booster.predict(features, raw_score=True), dtype=float) + self.base_term(features)
+        threads = os.cpu_count() or 1
+        return (np.asarray(self.booster.predict(features, raw_score=True, num_threads=threads), dtype=float)
+                + self.base_term(features))
 
     def risk(self, features: np.ndarray) -> np.ndarray:
         """Calibrated probability that a cell holds explosive ordnance, from the served score."""
         if self.served != "model":
             return platt_apply(self.served_platt, distance_score(features[:, self.names.index(self.served)]))
+        return self.risk_of_model(features)
+
+    def risk_of_model(self, features: np.ndarray) -> np.ndarray:
+        """The model's own calibrated probability, even where a baseline is served."""
         return platt_apply(self.platt, self.raw(features))
 
     def reasons(self, features: np.ndarray, years: Mapping[str, np.ndarray] | None = None,
@@ -241,7 +248,7 @@ def platt_apply(platt: tuple[float, float], scores: np.ndarray) -> np.ndarray:
 
 
 def _train(x: np.ndarray, y: np.ndarray, names: list[str], settings: ModelSettings,
-           leaves_min: tuple[int, int], start: np.ndarray) -> Any:
+           leaves_min: tuple[int, int], start: np.ndarray | None, weight: np.ndarray | None = None) -> Any:
     import lightgbm as lgb
 
     params = {"objective": "binary", "learning_rate": settings.learning_rate, "num_leaves": leaves_min[0],
@@ -249,7 +256,7 @@ def _train(x: np.ndarray, y: np.ndarray, names: list[str], settings: ModelSettin
               "monotone_constraints_method": "basic", "feature_fraction": 0.9, "seed": settings.seed,
               "deterministic": True, "force_row_wise": True, "num_threads": settings.threads, "verbose": -1}
     # LightGBM refuses JSON-special characters in feature names; the model keeps the real names itself.
-    data = lgb.Dataset(x, label=y, init_score=start, feature_name=[f"f{j}" for j in range(len(names))],
+    data = lgb.Dataset(x, label=y, init_score=start, weight=weight, feature_name=[f"f{j}" for j in range(len(names))],
                        free_raw_data=True)
     return lgb.train(params, data, num_boost_round=settings.trees)
 

@@ -1,8 +1,8 @@
 """Risk runs: evaluate a cell table and store the run; list runs; adopt one as current.
 
 Every run is stored in the database (``safeground_risk_run`` and its cells). Only adoption makes a run current,
-and only a run over the database's own study area can be adopted: runs of ``evaluate``, and runs on outside
-cell tables, never become current (``risk.not_adoptable``).
+and only a risk surface over the database's own study area (``services/risk_surface.py``) can be adopted:
+evaluations, fits and predictions on outside cell tables never become current (``risk.not_adoptable``).
 """
 
 from __future__ import annotations
@@ -216,13 +216,14 @@ def list_runs(ws: Workspace, *, kind: str | None = None) -> list[Record]:
 
 
 def adopt(ws: Workspace, run_id: int) -> Record:
-    """Make a run the current one, if it may be: not an evaluation, not on an outside cell table."""
+    """Make a run the current one, if it may be: only risk surfaces over the study area can."""
     found = ws.store.risk_runs(run_id=run_id)
     if not found:
         return ws.store.adopt_risk_run(run_id, user=ws.user)  # raises risk.run_not_found
     run = found[0]
-    if run["kind"] == "evaluate" or run["cells_source"] == "table":
-        why = "an evaluation" if run["kind"] == "evaluate" else "a run on an outside cell table"
+    if run["kind"] != "surface":
+        why = {"evaluate": "an evaluation", "fit": "a fit on a cell table",
+               "predict": "a prediction on an outside cell table"}.get(run["kind"], f"a {run['kind']} run")
         raise ValidationError("risk.not_adoptable", f"Run {run_id} is {why}; it can never become current.",
                               hint="Adopt a risk surface over the study area ('safeground risk surface ... "
                                    "--adopt').")

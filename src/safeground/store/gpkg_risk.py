@@ -100,14 +100,44 @@ class GeoPackageRiskRuns:
 def _cell_rows(run_id: int, cells: Mapping[str, Sequence[Any]]) -> Iterator[tuple[Any, ...]]:
     n = len(cells["cell_id"])
     geoms = cells.get("geometry")
+    rings = cells.get("rings")  # a grid's cells as (n, 5, 2) closed rings, without shapely objects
     for start in range(0, n, _CELLS_PER_STATEMENT):
         stop = min(n, start + _CELLS_PER_STATEMENT)
-        blobs = (gpkg_binary.encode(np.asarray(geoms[start:stop], dtype=object)) if geoms is not None
-                 else [None] * (stop - start))
+        if rings is not None:
+            blobs: Sequence[bytes | None] = ring_blobs(np.asarray(rings[start:stop], dtype=float))
+        elif geoms is not None:
+            blobs = gpkg_binary.encode(np.asarray(geoms[start:stop], dtype=object))
+        else:
+            blobs = [None] * (stop - start)
         for i in range(start, stop):
             reasons = cells["reasons"][i]
             yield (run_id, i, str(cells["cell_id"][i]), blobs[i - start], float(cells["risk"][i]),
                    reasons if isinstance(reasons, str) else json.dumps(reasons, ensure_ascii=False))
+
+
+_RING = np.dtype([("magic", "S2"), ("version", "u1"), ("flags", "u1"), ("srs_id", "<i4"), ("env", "<f8", (4,)),
+                  ("order", "u1"), ("type", "<u4"), ("rings", "<u4"), ("points", "<u4"), ("xy", "<f8", (5, 2))])
+
+
+def ring_blobs(rings: np.ndarray, srs_id: int = 4326) -> list[bytes]:
+    """GeoPackage blobs of polygons with one closed ring of five points (grid cells), laid out by numpy: the
+    header with its envelope (minx, maxx, miny, maxy), then little-endian ISO WKB.
+
+    >>> import shapely
+    >>> ring = np.array([[[0, 0], [2, 0], [2, 1], [0, 1], [0, 0]]], dtype=float)
+    >>> blob = ring_blobs(ring)[0]
+    >>> blob == gpkg_binary.encode(np.array([shapely.Polygon(ring[0])]))[0]
+    True
+    """
+    out = np.zeros(len(rings), dtype=_RING)
+    out["magic"], out["flags"], out["srs_id"] = b"GP", 0b0000_0011, srs_id
+    out["env"] = np.stack([rings[:, :, 0].min(axis=1), rings[:, :, 0].max(axis=1), rings[:, :, 1].min(axis=1),
+                           rings[:, :, 1].max(axis=1)], axis=1)
+    out["order"], out["type"], out["rings"], out["points"] = 1, 3, 1, 5
+    out["xy"] = rings
+    raw = out.tobytes()
+    size = _RING.itemsize
+    return [raw[i: i + size] for i in range(0, len(raw), size)]
 
 
 def _no_run(run_id: int) -> NotFoundError:
