@@ -13,8 +13,10 @@ issue asks for), and every other tile stays as cached. The aggregated casualty l
 casualty, accident or admin area changes (rare, and the layer is small).
 
 **Layers** are declared in ``LAYERS`` (a new one is one more entry): source layer, attributes kept, zoom range,
-simplification. Retired records are never drawn. Casualties appear only as counts per admin area (level 2,
-else 1): no casualty field but the outcome is ever read, and no accident location leaves this module.
+simplification. Retired records are never drawn. The current risk run's cells are a computed layer
+(:mod:`~safeground.services.risk_map`), redrawn whole when another run is adopted; never a public layer.
+Casualties appear only as counts per admin area (level 2, else 1): no casualty field but the outcome is ever
+read, and no accident location leaves this module.
 
 **Restrictions.** ``restriction`` is a WGS84 polygon or a set of admin area codes (the union of those areas):
 only features that intersect it are drawn (the casualty layer: only areas that do). Each restriction is its
@@ -58,10 +60,11 @@ import shapely
 
 from safeground.domain.errors import ValidationError
 from safeground.io.mvt import BUFFER, EXTENT, encode_layer
-from safeground.services import public_map
+from safeground.services import public_map, risk_map
 from safeground.services.public_hazards import PUBLIC_FIELDS
 from safeground.services.workspace import Workspace
 from safeground.store.gpkg_binary import envelope
+from safeground.store.gpkg_risk import RISK_RUN_LAYER
 from safeground.store.tile_cache import TileCache
 
 #: Deepest zoom served (the map overzooms beyond a layer's ``maxzoom``).
@@ -158,6 +161,9 @@ def _count_casualties(ws: Workspace) -> Features:
 #: The map's tile layers, drawn in this order (later above). Add a layer here and it is tiled, cached and kept
 #: fresh like the others.
 LAYERS: tuple[TileLayer, ...] = (
+    # The current risk run's cells, below everything recorded; redrawn whole when another run is adopted.
+    TileLayer("risk_surface", "risk_cell", ("cell", "risk", "run"), 6, 14, features=risk_map.surface_features,
+              depends_on=(RISK_RUN_LAYER,)),
     TileLayer("casualties", "admin_area", ("code", "name", "casualties", "killed", "injured"), 4, 12,
               simplification=2.0, features=casualty_counts, depends_on=("casualty", "accident", "admin_area")),
     TileLayer("released_land", "released_area", ("ref", "kind", "release_status", "released_on"), 8, 14,
