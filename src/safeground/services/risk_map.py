@@ -40,6 +40,7 @@ import numpy as np
 import shapely
 
 from safeground.domain.errors import NotFoundError
+from safeground.domain.risk import ANY, EVIDENCE_TYPES
 from safeground.services.workspace import Workspace
 from safeground.store.base import Record
 
@@ -100,6 +101,22 @@ def run_title(run: Record) -> str:
     what = "Risk surface run" if run["kind"] == "surface" else "Risk run"
     kind = "" if run["kind"] == "surface" else f" ({run['kind']})"
     return f"{what} {run['id']}{kind}, as of {run_date(run)}"
+
+
+def served_text(served: str | None) -> str:
+    """The score a run serves, in words: the model, or the distance baseline that beat it.
+
+    >>> served_text("model"), served_text("ev_any_dist"), served_text("ev_accident_dist"), served_text("roads_dist")
+    ('the model', 'the distance to the nearest item of evidence', 'the distance to the nearest accident', 'roads_dist')
+    """
+    if served in (None, "model"):
+        return "the model"
+    assert served is not None
+    words = {t.name: t.singular for t in (*EVIDENCE_TYPES, ANY)}
+    name = served.removeprefix("ev_").removesuffix("_dist")
+    if served.startswith("ev_") and served.endswith("_dist") and name in words:
+        return f"the distance to the nearest {words[name]}"
+    return served
 
 
 def reason_texts(reasons: Any, top: int = TOP_REASONS) -> list[str]:
@@ -200,9 +217,10 @@ def run_summary(ws: Workspace) -> dict[str, Any]:
     surface = current_surface(ws)
     risk = surface.risk if surface is not None else np.array([], dtype=np.float64)
     metrics = run["metrics"] or {}
+    served = run["served"] or metrics.get("served") or "model"
     return {"current": True, "run": run["id"], "kind": run["kind"], "title": run_title(run), "date": run_date(run),
             "as_of": run["as_of"], "created_at": run["created_at"], "adopted_at": run["adopted_at"],
-            "adopted_by": run["adopted_by"], "served": run["served"] or metrics.get("served") or "model",
+            "adopted_by": run["adopted_by"], "served": served, "served_text": served_text(served),
             "cells": run["cell_count"], "mapped_cells": len(risk), "validation": validation(metrics),
             "bands": risk_bands(risk), "caveat": CAVEAT}
 
