@@ -1013,8 +1013,11 @@ def report(db: str, user: str | None, year: int, target: str, include_submitted:
               help="A reverse proxy whose X-Forwarded-For names the client (repeat; '*' for any). Default: none.")
 @click.option("--tile-cache", type=click.Path(dir_okay=False), default=None,
               help="The map's tile cache file (default: DB.tiles; public tiles beside it, .public.tiles).")
+@click.option("--tile-refresh", "tile_refresh", default=30.0, show_default=True, type=click.FloatRange(min=0),
+              metavar="SECONDS", help="Render again the cached tiles that edits touched this often (0: only when "
+                                      "asked for).")
 def serve(db: str, host: str, port: int, read_only: bool, rate_limit: str, tile_rate_limit: str,
-          trust_proxy: tuple[str, ...], tile_cache: str | None) -> None:
+          trust_proxy: tuple[str, ...], tile_cache: str | None, tile_refresh: float) -> None:
     """Serve the web application and its API on the database.
 
     Example: safeground serve --db demo.gpkg --port 8000   (then open http://127.0.0.1:8000/api)
@@ -1027,7 +1030,8 @@ def serve(db: str, host: str, port: int, read_only: bool, rate_limit: str, tile_
         return None if text.strip().lower() in ("none", "off", "0") else text
 
     app = create_app(db, read_only=read_only, rate_limit=limit(rate_limit), tile_rate_limit=limit(tile_rate_limit),
-                     trusted_proxies=list(trust_proxy) or None, tile_cache=tile_cache)
+                     trusted_proxies=list(trust_proxy) or None, tile_cache=tile_cache,
+                     tile_refresh_s=tile_refresh or None)
     # the app decides whom to trust for X-Forwarded-For (--trust-proxy), not uvicorn's default of 127.0.0.1
     uvicorn.run(app, host=host, port=port, log_level="info", proxy_headers=False)
 

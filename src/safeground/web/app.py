@@ -20,12 +20,16 @@ document keep working across releases.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import logging
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
 from fastapi import FastAPI, Request
+from fastapi.concurrency import run_in_threadpool
 from fastapi.routing import APIRoute
 from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
@@ -39,22 +43,40 @@ from safeground.web.catalogue import layer_document, layers_document
 from safeground.web.rate_limit import DEFAULT, TILES_DEFAULT, RateLimit
 from safeground.web.routes import auth, ogcapi, pages, public, records, risk, safety_batch, stats, tiles
 from safeground.web.shared import SharedReader
+from safeground.web.tile_front import CachedTileFront
+
+#: Seconds between background refreshes of the cached tiles that edits touched.
+TILE_REFRESH_S = 30.0
+
+_log = logging.getLogger("safeground.web")
 
 
 def _operation_id(route: APIRoute) -> str:
     return route.name
 
 
+async def _refresh_tiles(shared: SharedReader, every_s: float) -> None:
+    """Render again, every ``every_s`` seconds, the cached tiles that edits touched (in a worker thread)."""
+    while True:
+        await asyncio.sleep(every_s)
+        try:
+            await run_in_threadpool(shared.refresh_tiles)
+        except Exception:  # a failed refresh leaves the tiles to render on demand; the next one tries again
+            _log.exception("background tile refresh failed")
+
+
 def create_app(db: str | Path, *, read_only: bool = False, rate_limit: str | None = DEFAULT,
                tile_rate_limit: str | None = TILES_DEFAULT, trusted_proxies: str | Sequence[str] | None = None,
-               tile_cache: str | Path | None = None) -> FastAPI:
+               tile_cache: str | Path | None = None, tile_refresh_s: float | None = TILE_REFRESH_S) -> FastAPI:
     """The web application over the database file ``db`` (which must exist).
 
     ``read_only`` opens it read-only for every request (a public mirror). ``rate_limit`` and ``tile_rate_limit``
     bound the public routes and the public tiles per client (``limits`` notation, e.g. ``"60/minute"``; ``None``:
     no limit). ``trusted_proxies`` (addresses, or ``"*"``) are the reverse proxies whose ``X-Forwarded-For`` names
     the client; none by default. ``tile_cache`` is the signed-in map's tile cache file (default ``<db>.tiles``;
-    the public tiles go beside it, ``.public.tiles``)."""
+    the public tiles go beside it, ``.public.tiles``). Every ``tile_refresh_s`` seconds (``None``: never) the cached
+    tiles that edits touched are rendered again in the background, so the next view of an edited place is served
+    from the cache (a tile is current either way: a stale one is rendered when asked for)."""
     path = Path(db)
     if not path.is_file():
         raise NotFoundError("store.not_found", f"No database at {path}.",
@@ -67,7 +89,12 @@ def create_app(db: str | Path, *, read_only: bool = False, rate_limit: str | Non
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        refresher = asyncio.create_task(_refresh_tiles(shared, tile_refresh_s)) if tile_refresh_s else None
         yield
+        if refresher is not None:
+            refresher.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await refresher
         shared.close()
 
     app = FastAPI(title="SafeGround", version=__version__, openapi_url="/api/openapi.json", docs_url="/api/docs",
@@ -79,6 +106,9 @@ def create_app(db: str | Path, *, read_only: bool = False, rate_limit: str | Non
     app.state.read_only = read_only
     app.state.shared = shared
     app.state.rate_limit, app.state.tile_rate_limit = limits
+    # cached tiles are answered before routing (tile_front); inside the proxy headers, so that the public tiles'
+    # rate limit counts the same client as the routes do
+    app.add_middleware(CachedTileFront, shared=shared, tile_rate_limit=limits[1])
     if trusted_proxies:
         app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=trusted_proxies)  # type: ignore[arg-type]
     problems.install(app)

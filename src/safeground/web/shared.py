@@ -34,6 +34,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from safeground.services import tiles
 from safeground.services.workspace import Workspace
 from safeground.store.tile_cache import TileCache
 
@@ -93,6 +94,14 @@ class SharedReader:
     def public_tile_cache(self) -> TileCache:
         """The public page's tile cache (a separate file)."""
         return self._tile_caches()[1]
+
+    def refresh_tiles(self) -> int:
+        """Bring both tile caches up to date with the audit log, rendering again at once the cached tiles that
+        changes touched (the app runs this every ``tile_refresh_s``, so the next view of an edited place is served
+        from the cache); how many tiles were dropped."""
+        with self.workspace() as ws:
+            return sum(tiles.refresh(ws, cache, render=True, layers=layers) for cache, layers in
+                       ((self.tile_cache, tiles.LAYERS), (self.public_tile_cache, tiles.PUBLIC_LAYERS)))
 
     def close(self) -> None:
         """Close the workspace and the caches (they open again on next use)."""
