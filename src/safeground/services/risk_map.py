@@ -48,6 +48,8 @@ from safeground.store.base import Record
 TOP_REASONS = 3
 #: Risk values in tiles are rounded to this many decimals (a smaller tile; the map's colour steps are coarser).
 TILE_DECIMALS = 3
+#: Joins a cell's reasons in memory (the ASCII unit separator: never in a reason's words).
+SEPARATOR = "\x1f"
 #: The caveat every view of predicted risk carries.
 CAVEAT = ("Predicted risk is a guide for where to survey first, not a hazard record: a high-risk cell is not a "
           "hazard area, and a low-risk cell is not safe.")
@@ -61,7 +63,7 @@ class Surface:
     positions: np.ndarray
     geometries: np.ndarray
     risk: np.ndarray
-    #: Each cell's top reasons, joined by newlines (one string a cell keeps 100,000 cells small).
+    #: Each cell's top reasons, joined by ``SEPARATOR`` (one string a cell keeps 100,000 cells small).
     reasons: list[str]
     tree: shapely.STRtree
 
@@ -109,9 +111,8 @@ def served_text(served: str | None) -> str:
     >>> served_text("model"), served_text("ev_any_dist"), served_text("ev_accident_dist"), served_text("roads_dist")
     ('the model', 'the distance to the nearest item of evidence', 'the distance to the nearest accident', 'roads_dist')
     """
-    if served in (None, "model"):
+    if served is None or served == "model":
         return "the model"
-    assert served is not None
     words = {t.name: t.singular for t in (*EVIDENCE_TYPES, ANY)}
     name = served.removeprefix("ev_").removesuffix("_dist")
     if served.startswith("ev_") and served.endswith("_dist") and name in words:
@@ -153,7 +154,7 @@ def _read_surface(ws: Workspace, run: Record) -> Surface:
         positions.append(cell["position"])
         geoms.append(cell["geometry"])
         risk.append(cell["risk"])
-        reasons.append("\n".join(reason_texts(cell["reasons"])))
+        reasons.append(SEPARATOR.join(reason_texts(cell["reasons"])))
     geometries = np.array(geoms, dtype=object)
     return Surface(run, np.array(positions, dtype=np.int64), geometries, np.array(risk, dtype=np.float64), reasons,
                    shapely.STRtree(geometries))
@@ -193,7 +194,7 @@ def cell_detail(ws: Workspace, run_id: int, position: int, *,
         if i is not None:
             text = surface.reasons[i]
             cell = {"geometry": surface.geometries[i], "risk": float(surface.risk[i]),
-                    "reasons": text.split("\n") if text else []}
+                    "reasons": text.split(SEPARATOR) if text else []}
     else:  # a run no longer current (the map was drawn before another was adopted): read it
         for c in ws.store.risk_cells(run_id):
             if c["position"] == position:
