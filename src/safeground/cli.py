@@ -1430,32 +1430,176 @@ def plan_priorities(db: str, user: str | None, method: str | None, weights_file:
 @db_options
 @click.option("--start", type=click.DateTime(["%Y-%m-%d"]), required=True, help="First day of week 0.")
 @click.option("--horizon", type=click.IntRange(1, 520), default=52, show_default=True, help="Weeks to plan.")
+@click.option("--teams", "teams_file", type=click.Path(dir_okay=False),
+              help="CSV of teams to import or update first (columns in the README).")
 @click.option("--time-limit", type=click.FloatRange(0.1), default=60.0, show_default=True,
               help="Seconds for the solver (the bound has its own 30 s).")
-@click.option("--out", type=click.Path(dir_okay=False), help="Also write the plan as CSV.")
+@click.option("--adopt", "adopt_run", is_flag=True, help="Also make this run the current plan.")
+@click.option("--out", type=click.Path(dir_okay=False), help="Also write the plan as .csv or .gpkg.")
 @format_option
-def plan_make(db: str, user: str | None, start: Any, horizon: int, time_limit: float, out: str | None,
-              fmt: str) -> None:
-    """Plan which teams clear which hazards, week by week: greedy, then HiGHS; value, bound and gap.
+def plan_make(db: str, user: str | None, start: Any, horizon: int, teams_file: str | None, time_limit: float,
+              adopt_run: bool, out: str | None, fmt: str) -> None:
+    """Plan which teams clear which hazards, week by week: greedy, then HiGHS; value, bound and gap. Stored as a run.
 
-    Example: safeground plan make --db demo.gpkg --start 2026-01-05 --horizon 26 --out plan.csv
+    Example: safeground plan make --db demo.gpkg --teams teams.csv --start 2026-01-05 --horizon 26 --adopt
     """
-    from safeground.services.plan_make import check_out, make_plan, write_plan_csv
+    from safeground.services.plan_make import check_out, make_plan, write_plan
 
     if out:
         check_out(out)
     with workspace(db, user) as ws:
-        doc = make_plan(ws, start=start.date(), horizon=horizon, time_limit=time_limit)
-    if out:
-        write_plan_csv(doc["items"], out)
+        doc = make_plan(ws, start=start.date(), horizon=horizon, time_limit=time_limit, teams=teams_file,
+                        adopt_run=adopt_run)
+        if out:
+            write_plan(ws, doc["items"], out)
     safe = [t for t in doc["target_weeks"] if t["week"] is not None]
-    lines = [f"{doc['teams']} teams, {doc['hazards']} open hazards, {doc['targets']} targets, "
-             f"{doc['horizon_weeks']} weeks from {doc['start']}.",
-             f"value {doc['value']:.1f} (greedy {doc['greedy_value']:.1f}), bound {doc['bound']:.1f}, "
-             f"gap {100 * doc['gap']:.1f}% ({doc['solve_seconds']} s; bound {doc['bound_seconds']} s).",
-             f"{doc['hazards_released']} hazards released, {len(safe)} of {doc['targets']} targets safe in the "
-             "horizon." + (f" Plan written to {out}." if out else "")]
+    lines = []
+    if doc["teams_import"]:
+        ti = doc["teams_import"]
+        lines.append(f"Teams from {ti['source']}: {len(ti['created'])} created, {len(ti['updated'])} updated, "
+                     f"{ti['rows_quarantined']} quarantined {ti['quarantine_reasons'] or ''}".rstrip() + ".")
+    lines += [f"{doc['teams']} teams, {doc['hazards']} open hazards, {doc['targets']} targets, "
+              f"{doc['horizon_weeks']} weeks from {doc['start']}.",
+              f"value {doc['value']:.1f} (greedy {doc['greedy_value']:.1f}), bound {doc['bound']:.1f}, "
+              f"gap {100 * doc['gap']:.1f}% ({doc['solve_seconds']} s; bound {doc['bound_seconds']} s).",
+              f"{doc['hazards_released']} hazards released, {len(safe)} of {doc['targets']} targets safe in the "
+              "horizon." + (f" Plan written to {out}." if out else ""),
+              f"Stored as run {doc['run']}" + (" (now the current plan)." if doc["current"] else
+                                               f"; make it current with 'safeground plan adopt {doc['run']}'.")]
     emit(fmt, doc, "\n".join(lines))
+
+
+@plan.command("runs")
+@click.option("--kind", type=click.Choice(["plan", "what_if"]), help="Only runs of this kind.")
+@db_options
+@format_option
+def plan_runs(kind: str | None, db: str, user: str | None, fmt: str) -> None:
+    """List the stored plan runs, oldest first; the current one is marked with *.
+
+    Example: safeground plan runs --db demo.gpkg
+    """
+    from safeground.services.plan_runs import list_runs
+
+    with workspace(db, user) as ws:
+        runs = list_runs(ws, kind=kind)
+    lines = [f"{'*' if r['current'] else ' '} {r['id']:>4}  {r['kind']:<7}  {r['created_at'][:16]}  "
+             f"{r['created_by']:<10}  from {r['start_date']}, {r['horizon_weeks']:>3} weeks  value {r['value']:.1f} "
+             f"(greedy {r['greedy_value']:.1f})  gap " + ("-" if r["gap"] is None else f"{100 * r['gap']:.1f}%")
+             + f"  {r['label'] or ''}".rstrip() for r in runs]
+    emit(fmt, runs, "\n".join(lines) if lines else "No plan runs yet.")
+
+
+@plan.command("adopt")
+@click.argument("run_id", metavar="RUN", type=int)
+@db_options
+@format_option
+def plan_adopt(run_id: int, db: str, user: str | None, fmt: str) -> None:
+    """Make a stored plan the current one (public settlement dates, plan when, map and report use it).
+
+    Example: safeground plan adopt 3 --db demo.gpkg
+    """
+    from safeground.services.plan_runs import adopt
+
+    with workspace(db, user) as ws:
+        run = adopt(ws, run_id)
+    run = {k: v for k, v in run.items() if k != "targets"}
+    emit(fmt, run, f"Run {run['id']} (from {run['start_date']}, {run['horizon_weeks']} weeks, made "
+                   f"{run['created_at'][:10]}) is now the current plan.")
+
+
+@plan.command("when")
+@click.option("--target", "target", required=True, metavar="REF", help="A settlement or project: ref, uuid or name.")
+@db_options
+@format_option
+def plan_when(target: str, db: str, user: str | None, fmt: str) -> None:
+    """When a settlement or project becomes safe under the current plan, and which hazards it waits on.
+
+    Example: safeground plan when --target PT-000001 --db demo.gpkg
+    """
+    from safeground.services.plan_when import when
+
+    with workspace(db, user) as ws:
+        doc = when(ws, target)
+    plan = doc["plan"]
+    head = {"planned": f"safe in week {doc['week']} (by {doc['date']})",
+            "not_in_horizon": f"not safe within the plan's {plan['horizon_weeks']} weeks",
+            "not_blocked": "not blocked: no open hazard blocks it",
+            "not_in_plan": "blocked by hazards the plan did not hold; make a new plan"}[doc["status"]]
+    lines = [f"{doc['target']} {doc['name']} ({doc['kind']}): {head}, under plan run {plan['run']} "
+             f"(from {plan['start_date']}, made {plan['made']})."]
+    for w in doc["waits_on"]:
+        lines.append(f"  waits on {w['ref']} {w['name'] or ''}: " + (f"released in week {w['week']} ({w['date']})"
+                     if w["week"] is not None else "not released in the plan")
+                     + (f", teams {', '.join(w['teams'])}" if w["teams"] else ""))
+    emit(fmt, doc, "\n".join(lines))
+
+
+@plan.command("compare")
+@db_options
+@click.option("--start", type=click.DateTime(["%Y-%m-%d"]), required=True, help="First day of week 0.")
+@click.option("--horizon", type=click.IntRange(1, 520), default=52, show_default=True, help="Weeks to plan.")
+@click.option("--add-teams", "add", type=click.IntRange(0, 500), default=0, help="What-if: this many more teams...")
+@click.option("--method", type=click.Choice(["manual", "mechanical", "mdd", "bac", "nts"]),
+              help="...of this method (copies of its team of median capacity).")
+@click.option("--remove-team", "remove", multiple=True, metavar="ID", help="What-if: without this team (repeatable).")
+@click.option("--weights", "weights_file", type=click.Path(dir_okay=False),
+              help="What-if: objective weights from YAML (households_weight, project_weight, risk_weight).")
+@click.option("--pin", "pins", multiple=True, metavar="TARGET=WEEK",
+              help="What-if: this target safe by this week (repeatable).")
+@click.option("--time-limit", type=click.FloatRange(0.1), default=10.0, show_default=True,
+              help="Seconds for the solver, per plan.")
+@format_option
+def plan_compare(db: str, user: str | None, start: Any, horizon: int, add: int, method: str | None,
+                 remove: tuple[str, ...], weights_file: str | None, pins: tuple[str, ...], time_limit: float,
+                 fmt: str) -> None:
+    """Plan the base and each what-if side by side: value, and the target dates that changed. Never current.
+
+    Example: safeground plan compare --db demo.gpkg --start 2026-01-05 --horizon 26 --add-teams 5 --method manual
+    """
+    from safeground.services.plan_compare import compare, parse_pin
+
+    parsed = tuple(parse_pin(p) for p in pins)
+    with workspace(db, user) as ws:
+        doc = compare(ws, start=start.date(), horizon=horizon, add=add, method=method, remove=remove,
+                      weights_file=weights_file, pins=parsed, time_limit=time_limit)
+    width = max(len(s["label"]) for s in doc["scenarios"])
+    lines = [f"{doc['teams']} teams, {doc['hazards']} open hazards, {doc['targets']} targets, "
+             f"{doc['horizon_weeks']} weeks from {doc['start']}; values under the base objective.",
+             f"{'what-if':<{width}}  {'run':>4}  {'value':>14}  {'change':>12}  {'targets safe':>12}  dates changed"]
+    for s in doc["scenarios"]:
+        lines.append(f"{s['label']:<{width}}  {s['run']:>4}  {s['value']:>14.1f}  {s['delta']:>+12.1f}  "
+                     f"{s['targets_safe']:>12}  {len(s.get('changed', [])) if 'changed' in s else '-':>13}"
+                     + ("" if "pin" not in s else "  pin " + ("met" if s["pin"]["met"] else "NOT met")))
+    for s in doc["scenarios"][1:]:
+        for c in s["changed"]:
+            lines.append(f"  {s['label']}: {c['ref']} {c['base_date'] or 'not in horizon'} -> "
+                         f"{c['date'] or 'not in horizon'}")
+    emit(fmt, doc, "\n".join(lines))
+
+
+@plan.command("gantt")
+@click.option("--run", "run_id", type=int, help="A stored run (default: the current plan).")
+@click.option("--out", required=True, type=click.Path(dir_okay=False), help="Chart file: .png, .svg or .pdf.")
+@db_options
+@format_option
+def plan_gantt(run_id: int | None, out: str, db: str, user: str | None, fmt: str) -> None:
+    """Draw a stored plan as a Gantt chart, one row per team.
+
+    Example: safeground plan gantt --run 3 --out plan.svg --db demo.gpkg
+    """
+    from safeground.services.plan_gantt import check_chart_out, draw_gantt, gantt_rows
+    from safeground.services.plan_runs import current_run
+
+    check_chart_out(out)
+    with workspace(db, user) as ws:
+        if run_id is None:
+            run = current_run(ws)
+            assert run is not None
+            run_id = run["id"]
+        doc = gantt_rows(ws, run_id)
+    draw_gantt(doc, out)
+    bars = sum(len(t["bars"]) for t in doc["teams"])
+    emit(fmt, {**doc, "out": out}, f"Run {doc['run']}: {len(doc['teams'])} teams, {bars} bars; chart written to {out}.")
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -35,7 +35,8 @@ def test_instance_holds_the_open_hazards_teams_and_targets(small_demo) -> None: 
 
 
 def test_plan_make_reports_a_checked_plan_and_exports_it(small_demo, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
-    _, path = small_demo
+    path = tmp_path / "demo.gpkg"
+    small_demo[0].store.backup(str(path))  # plan make stores its run: never in the shared demo
     out = tmp_path / "plan.csv"
     result = CliRunner().invoke(main, ["plan", "make", "--db", str(path), "--start", START.isoformat(),
                                        "--horizon", "6", "--time-limit", "5", "--out", str(out), "--format", "json"])

@@ -12,7 +12,10 @@ of it (default :data:`AROUND_M`, measured in the national projected CRS). Of tho
 The settlement is **blocked** when some hazard still blocks and none has released land, **partly released** when
 some hazard still blocks and some land around it was released, and **released** when no hazard blocks it any more
 (also when no hazard is known around it: ``hazards`` is then 0; no known hazard is not the same as safe).
-``planned_week`` stays null until plans exist. Only refs, names and counts are returned.
+``planned_week`` and ``planned_date`` (the last day of that week) say when the *current* plan (``plan adopt``) makes the
+settlement safe, with ``plan_run`` and ``plan_date`` (the day that plan was made); all null when no plan is current,
+and the planned week and date null when the current plan does not make it safe within its horizon or did not hold
+it. Only refs, names, counts and dates are returned.
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ import shapely
 
 from safeground.domain.errors import ValidationError
 from safeground.geo.crs import WGS84, reproject
+from safeground.services.plan_runs import current_run
 from safeground.services.safety import CAVEAT, safety_index
 from safeground.services.workspace import Workspace
 
@@ -35,8 +39,8 @@ RELEASED_TOLERANCE_M2 = 1.0
 
 def settlement_status(ws: Workspace, *, around_m: float = AROUND_M) -> list[dict[str, Any]]:
     """One entry per settlement, in ``ref`` order: ``ref``, ``name``, ``status``, ``blocking`` (refs still
-    blocking), ``released`` (refs with released land), ``hazards`` (how many concern it), ``planned_week``
-    (null) and ``caveat``."""
+    blocking), ``released`` (refs with released land), ``hazards`` (how many concern it), ``planned_week``,
+    ``planned_date``, ``plan_run``, ``plan_date`` (the current plan's, see module) and ``caveat``."""
     if not 0 <= around_m <= 50_000:
         raise ValidationError("public.bad_distance", f"The distance {around_m!r} m around settlements is out of "
                               "range.", hint="Give metres between 0 and 50,000.")
@@ -55,6 +59,8 @@ def settlement_status(ws: Workspace, *, around_m: float = AROUND_M) -> list[dict
     for t, h in pairs.T:
         around[int(t)].add(int(h))
     by_uuid = {h["uuid"]: i for i, h in enumerate(hazards)}
+    plan = current_run(ws, required=False)
+    planned = {t["ref"]: t for t in plan["targets"]} if plan else {}
     out = []
     for t, near in zip(targets, around, strict=True):
         near |= {by_uuid[u] for u in (t["blocking_hazards"] or "").split() if u in by_uuid}
@@ -63,6 +69,9 @@ def settlement_status(ws: Workspace, *, around_m: float = AROUND_M) -> list[dict
         released = [h["ref"] for h in concern if h["status"] in ("closed", "handed_over")
                     or (h["remaining_area_m2"] or 0.0) < (h["area_m2"] or 0.0) - RELEASED_TOLERANCE_M2]
         status = "released" if not blocking else "partly_released" if released else "blocked"
+        week = planned.get(t["ref"], {})
         out.append({"ref": t["ref"], "name": t["name"], "status": status, "blocking": blocking,
-                    "released": released, "hazards": len(concern), "planned_week": None, "caveat": CAVEAT})
+                    "released": released, "hazards": len(concern), "planned_week": week.get("week"),
+                    "planned_date": week.get("date"), "plan_run": plan["id"] if plan else None,
+                    "plan_date": plan["created_at"][:10] if plan else None, "caveat": CAVEAT})
     return out

@@ -293,6 +293,27 @@ class Store(abc.ABC):
     def adopt_risk_run(self, run_id: int, *, user: str) -> Record:
         """Make a run the only current one, audited; the service decides which runs may be adopted."""
 
+    # --- clearance plan runs (migration 10) ------------------------------------------------------------
+    @abc.abstractmethod
+    def write_plan_run(self, run: Mapping[str, Any], items: Sequence[Mapping[str, Any]], *, user: str) -> Record:
+        """Store a plan run (kind ``plan`` or ``what_if``, label, start_date, horizon_weeks, parameters, value,
+        greedy_value, bound, gap, solve_seconds, bound_seconds, status ``optimal`` or ``feasible``, targets) and its
+        items (team_uuid, team_ref, hazard_uuid, hazard_ref, start_week, end_week, area_m2, method,
+        released_week) in order, in one transaction. A new run is never current. Returns it as :meth:`plan_runs`."""
+
+    @abc.abstractmethod
+    def plan_runs(self, *, run_id: int | None = None, kind: str | None = None,
+                  current: bool | None = None) -> list[Record]:
+        """Plan runs, oldest first, with parameters and targets decoded (no items)."""
+
+    @abc.abstractmethod
+    def plan_items(self, run_id: int) -> list[Record]:
+        """A run's items in plan order (``plan.run_not_found`` for an unknown run)."""
+
+    @abc.abstractmethod
+    def adopt_plan_run(self, run_id: int, *, user: str) -> Record:
+        """Make a run the only current plan, audited; the service decides which runs may be adopted."""
+
     # --- reads -----------------------------------------------------------------------------------
     @abc.abstractmethod
     def get(self, layer: str, uuid: str) -> Record:

@@ -28,6 +28,7 @@ from safeground.domain.uuids import time_ordered
 from safeground.geo.crs import WGS84, reproject, utm_epsg
 from safeground.store import gpkg_binary, related_tables, rtree
 from safeground.store.base import OPERATORS, Batch, Change, Record, Store, Where
+from safeground.store.gpkg_plans import GeoPackagePlanRuns
 from safeground.store.gpkg_risk import GeoPackageRiskRuns
 from safeground.store.gpkg_users import GeoPackageUsers
 from safeground.store.migrations import MIGRATIONS, SCHEMA_VERSION
@@ -62,7 +63,7 @@ APPLICATION_ID = 0x47504B47  # "GPKG"
 GPKG_USER_VERSION = 10300
 
 
-class GeoPackageStore(GeoPackageUsers, GeoPackageRiskRuns, Store):
+class GeoPackageStore(GeoPackageUsers, GeoPackageRiskRuns, GeoPackagePlanRuns, Store):
     """A SafeGround database in one GeoPackage file."""
 
     def __init__(self, conn: sqlite3.Connection, path: Path, *, read_only: bool = False) -> None:

@@ -136,6 +136,35 @@ def _m9_risk_runs(conn: sqlite3.Connection) -> None:
                  "RAISE(ABORT, 'safeground: risk runs are kept; adopt another run instead'); END")
 
 
+def _m10_plan_runs(conn: sqlite3.Connection) -> None:
+    # Clearance plans (`safeground plan make`, `plan compare`): one row per run with its parameters (start, horizon,
+    # teams, weights, time limit), value, greedy value, bound, gap and what each target waits for; its items (a
+    # team's run of weeks on a hazard) in plan order. At most one run is current (a partial unique index); only
+    # `--adopt` or `plan adopt` sets it, and what-ifs never become current. Runs are kept, never changed but for
+    # the current flag.
+    conn.execute("""CREATE TABLE safeground_plan_run (
+  id INTEGER PRIMARY KEY AUTOINCREMENT, uuid TEXT NOT NULL UNIQUE,
+  kind TEXT NOT NULL CHECK (kind IN ('plan', 'what_if')), label TEXT,
+  created_at DATETIME NOT NULL, created_by TEXT NOT NULL, start_date DATE NOT NULL, horizon_weeks INTEGER NOT NULL,
+  parameters TEXT NOT NULL, value REAL NOT NULL, greedy_value REAL NOT NULL, bound REAL, gap REAL,
+  solve_seconds REAL NOT NULL, bound_seconds REAL, status TEXT NOT NULL CHECK (status IN ('optimal', 'feasible')),
+  targets TEXT NOT NULL, item_count INTEGER NOT NULL,
+  current INTEGER NOT NULL DEFAULT 0 CHECK (current IN (0, 1)), adopted_at DATETIME, adopted_by TEXT,
+  CHECK (kind = 'plan' OR current = 0))""")
+    conn.execute("CREATE UNIQUE INDEX idx_safeground_plan_run_current ON safeground_plan_run (current) "
+                 "WHERE current = 1")
+    conn.execute("""CREATE TABLE safeground_plan_item (
+  run INTEGER NOT NULL REFERENCES safeground_plan_run (id), position INTEGER NOT NULL,
+  team_uuid TEXT, team_ref TEXT NOT NULL, hazard_uuid TEXT, hazard_ref TEXT NOT NULL,
+  start_week INTEGER NOT NULL, end_week INTEGER NOT NULL, area_m2 REAL NOT NULL, method TEXT NOT NULL,
+  released_week INTEGER, PRIMARY KEY (run, position)) WITHOUT ROWID""")
+    conn.execute("CREATE INDEX idx_safeground_plan_item_hazard ON safeground_plan_item (hazard_uuid)")
+    conn.execute("CREATE TRIGGER sg_plan_run_no_delete BEFORE DELETE ON safeground_plan_run BEGIN SELECT "
+                 "RAISE(ABORT, 'safeground: plan runs are kept; adopt another run instead'); END")
+    conn.execute("CREATE TRIGGER sg_plan_item_no_change BEFORE UPDATE ON safeground_plan_item BEGIN SELECT "
+                 "RAISE(ABORT, 'safeground: a stored plan is never changed; make a new one'); END")
+
+
 #: (number, description, function). Never renumber or edit an applied migration; append a new one.
 MIGRATIONS: list[tuple[int, str, Callable[[sqlite3.Connection], None]]] = [
     (1, "GeoPackage core, SafeGround tables and every declared layer", _m1_initial),
@@ -150,6 +179,7 @@ MIGRATIONS: list[tuple[int, str, Callable[[sqlite3.Connection], None]]] = [
     (8, "Users with roles and password hashes, hashed API tokens, area restrictions", _m8_users),
     (9, "Contamination risk runs (fit, evaluate, surface, predict) and their cells; at most one current",
      _m9_risk_runs),
+    (10, "Clearance plan runs (plans and what-ifs) and their items; at most one current", _m10_plan_runs),
 ]
 
 SCHEMA_VERSION = MIGRATIONS[-1][0]
