@@ -320,3 +320,39 @@ def test_the_risk_surface_is_on_the_map_and_a_cell_shows_its_reasons(page: Page,
     page.wait_for_function("document.documentElement.lang === 'es'")
     page.locator(".legend-about", has_text=f"Superficie de riesgo, corrida {run['id']}").wait_for()
     page.select_option("#language", "en")
+
+
+def test_the_clearance_plan_is_on_the_map_by_week(page: Page, server: str, demo: dict[str, Any]) -> None:
+    """The current plan's hazards drawn over the hazard areas, coloured by release week, the plan named in the
+    legend; a click opens the hazard with its teams and weeks."""
+    import datetime as dt
+
+    from safeground.services.plan_make import make_plan
+    from safeground.services.plan_runs import current_plan_items
+
+    with Workspace.open(demo["db"], user="ana") as ws:
+        make_plan(ws, start=dt.date(2026, 1, 5), horizon=8, time_limit=5, bound_time_limit=5, adopt_run=True)
+        doc = current_plan_items(ws)
+    planned = {i["hazard_ref"]: i["released_week"] for i in doc["items"]}
+    assert planned
+    _sign_in(page, server, demo)
+    title = f"Plan run {doc['run']['id']}, from 2026-01-05 (8 weeks)"
+    page.locator(".legend-about[data-layer=plan]", has_text=title).wait_for()
+    shown = "() => window.safeground.map.queryRenderedFeatures({layers: ['plan-0']}).map(f => f.properties)"
+    page.wait_for_function(f"({shown})().length > 0")
+    features = page.evaluate(shown)
+    assert {f["ref"] for f in features} <= set(planned) and {f["plan"] for f in features} == {doc["run"]["id"]}
+    assert all(f.get("released_week") == planned[f["ref"]] for f in features)
+    page.screenshot(path=str(demo["folder"] / "plan.png"))
+    spot = page.evaluate("""() => { const m = window.safeground.map, c = m.getCanvas();
+        const layers = m.getStyle().layers.filter(l => l.source === 'records').map(l => l.id);
+        for (let y = 40; y < c.clientHeight - 40; y += 3) for (let x = 40; x < c.clientWidth - 40; x += 3) {
+          const hits = m.queryRenderedFeatures([x, y], {layers});
+          if (hits.length && hits[0].sourceLayer === 'plan') return {x, y, ref: hits[0].properties.ref};
+        } return null; }""")
+    box = page.locator("#map canvas").bounding_box()
+    assert spot is not None and box is not None
+    page.mouse.click(box["x"] + spot["x"], box["y"] + spot["y"])
+    page.locator("#detail .detail-record").wait_for()
+    assert spot["ref"] in page.inner_text("#detail-title")
+    assert "Clearance plan (current)" in page.inner_text("#detail")

@@ -14,7 +14,8 @@ casualty, accident or admin area changes (rare, and the layer is small).
 
 **Layers** are declared in ``LAYERS`` (a new one is one more entry): source layer, attributes kept, zoom range,
 simplification. Retired records are never drawn. The current risk run's cells are a computed layer
-(:mod:`~safeground.services.risk_map`), redrawn whole when another run is adopted; never a public layer.
+(:mod:`~safeground.services.risk_map`), redrawn whole when another run is adopted; never a public layer. So
+are the current clearance plan's hazards with their weeks (:mod:`~safeground.services.plan_map`).
 Casualties appear only as counts per admin area (level 2, else 1): no casualty field but the outcome is ever
 read, and no accident location leaves this module.
 
@@ -60,10 +61,11 @@ import shapely
 
 from safeground.domain.errors import ValidationError
 from safeground.io.mvt import BUFFER, EXTENT, encode_layer
-from safeground.services import public_map, risk_map
+from safeground.services import plan_map, public_map, risk_map
 from safeground.services.public_hazards import PUBLIC_FIELDS
 from safeground.services.workspace import Workspace
 from safeground.store.gpkg_binary import envelope
+from safeground.store.gpkg_plans import PLAN_RUN_LAYER
 from safeground.store.gpkg_risk import RISK_RUN_LAYER
 from safeground.store.tile_cache import TileCache
 
@@ -172,6 +174,9 @@ LAYERS: tuple[TileLayer, ...] = (
               simplification=1.0),
     TileLayer("hazards", "hazard_area", ("ref", "name", "hazard_class", "status", "marking", "review_state"), 6, 14,
               simplification=1.0),
+    # The current clearance plan's hazards with their weeks; redrawn whole when a plan is adopted or a hazard changes.
+    TileLayer("plan", "hazard_area", plan_map.FIELDS, 6, 14, simplification=1.0, features=plan_map.plan_features,
+              depends_on=(PLAN_RUN_LAYER, "hazard_area")),
     TileLayer("priority_targets", "priority_target", ("ref", "name", "kind", "displaced_households"), 6, 14,
               simplification=1.0),
 )

@@ -21,6 +21,13 @@ const percent = (v) => `${Math.round(v * 1000) / 10} %`;
 const riskBand = (i) => (i + 1 < RISK_STEPS.length ? `${percent(RISK_STEPS[i][0])} – ${percent(RISK_STEPS[i + 1][0])}`
   : `≥ ${percent(RISK_STEPS[i][0])}`);
 
+// The current clearance plan: hazards by the week they are released (weeks counted from 0 at the plan's start).
+const PLAN_WEEKS = [[0, '#1a9850', 'plan.weeks_1_4'], [4, '#91cf60', 'plan.weeks_5_13'], [13, '#d9ef8b', 'plan.weeks_14_26'],
+  [26, '#fee08b', 'plan.weeks_27_52'], [52, '#fc8d59', 'plan.weeks_later']];
+const PLAN_NOT_RELEASED = '#8c8c8c';
+const PLAN_COLOUR = ['case', ['has', 'released_week'],
+  ['step', ['get', 'released_week'], ...PLAN_WEEKS.flatMap(([w, c], i) => (i ? [w, c] : [c]))], PLAN_NOT_RELEASED];
+
 const match = (field, colors, other = '#999') => ['match', ['get', field], ...Object.entries(colors).flat(), other];
 const geometry = (type) => ['==', ['geometry-type'], type];
 const MARKING = { unmarked: 0.8, temporary: 1.6, permanent: 2.4, fenced: 3.2 };
@@ -87,6 +94,16 @@ export const MAP_LAYERS = [
       { field: 'status', css: Object.fromEntries(Object.entries(STATUS_OPACITY).map(([k, o]) => [k, `background: rgba(192, 57, 43, ${o})`])) },
       { field: 'marking', css: Object.fromEntries(Object.entries(MARKING).map(([k, w]) => [k, `border: ${Math.max(1, w * 1.5)}px solid #c0392b`])) },
     ] },
+  },
+  {
+    // The current plan's hazards (the hazard record opens on click), coloured by the week they are released.
+    id: 'plan', record: 'hazard_area', title: 'layer.plan',
+    styles: [
+      { type: 'fill', paint: { 'fill-color': PLAN_COLOUR, 'fill-opacity': 0.2 } },
+      { type: 'line', paint: { 'line-color': PLAN_COLOUR, 'line-width': ['interpolate', ['linear'], ['zoom'], 8, 4, 13, 2.5] } },
+    ],
+    legend: { items: [...PLAN_WEEKS.map(([, c, key]) => [key, c]), ['plan.not_released', PLAN_NOT_RELEASED]],
+      about: { url: '/api/plan/current', text: (doc) => (doc.current ? t('plan.run', { run: doc.run, date: doc.start_date, weeks: doc.horizon_weeks }) : t('plan.none')) } },
   },
   {
     id: 'priority_targets', record: 'priority_target', title: 'layer.priority_targets',
