@@ -1,5 +1,5 @@
 """The current clearance plan on the map by week: each planned hazard in the signed-in tiles with its teams, its
-weeks and the week it is released; fresh when another plan is adopted or a hazard's polygon changes."""
+weeks and the week it is released; fresh when another plan is adopted."""
 
 from __future__ import annotations
 
@@ -58,7 +58,7 @@ def test_a_shared_hazard_shows_both_teams_its_weeks_and_its_release(ws: Workspac
                                   "start_week": 0, "end_week": 5, "released_week": 5, "released_on": "2026-02-15",
                                   "plan": run["id"]}
     assert "released_week" not in got[later["ref"]], "not released within the plan: no release week"
-    # another plan adopted, and a hazard's polygon changed: both in the next tile
+    # another plan adopted (after the hazard's polygon changed): in the next tile, with the polygon as it is now
     second = store_plan(ws, [item(later, "TM-000003", 0, 1, 1)], start="2026-03-02")
     update_record(ws, "hazard_area", later["uuid"], {"geometry": shapely.box(-72.4985, 5.002, -72.496, 5.006)},
                   expected_version=later["version"])

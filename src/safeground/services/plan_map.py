@@ -7,7 +7,9 @@ one), drawn at the hazard's polygon: ``ref``, ``teams`` (refs, a hazard may be s
 ``released_week`` (absent when not released within the horizon), ``released_on`` (that week's last day) and
 ``plan`` (the run's id). The map colours hazards by the week they are released. Read from
 :func:`~safeground.services.plan_runs.current_plan_items`, once per state of the database (its last audit
-sequence number: adopting a plan or editing a hazard's polygon is in the next tile).
+sequence number). Adopting another plan drops the layer's cached tiles; editing a hazard does not (that would
+drop the layer from every cached tile on each edit): a cached plan tile keeps the polygon the hazard had when it
+was drawn, while the hazard layer below it is always current.
 
 >>> import os, tempfile, shapely
 >>> from safeground.services.records import add_record

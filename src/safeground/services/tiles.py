@@ -174,9 +174,10 @@ LAYERS: tuple[TileLayer, ...] = (
               simplification=1.0),
     TileLayer("hazards", "hazard_area", ("ref", "name", "hazard_class", "status", "marking", "review_state"), 6, 14,
               simplification=1.0),
-    # The current clearance plan's hazards with their weeks; redrawn whole when a plan is adopted or a hazard changes.
+    # The current clearance plan's hazards with their weeks; redrawn whole when another plan is adopted (not on
+    # every hazard edit, which would drop the layer from every cached tile and defeat the background refresh).
     TileLayer("plan", "hazard_area", plan_map.FIELDS, 6, 14, simplification=1.0, features=plan_map.plan_features,
-              depends_on=(PLAN_RUN_LAYER, "hazard_area")),
+              depends_on=(PLAN_RUN_LAYER,)),
     TileLayer("priority_targets", "priority_target", ("ref", "name", "kind", "displaced_households"), 6, 14,
               simplification=1.0),
 )
