@@ -1,10 +1,18 @@
-"""Shared fixtures: a fresh workspace configured for Colombia, and builders for land-release chains."""
+"""Shared fixtures: a fresh workspace configured for Colombia, builders for land-release chains, and the
+database of either backend (a GeoPackage file, or a PostGIS database in a throwaway cluster)."""
 
 from __future__ import annotations
 
 import csv
+import glob
+import itertools
+import os
 import shutil
+import socket
+import subprocess
+import tempfile
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -31,6 +39,143 @@ EAST_HALF = shapely.box(-72.495, 5.00, -72.49, 5.01)
 @pytest.fixture
 def db_path(tmp_path: Path) -> Path:
     return tmp_path / "test.gpkg"
+
+
+# --- PostGIS: one throwaway cluster a session, a migrated template, a fresh database a test ---------------------
+#: An existing server to test against instead (a URL whose user may create databases), e.g.
+#: postgresql://postgres@127.0.0.1:5432/postgres
+PG_URL_VARIABLE = "SAFEGROUND_TEST_PG"
+_PG_MISSING = ("The PostGIS tests need PostgreSQL with PostGIS: install Debian's postgresql and "
+               f"postgresql-15-postgis-3 (.ci/run does), or set {PG_URL_VARIABLE} to a server's URL. "
+               "They are never skipped.")
+_pg_names = itertools.count(1)
+
+
+def _pg_run(args: list[str], as_user: str | None) -> None:
+    cmd = ["runuser", "-u", as_user, "--", *args] if as_user else args
+    done = subprocess.run(cmd, capture_output=True, text=True, check=False)
+    if done.returncode:
+        pytest.fail(f"{' '.join(args[:1])} failed: {done.stderr.strip()}\n{_PG_MISSING}", pytrace=False)
+
+
+@pytest.fixture(scope="session")
+def pg_admin_url() -> Iterator[str]:
+    """A maintenance URL of the PostGIS test server: SAFEGROUND_TEST_PG, else a cluster started here (initdb, on
+    loopback and a free port, trust authentication, no fsync), stopped and deleted at the end of the session."""
+    given = os.environ.get(PG_URL_VARIABLE)
+    if given:
+        yield given
+        return
+    found = sorted(glob.glob("/usr/lib/postgresql/*/bin/pg_ctl"), key=lambda p: int(Path(p).parts[-3]))
+    if not found or not glob.glob("/usr/share/postgresql/*/extension/postgis.control"):
+        pytest.fail(_PG_MISSING, pytrace=False)
+    bin_ = Path(found[-1]).parent
+    as_user = "postgres" if os.geteuid() == 0 else None  # PostgreSQL refuses to run as root
+    folder = Path(tempfile.mkdtemp(prefix="sg-test-pg-"))
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = int(s.getsockname()[1])
+    try:
+        if as_user:
+            shutil.chown(folder, as_user)
+        _pg_run([str(bin_ / "initdb"), "-D", str(folder / "data"), "-A", "trust", "-U", "postgres", "-E", "UTF8",
+                 "--no-sync"], as_user)
+        opts = (f"-k {folder} -p {port} -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off "
+                "-c full_page_writes=off -c jit=off -c shared_buffers=128MB -c max_connections=60")
+        _pg_run([str(bin_ / "pg_ctl"), "-D", str(folder / "data"), "-l", str(folder / "log"), "-o", opts, "-w",
+                 "start"], as_user)
+        try:
+            yield f"postgresql://postgres@127.0.0.1:{port}/postgres"
+        finally:
+            _pg_run([str(bin_ / "pg_ctl"), "-D", str(folder / "data"), "-m", "immediate", "-w", "stop"], as_user)
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def _pg_url(admin_url: str, name: str) -> str:
+    base, _, _db = admin_url.rpartition("/")
+    return f"{base}/{name}"
+
+
+def _pg_admin(admin_url: str, sql: str) -> None:
+    import psycopg
+
+    with psycopg.connect(admin_url, autocommit=True) as conn:
+        conn.execute(sql)
+
+
+@pytest.fixture(scope="session")
+def pg_template(pg_admin_url: str) -> Iterator[str]:
+    """A database migrated to today's schema, copied for each test (much faster than migrating each)."""
+    from safeground.store import open_store
+
+    name = f"sg_template_{os.getpid()}"
+    _pg_admin(pg_admin_url, f"DROP DATABASE IF EXISTS {name}")
+    _pg_admin(pg_admin_url, f"CREATE DATABASE {name} TEMPLATE template0 ENCODING 'UTF8'")
+    open_store(_pg_url(pg_admin_url, name), create=True).close()
+    yield name
+    _pg_admin(pg_admin_url, f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+
+
+@pytest.fixture
+def pg_empty_url(pg_admin_url: str) -> Iterator[str]:
+    """The URL of a new database without even PostGIS (for migration tests); dropped after the test."""
+    name = f"sg_test_{os.getpid()}_{next(_pg_names)}"
+    _pg_admin(pg_admin_url, f"CREATE DATABASE {name} TEMPLATE template0 ENCODING 'UTF8'")
+    yield _pg_url(pg_admin_url, name)
+    _pg_admin(pg_admin_url, f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+
+
+@contextmanager
+def _pg_copy(admin_url: str, template: str) -> Iterator[str]:
+    name = f"sg_test_{os.getpid()}_{next(_pg_names)}"
+    _pg_admin(admin_url, f"CREATE DATABASE {name} TEMPLATE {template} STRATEGY FILE_COPY")
+    try:
+        yield _pg_url(admin_url, name)
+    finally:
+        _pg_admin(admin_url, f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+
+
+@pytest.fixture
+def pg_url(pg_admin_url: str, pg_template: str) -> Iterator[str]:
+    """The URL of a fresh SafeGround database of today's schema on the test server; dropped after the test."""
+    with _pg_copy(pg_admin_url, pg_template) as url:
+        yield url
+
+
+@pytest.fixture(scope="module")
+def pg_module_url(pg_admin_url: str, pg_template: str) -> Iterator[str]:
+    """As ``pg_url``, shared by a test module."""
+    with _pg_copy(pg_admin_url, pg_template) as url:
+        yield url
+
+
+@pytest.fixture(params=["gpkg", "postgis"])
+def any_db(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """A new database of each backend in turn: a GeoPackage path, then a PostGIS URL (open with create=True)."""
+    if request.param == "gpkg":
+        return str(tmp_path / "test.gpkg")
+    # Files beside a server database (the tile cache, the demo's side files) go to the working folder: this test's.
+    request.getfixturevalue("monkeypatch").chdir(tmp_path)
+    return str(request.getfixturevalue("pg_url"))
+
+
+#: Marks a test of a module whose ``ws`` is ``any_ws`` as one for the GeoPackage alone (it reads the file itself);
+#: its ``db_path`` is then the workspace's file.
+GPKG_ONLY = pytest.mark.parametrize("any_db", ["gpkg"], indirect=True)
+
+_skipped_postgis: list[str] = []
+
+
+def pytest_runtest_logreport(report: pytest.TestReport) -> None:
+    if report.skipped and "postgis" in report.nodeid:
+        _skipped_postgis.append(report.nodeid)
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    """A skipped PostGIS test fails the run: both backends are always tested."""
+    if _skipped_postgis and exitstatus == 0:
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
 
 
 @pytest.fixture
@@ -91,19 +236,44 @@ def build(ws: Workspace) -> Builder:
     return Builder(ws)
 
 
+@pytest.fixture
+def any_ws(any_db: str) -> Iterator[Workspace]:
+    """The ``ws`` workspace on each backend in turn. A test module runs on both by overriding ``ws`` with it:
+    a ``ws`` fixture returning ``any_ws``."""
+    workspace = Workspace.open(any_db, user="ana", create=True)
+    workspace.set_config(Config(country="COL"))
+    yield workspace
+    workspace.close()
+
+
 def refused_unchanged(ws: Workspace, db_path: Path, action: Any) -> SafeGroundError:
-    """Close ``ws``, run ``action(workspace)`` on the file again, and return the error it must raise;
-    the file must be byte for byte as before (nothing half-written, not even a run record)."""
+    """Close ``ws``, run ``action(workspace)`` on its database again, and return the error it must raise; the
+    database must be as before (nothing half-written, not even a run record): a GeoPackage byte for byte, a
+    PostGIS database table for table."""
+    db = ws.store.location
     ws.close()
-    before = db_path.read_bytes()
-    again = Workspace.open(db_path, user="ana")
+    before = _content(db)
+    again = Workspace.open(db, user="ana")
     try:
         with pytest.raises(SafeGroundError) as info:
             action(again)
     finally:
         again.close()
-    assert db_path.read_bytes() == before
+    assert _content(db) == before
     return info.value
+
+
+def _content(db: str) -> Any:
+    """The bytes of a GeoPackage file, or the rows of every table of a PostGIS database (sorted, as text)."""
+    if not db.startswith("postgresql://"):
+        return Path(db).read_bytes()
+    import psycopg
+
+    with psycopg.connect(db) as conn:
+        tables = [r[0] for r in conn.execute("SELECT tablename FROM pg_tables WHERE schemaname = current_schema() "
+                                             "AND tablename <> 'spatial_ref_sys' ORDER BY 1")]
+        return {t: conn.execute(f'SELECT array_agg(x::text ORDER BY x::text) FROM "{t}" x').fetchone()[0]
+                for t in tables}
 
 
 def utm_m2(geom: shapely.Geometry) -> float:

@@ -19,7 +19,7 @@ from typing import Any, TypeVar
 import click
 
 from safeground import __version__
-from safeground.domain.errors import SafeGroundError
+from safeground.domain.errors import SafeGroundError, ValidationError
 from safeground.domain.records import LAYERS
 from safeground.services.workspace import Workspace
 
@@ -1034,6 +1034,56 @@ def serve(db: str, host: str, port: int, read_only: bool, rate_limit: str, tile_
                      tile_refresh_s=tile_refresh or None)
     # the app decides whom to trust for X-Forwarded-For (--trust-proxy), not uvicorn's default of 127.0.0.1
     uvicorn.run(app, host=host, port=port, log_level="info", proxy_headers=False)
+
+
+# --- map tiles -------------------------------------------------------------------------------------------
+@main.group("tiles", cls=SafeGroundGroup)
+def tiles_group() -> None:
+    """The web map's vector tile caches: DB.tiles (signed-in map) and DB.public.tiles (public page)."""
+
+
+@tiles_group.command("build")
+@click.option("--minzoom", default=0, show_default=True, type=click.IntRange(0, 14), help="First zoom to render.")
+@click.option("--maxzoom", default=12, show_default=True, type=click.IntRange(0, 14),
+              help="Last zoom to render (deeper tiles render when first asked for).")
+@click.option("--tile-cache", type=click.Path(dir_okay=False), default=None,
+              help="The map's tile cache file, as given to serve (default: DB.tiles; public tiles beside it).")
+@db_options
+@format_option
+def tiles_build(minzoom: int, maxzoom: int, tile_cache: str | None, db: str, user: str | None, fmt: str) -> None:
+    """Render the map's tiles ahead of use, so that the first views are served from the cache.
+
+    Both caches are built: every layer for the signed-in map, the generalised public hazards for the public page.
+    Tiles stay current without this (the server renders a stale or missing tile when asked for, and renders edited
+    tiles again in the background); build again after a large import to keep first views fast.
+
+    Example: safeground tiles build --db demo.gpkg --maxzoom 10
+    """
+    import time
+
+    from safeground.services import tiles as map_tiles
+    from safeground.store.tile_cache import TileCache
+    from safeground.web.shared import tile_cache_paths
+
+    if minzoom > maxzoom:
+        raise ValidationError("tiles.bad_zoom_range", f"--minzoom {minzoom} is above --maxzoom {maxzoom}.",
+                              hint="Give --minzoom at most --maxzoom, e.g. --minzoom 0 --maxzoom 12.")
+    started = time.perf_counter()
+    doc: dict[str, Any] = {"zooms": [minzoom, maxzoom], "caches": {}}
+    with workspace(db, user) as ws:
+        for (name, layers), path in zip((("map", map_tiles.LAYERS), ("public", map_tiles.PUBLIC_LAYERS)),
+                                        tile_cache_paths(ws.store.location, tile_cache), strict=True):
+            cache = TileCache(path)
+            try:
+                stored = map_tiles.build_cache(ws, minzoom=minzoom, maxzoom=maxzoom, cache=cache, layers=layers)
+            finally:
+                cache.close()
+            doc["caches"][name] = {"file": path, "tiles": stored}
+    doc["seconds"] = round(time.perf_counter() - started, 1)
+    lines = [f"{name}: {sum(c['tiles'].values()):,} tiles in {c['file']} ("
+             + ", ".join(f"{layer} {n:,}" for layer, n in c["tiles"].items()) + ")"
+             for name, c in doc["caches"].items()]
+    emit(fmt, doc, "\n".join(lines) + f"\nRendered zooms {minzoom}-{maxzoom} in {doc['seconds']} s.")
 
 
 # --- users and roles -------------------------------------------------------------------------------------

@@ -14,6 +14,12 @@ from safeground.services.records import add_record
 from safeground.services.workspace import Workspace
 
 
+@pytest.fixture
+def ws(any_ws: Workspace) -> Workspace:
+    """Every test of this module runs on both backends (a GeoPackage file, then PostGIS)."""
+    return any_ws
+
+
 def cod(tmp_path: Path) -> tuple[Path, Path]:
     west, east = shapely.box(-73.0, 4.5, -72.5, 5.5), shapely.box(-72.5, 4.5, -72.0, 5.5)
     adm1 = tmp_path / "adm1.geojson"

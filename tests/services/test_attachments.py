@@ -13,7 +13,7 @@ import shapely
 from click.testing import CliRunner
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from tests.conftest import Builder
+from tests.conftest import GPKG_ONLY, Builder
 
 from safeground.cli import main
 from safeground.domain.config import Config
@@ -24,9 +24,17 @@ from safeground.services.transfer import export_layer, import_file
 from safeground.services.workspace import Workspace
 from safeground.store.base import Batch
 
+
+@pytest.fixture
+def ws(any_ws: Workspace) -> Workspace:
+    """Every test of this module runs on both backends (a GeoPackage file, then PostGIS), but those marked
+    GPKG_ONLY, which read the file itself."""
+    return any_ws
+
 JPEG = b"\xff\xd8\xff\xe0\x00\x10JFIF\x00" + bytes(range(256)) * 4
 
 
+@GPKG_ONLY
 def test_a_photo_is_stored_inside_the_geopackage_with_its_record(ws: Workspace, build: Builder,
                                                                   tmp_path: Path, db_path: Path) -> None:
     hazard = build.hazard()
@@ -104,6 +112,7 @@ def test_unknown_references_say_what_is_wrong(ws: Workspace) -> None:
     assert exc.value.code == "record.bad_reference"
 
 
+@GPKG_ONLY
 def test_cli_attach_list_and_extract(ws: Workspace, build: Builder, db_path: Path, tmp_path: Path) -> None:
     hazard = build.hazard()
     ws.close()

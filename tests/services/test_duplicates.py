@@ -22,6 +22,12 @@ from safeground.services.quality import run_checks
 from safeground.services.records import add_record
 from safeground.services.workspace import Workspace
 
+
+@pytest.fixture
+def ws(any_ws: Workspace) -> Workspace:
+    """Every test of this module runs on both backends (a GeoPackage file, then PostGIS)."""
+    return any_ws
+
 TODAY = dt.date(2026, 11, 28)
 REGISTER = DATA / "colombia_aicma" / "events_1990_2014.csv"
 VILLAGE = shapely.Point(-72.495, 5.005)

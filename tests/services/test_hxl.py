@@ -12,6 +12,12 @@ from safeground.services.hxl import export_hxl
 from safeground.services.workspace import Workspace
 
 
+@pytest.fixture
+def ws(any_ws: Workspace) -> Workspace:
+    """Every test of this module runs on both backends (a GeoPackage file, then PostGIS)."""
+    return any_ws
+
+
 @pytest.fixture(scope="module")
 def demo(tmp_path_factory: pytest.TempPathFactory):
     ws = Workspace.open(tmp_path_factory.mktemp("hxl") / "d.gpkg", user="x", create=True)

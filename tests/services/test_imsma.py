@@ -4,11 +4,18 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 import shapely
 
 from safeground.io.mapping import Geometry, load_mapping
 from safeground.services.mapped_import import import_csv
 from safeground.services.workspace import Workspace
+
+
+@pytest.fixture
+def ws(any_ws: Workspace) -> Workspace:
+    """Every test of this module runs on both backends (a GeoPackage file, then PostGIS)."""
+    return any_ws
 
 ACCIDENTS = """accident_localid,accident_type,device_category,victim_activity,description,province,district,\
 date_of_accident,date_of_information,wkt

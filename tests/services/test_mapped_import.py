@@ -11,6 +11,12 @@ from tests.conftest import DATA, refused_unchanged
 from safeground.services.mapped_import import import_csv
 from safeground.services.workspace import Workspace
 
+
+@pytest.fixture
+def ws(any_ws: Workspace) -> Workspace:
+    """Every test of this module runs on both backends (a GeoPackage file, then PostGIS)."""
+    return any_ws
+
 REGISTER = DATA / "colombia_aicma" / "events_1990_2014.csv"
 
 

@@ -15,6 +15,12 @@ from safeground.io.mapping import load_mapping
 from safeground.services.mapped_import import import_csv
 from safeground.services.workspace import Workspace
 
+
+@pytest.fixture
+def ws(any_ws: Workspace) -> Workspace:
+    """Every test of this module runs on both backends (a GeoPackage file, then PostGIS)."""
+    return any_ws
+
 RECORDS = REPO / "tests" / "data" / "minefield_records.csv"
 
 

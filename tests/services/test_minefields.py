@@ -13,6 +13,12 @@ from safeground.services.records import add_record
 from safeground.services.workspace import Workspace
 
 
+@pytest.fixture
+def ws(any_ws: Workspace) -> Workspace:
+    """Every test of this module runs on both backends (a GeoPackage file, then PostGIS)."""
+    return any_ws
+
+
 def _device(ws: Workspace, x: float, y: float, *, qty: int = 1, found: str = "2024-03-20") -> dict:
     return add_record(ws, "device", {"category": "ap_mine", "quantity": qty, "found_date": found,
                                      "geometry": shapely.Point(x, y)})

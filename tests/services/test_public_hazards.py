@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+import pytest
 import shapely
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -20,6 +21,12 @@ from safeground.services.public_hazards import (
 )
 from safeground.services.records import retire_record, set_review_state
 from safeground.services.workspace import Workspace
+
+
+@pytest.fixture
+def ws(any_ws: Workspace) -> Workspace:
+    """Every test of this module runs on both backends (a GeoPackage file, then PostGIS)."""
+    return any_ws
 
 
 def _metric(geom: shapely.Geometry) -> tuple[shapely.Geometry, int]:

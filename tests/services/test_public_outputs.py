@@ -24,6 +24,12 @@ from safeground.services.workspace import Workspace
 from safeground.store.base import Batch
 
 
+@pytest.fixture
+def ws(any_ws: Workspace) -> Workspace:
+    """Every test of this module runs on both backends (a GeoPackage file, then PostGIS)."""
+    return any_ws
+
+
 def add_casualties(ws: Workspace, cells: dict[tuple[str, str], int], *, review_state: str = "approved",
                    person: Any = None) -> list[dict[str, Any]]:
     """``cells[(department, "YYYY-MM")]`` people, one accident each; returns the casualty values stored."""

@@ -5,12 +5,19 @@ from __future__ import annotations
 import datetime as dt
 
 import numpy as np
+import pytest
 import shapely
 from tests.conftest import HAZARD_BOX, Builder
 
 from safeground.services.quality import run_checks
 from safeground.services.records import add_record
 from safeground.services.workspace import Workspace
+
+
+@pytest.fixture
+def ws(any_ws: Workspace) -> Workspace:
+    """Every test of this module runs on both backends (a GeoPackage file, then PostGIS)."""
+    return any_ws
 
 TODAY = dt.date(2026, 11, 28)
 
@@ -58,49 +65,48 @@ def test_devices_outside_any_hazard_or_activity(ws: Workspace, build: Builder) -
     assert inside["ref"] != outside["ref"]
 
 
-def test_polygons_broken_outside_safeground_are_reported(ws: Workspace, build: Builder, db_path) -> None:
-    import sqlite3
-
-    from safeground.store.gpkg_binary import encode, register_functions
-
+def test_polygons_broken_outside_safeground_are_reported(ws: Workspace, build: Builder) -> None:
     good, bad = build.hazard("sha"), build.hazard("sha", geometry=shapely.box(-72.40, 5.0, -72.39, 5.01))
     bowtie = shapely.MultiPolygon([shapely.Polygon([(-72.4, 5.0), (-72.39, 5.01), (-72.39, 5.0), (-72.4, 5.01)])])
-    qgis = sqlite3.connect(db_path)  # as a QGIS user would, bypassing SafeGround's checks
-    register_functions(qgis)
-    qgis.execute("UPDATE hazard_area SET geom = ? WHERE uuid = ?", (encode(np.array([bowtie]))[0], bad["uuid"]))
-    qgis.commit()
-    qgis.close()
+    gis_edit(ws.store.location, "hazard_area", bad["uuid"], bowtie)
     found = by_check(ws)["invalid_polygon"]
     assert [f.ref for f in found] == [bad["ref"]] and "Self-intersection" in found[0].problem
     assert good["ref"] != bad["ref"]
 
 
-def gis_edit(db_path, layer: str, uuid: str, geometry: shapely.Geometry) -> None:
-    """Change a geometry as a QGIS user would, bypassing SafeGround's checks."""
+def gis_edit(db: str, layer: str, uuid: str, geometry: shapely.Geometry) -> None:
+    """Change a geometry as a QGIS user would, bypassing SafeGround's checks (in the file, or in PostGIS)."""
     import sqlite3
 
     from safeground.store.gpkg_binary import encode, register_functions
 
-    qgis = sqlite3.connect(db_path)
+    if db.startswith("postgresql://"):
+        import psycopg
+
+        with psycopg.connect(db, autocommit=True) as conn:
+            conn.execute(f"UPDATE {layer} SET geom = ST_GeomFromWKB(%s, 4326) WHERE uuid = %s",
+                         (shapely.to_wkb(geometry), uuid))
+        return
+    qgis = sqlite3.connect(db)
     register_functions(qgis)
     qgis.execute(f"UPDATE {layer} SET geom = ? WHERE uuid = ?", (encode(np.array([geometry]))[0], uuid))
     qgis.commit()
     qgis.close()
 
 
-def test_a_ring_that_collapsed_to_two_vertices_is_named_as_such(ws: Workspace, build: Builder, db_path) -> None:
+def test_a_ring_that_collapsed_to_two_vertices_is_named_as_such(ws: Workspace, build: Builder) -> None:
     hz = build.hazard("sha")
     holed = shapely.MultiPolygon([shapely.Polygon(HAZARD_BOX.exterior.coords, [[(-72.498, 5.002), (-72.497, 5.003),
                                                                                (-72.498, 5.002), (-72.497, 5.003)]])])
-    gis_edit(db_path, "hazard_area", hz["uuid"], holed)
+    gis_edit(ws.store.location, "hazard_area", hz["uuid"], holed)
     [found] = by_check(ws)["invalid_polygon"]
     assert found.ref == hz["ref"] and "fewer than 3 distinct vertices" in found.problem
 
 
-def test_coordinates_swapped_by_an_edit_outside_safeground_are_reported(ws: Workspace, db_path) -> None:
+def test_coordinates_swapped_by_an_edit_outside_safeground_are_reported(ws: Workspace) -> None:
     dev = add_record(ws, "device", {"category": "ap_mine", "geometry": shapely.Point(-72.4951, 5.0049)})
     ok = add_record(ws, "device", {"category": "ap_mine", "geometry": shapely.Point(-72.4952, 5.0048)})
-    gis_edit(db_path, "device", dev["uuid"], shapely.Point(5.0049, -72.4951))
+    gis_edit(ws.store.location, "device", dev["uuid"], shapely.Point(5.0049, -72.4951))
     found = by_check(ws)
     assert [f.ref for f in found["swapped_lat_lon"]] == [dev["ref"]]
     assert "(-72.4951, 5.0049) is inside" in found["swapped_lat_lon"][0].problem
@@ -112,8 +118,7 @@ def test_coordinates_swapped_by_an_edit_outside_safeground_are_reported(ws: Work
     assert "swapped_lat_lon" not in by_check(ws), "turned off as on input"
 
 
-def test_real_register_rows_swapped_after_import_are_found_and_no_others(ws: Workspace, db_path,
-                                                                         tmp_path) -> None:
+def test_real_register_rows_swapped_after_import_are_found_and_no_others(ws: Workspace, tmp_path) -> None:
     from tests.conftest import DATA
 
     from safeground.services.mapped_import import import_csv
@@ -127,7 +132,7 @@ def test_real_register_rows_swapped_after_import_are_found_and_no_others(ws: Wor
     assert report.rows_stored == 400 and len(accidents) > 300
     swapped = [accidents[3], accidents[240]]
     for a in swapped:
-        gis_edit(db_path, "accident", a["uuid"], shapely.Point(a["geometry"].y, a["geometry"].x))
+        gis_edit(ws.store.location, "accident", a["uuid"], shapely.Point(a["geometry"].y, a["geometry"].x))
     found = by_check(ws)
     assert sorted(f.ref for f in found["swapped_lat_lon"]) == sorted(a["ref"] for a in swapped)
     assert "outside_country" not in found

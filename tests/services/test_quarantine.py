@@ -7,13 +7,20 @@ import sqlite3
 from pathlib import Path
 
 import pytest
-from tests.conftest import DATA
+from tests.conftest import DATA, GPKG_ONLY
 
 from safeground.domain.errors import SafeGroundError
 from safeground.services import records
 from safeground.services.mapped_import import import_csv
 from safeground.services.quarantine import export_quarantine
 from safeground.services.workspace import Workspace
+
+
+@pytest.fixture
+def ws(any_ws: Workspace) -> Workspace:
+    """Every test of this module runs on both backends (a GeoPackage file, then PostGIS), but those marked
+    GPKG_ONLY, which read the file itself."""
+    return any_ws
 
 REGISTER = DATA / "colombia_aicma" / "events_1990_2014.csv"
 
@@ -32,6 +39,7 @@ def _read(path: Path) -> list[dict[str, str]]:
         return list(csv.DictReader(fh))
 
 
+@GPKG_ONLY
 def test_fixed_rows_come_back_and_resolve_their_entries(ws: Workspace, tmp_path: Path, db_path: Path) -> None:
     first = import_csv(ws, sample(tmp_path), "colombia_aicma")
     assert (first.rows_read, first.rows_stored, first.rows_quarantined) == (30, 28, 2)

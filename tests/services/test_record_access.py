@@ -18,6 +18,12 @@ from safeground.services.record_access import RecordFilter, find_records, get_re
 from safeground.services.records import add_record, set_review_state, update_record
 from safeground.services.workspace import Workspace
 
+
+@pytest.fixture
+def ws(any_ws: Workspace) -> Workspace:
+    """Every test of this module runs on both backends (a GeoPackage file, then PostGIS)."""
+    return any_ws
+
 OUTSIDE = shapely.box(-75.6, 6.4, -75.59, 6.41)  # in Antioquia, not Meta
 
 

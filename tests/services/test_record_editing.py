@@ -18,6 +18,12 @@ from safeground.services.records import add_record
 from safeground.services.workspace import Workspace
 
 
+@pytest.fixture
+def ws(any_ws: Workspace) -> Workspace:
+    """Every test of this module runs on both backends (a GeoPackage file, then PostGIS)."""
+    return any_ws
+
+
 def _user(role: Role, *areas: str) -> User:
     return User(uuid="u", username=f"{role.value}-user", display_name=None, role=role, areas=areas, created_at="t")
 

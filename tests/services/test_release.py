@@ -10,6 +10,13 @@ from safeground.domain.errors import ReleaseRuleError, SafeGroundError, Transiti
 from safeground.geo.measure import area_m2
 from safeground.services.records import set_review_state, update_record
 from safeground.services.stats import summary
+from safeground.services.workspace import Workspace
+
+
+@pytest.fixture
+def ws(any_ws: Workspace) -> Workspace:
+    """Every test of this module runs on both backends (a GeoPackage file, then PostGIS)."""
+    return any_ws
 
 
 class refused:

@@ -30,6 +30,12 @@ from safeground.services.safety import (
 from safeground.services.workspace import Workspace
 from safeground.store.base import Batch
 
+
+@pytest.fixture
+def ws(any_ws: Workspace) -> Workspace:
+    """Every test of this module runs on both backends (a GeoPackage file, then PostGIS)."""
+    return any_ws
+
 LON0, LAT0 = -72.495, 5.005  # the centre of HAZARD_BOX
 EAST_EDGE = -72.49
 

@@ -28,6 +28,12 @@ from safeground.services.stats_assistance import DIMENSIONS, assistance_stats
 from safeground.services.workspace import Workspace
 from safeground.store.base import Batch
 
+
+@pytest.fixture
+def ws(any_ws: Workspace) -> Workspace:
+    """Every test of this module runs on both backends (a GeoPackage file, then PostGIS)."""
+    return any_ws
+
 DEVICES = ("ap_mine", "improvised_mine", "cluster_submunition", "other_erw", None)
 
 

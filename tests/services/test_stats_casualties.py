@@ -29,6 +29,12 @@ from safeground.services.stats_casualties import DIMENSIONS, _People, casualty_s
 from safeground.services.workspace import Workspace
 from safeground.store.base import Batch
 
+
+@pytest.fixture
+def ws(any_ws: Workspace) -> Workspace:
+    """Every test of this module runs on both backends (a GeoPackage file, then PostGIS)."""
+    return any_ws
+
 SCHEMA = json.loads(resources.files("safeground").joinpath("data/schemas/stats_casualties.schema.json").read_text())
 SINCE = "2020-11-10"
 ISSUE_SENTENCE = ("Since 10 November 2020, 20 people have been killed by mines and explosive remnants of war, "

@@ -23,6 +23,12 @@ from safeground.services.records import add_record, retire_record
 from safeground.services.stats_events import event_counts
 from safeground.services.workspace import Workspace
 
+
+@pytest.fixture
+def ws(any_ws: Workspace) -> Workspace:
+    """Every test of this module runs on both backends (a GeoPackage file, then PostGIS)."""
+    return any_ws
+
 REGISTER = DATA / "colombia_aicma" / "events_1990_2014.csv"
 SCHEMA = json.loads(resources.files("safeground").joinpath("data/schemas/stats_events.schema.json").read_text())
 

@@ -21,6 +21,12 @@ from safeground.services.stats_outreach import DIMENSIONS, GROUPS, eore_stats
 from safeground.services.workspace import Workspace
 from safeground.store.base import Batch
 
+
+@pytest.fixture
+def ws(any_ws: Workspace) -> Workspace:
+    """Every test of this module runs on both backends (a GeoPackage file, then PostGIS)."""
+    return any_ws
+
 ORGS = ("Alpha Demining", "Beta Outreach")
 AREAS = (("Meta", "Vista Hermosa"), ("Meta", "Mesetas"), ("Antioquia", "Sonsón"), (None, None))
 METHODS = ("face_to_face", "school", "mass_media", None)

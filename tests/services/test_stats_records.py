@@ -6,7 +6,6 @@ import json
 import statistics
 from dataclasses import dataclass
 from importlib import resources
-from pathlib import Path
 from typing import Any
 
 import jsonschema
@@ -24,6 +23,12 @@ from safeground.services.minefields import match_minefield_records
 from safeground.services.records import add_record, retire_record, set_review_state
 from safeground.services.stats_records import record_accuracy
 from safeground.services.workspace import Workspace
+
+
+@pytest.fixture
+def ws(any_ws: Workspace) -> Workspace:
+    """Every test of this module runs on both backends (a GeoPackage file, then PostGIS)."""
+    return any_ws
 
 # A second field 11 km north of the first, worked by its own clearance.
 NORTH_BOX = shapely.box(-72.50, 5.10, -72.49, 5.11)
@@ -228,18 +233,19 @@ def test_every_find_within_the_distance_is_counted_once_inside_or_outside(
     assert row["mean_offset_m"] == (pytest.approx(statistics.mean(within), abs=1.0) if within else None)
 
 
-def test_cli_prints_a_table_and_schema_valid_json(db_path: Path, ws: Workspace, world: dict) -> None:
+def test_cli_prints_a_table_and_schema_valid_json(ws: Workspace, world: dict) -> None:
     runner = CliRunner()
-    out = runner.invoke(main, ["stats", "records", "--db", str(db_path)])
+    out = runner.invoke(main, ["stats", "records", "--db", ws.store.location])
     assert out.exit_code == 0, out.output
     assert "Not yet checked" in out.output and world["rec"]["far"]["ref"] in out.output
     assert world["rec"]["west"]["ref"] in out.output
-    out = runner.invoke(main, ["stats", "records", "--db", str(db_path), "--distance", "200", "--format", "json"])
+    out = runner.invoke(main, ["stats", "records", "--db", ws.store.location, "--distance", "200", "--format", "json"])
     assert out.exit_code == 0, out.output
     doc = json.loads(out.output)
     jsonschema.validate(doc, SCHEMA)
     assert doc["search_m"] == 200 and doc["official_only"]
-    out = runner.invoke(main, ["stats", "--include-submitted", "records", "--db", str(db_path), "--format", "json"])
+    out = runner.invoke(main, ["stats", "--include-submitted", "records", "--db", ws.store.location, "--format",
+                               "json"])
     assert not json.loads(out.output)["official_only"]
-    out = runner.invoke(main, ["stats", "records", "--db", str(db_path), "--distance", "-5"])
+    out = runner.invoke(main, ["stats", "records", "--db", ws.store.location, "--distance", "-5"])
     assert out.exit_code != 0

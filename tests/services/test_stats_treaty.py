@@ -29,6 +29,12 @@ from safeground.services.stats_release import release_stats
 from safeground.services.stats_treaty import TABLES, article7, csv_rows, write_csv
 from safeground.services.workspace import Workspace
 
+
+@pytest.fixture
+def ws(any_ws: Workspace) -> Workspace:
+    """Every test of this module runs on both backends (a GeoPackage file, then PostGIS)."""
+    return any_ws
+
 YEAR = 2024
 KM2 = 1e6
 

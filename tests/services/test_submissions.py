@@ -24,6 +24,12 @@ from safeground.io.xlsform import form_sheets
 from safeground.services.submissions import ingest
 from safeground.services.workspace import Workspace
 
+
+@pytest.fixture
+def ws(any_ws: Workspace) -> Workspace:
+    """Every test of this module runs on both backends (a GeoPackage file, then PostGIS)."""
+    return any_ws
+
 PHOTO = b"\xff\xd8\xff\xe0 site photo"
 FACE = b"\xff\xd8\xff\xe0 casualty photo"
 CENTRAL_META = ["meta-instanceID", "KEY", "SubmitterID", "SubmitterName", "AttachmentsPresent",
@@ -231,9 +237,9 @@ def test_unknown_form_and_broken_files_import_nothing(ws: Workspace, accidents: 
     assert ws.store.count("accident") == 0 and ws.store.quarantined() == []
 
 
-def test_cli_import_form(ws: Workspace, accidents: Path, db_path: Path) -> None:
+def test_cli_import_form(ws: Workspace, accidents: Path) -> None:
     ws.close()
-    res = CliRunner().invoke(main, ["import", str(accidents), "--form", "accident", "--db", str(db_path),
+    res = CliRunner().invoke(main, ["import", str(accidents), "--form", "accident", "--db", ws.store.location,
                                     "--format", "json"])
     assert res.exit_code == 0, res.output
     doc = json.loads(res.output)

@@ -20,6 +20,12 @@ from safeground.store.tile_cache import TileCache
 
 from ..conftest import EAST_HALF, HAZARD_BOX, WEST_HALF, Builder
 
+
+@pytest.fixture
+def ws(any_ws: Workspace) -> Workspace:
+    """Every test of this module runs on both backends (a GeoPackage file, then PostGIS)."""
+    return any_ws
+
 # Zoom 12 tiles of the test hazard (it straddles two), and one far away in the same country.
 Z12 = [(12, 1223, 1990), (12, 1223, 1991)]
 FAR = (12, 1229, 1968)  # holds FAR_BOX, around -71.9, 7.0

@@ -13,7 +13,7 @@ import shapely
 from argon2 import PasswordHasher, Type
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from tests.conftest import HAZARD_BOX, refused_unchanged
+from tests.conftest import GPKG_ONLY, HAZARD_BOX, refused_unchanged
 
 from safeground.domain.errors import AuthenticationError, ConflictError, ForbiddenError, SafeGroundError
 from safeground.domain.records import LAYERS
@@ -23,6 +23,13 @@ from safeground.services import users as svc
 from safeground.services.records import add_record
 from safeground.services.transfer import export_layer
 from safeground.services.workspace import Workspace
+
+
+@pytest.fixture
+def ws(any_ws: Workspace) -> Workspace:
+    """Every test of this module runs on both backends (a GeoPackage file, then PostGIS), but those marked
+    GPKG_ONLY, which read the file itself."""
+    return any_ws
 
 PASSWORD = "seven mines cleared today"
 
@@ -212,6 +219,7 @@ def test_area_restriction_round_trip(ws: Workspace, db_path: Path, areas: dict[s
     assert err.code == "user.unknown_area" and err.details == {"unknown": ["XX99"]}
 
 
+@GPKG_ONLY
 def test_no_secret_leaves_through_exports_or_backups(ws: Workspace, db_path: Path, tmp_path: Path,
                                                      areas: dict[str, dict]) -> None:
     svc.add_user(ws, "root", "admin", PASSWORD, areas=["CO50"])

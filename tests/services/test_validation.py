@@ -11,6 +11,13 @@ from hypothesis import strategies as st
 from safeground.domain.errors import SafeGroundError
 from safeground.domain.records import record_type
 from safeground.services.validation import _check_each, check_column
+from safeground.services.workspace import Workspace
+
+
+@pytest.fixture
+def ws(any_ws: Workspace) -> Workspace:
+    """Every test of this module runs on both backends (a GeoPackage file, then PostGIS)."""
+    return any_ws
 
 FIELDS = [record_type("device").field("depth_cm"),        # real, minimum 0
           record_type("eore_session").field("women"),      # integer, minimum 0

@@ -1,10 +1,9 @@
-"""``Store.extent``: the bounding box of the matching records, read from the spatial index."""
+"""``Store.extent``: the bounding box of the matching records, from the spatial index (both backends)."""
 
 from __future__ import annotations
 
 import uuid
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 import shapely
@@ -21,10 +20,13 @@ lon = st.floats(-79.0, -67.0).map(lambda v: round(v, 7))
 lat = st.floats(-4.0, 12.0).map(lambda v: round(v, 7))
 
 
-@pytest.fixture(scope="module")
-def shared(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Workspace]:
-    """One database for every example (each tags its own records): a new file per example costs seconds."""
-    with Workspace.open(tmp_path_factory.mktemp("extent") / "e.gpkg", user="ana", create=True) as ws:
+@pytest.fixture(scope="module", params=["gpkg", "postgis"])
+def shared(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Workspace]:
+    """One database of each backend for every example (each tags its own records): a new one per example costs
+    seconds."""
+    db = str(tmp_path_factory.mktemp("extent") / "e.gpkg") if request.param == "gpkg" else \
+        request.getfixturevalue("pg_module_url")
+    with Workspace.open(db, user="ana", create=True) as ws:
         yield ws
 
 
@@ -50,8 +52,8 @@ def test_the_extent_holds_exactly_the_matching_records_rounded_outwards(shared: 
     assert max(abs(a - b) for a, b in zip(box, exact, strict=True)) < 3e-5  # float32, rounded outwards
 
 
-def test_retired_records_and_layers_without_geometry_have_no_extent(tmp_path: Path) -> None:
-    with Workspace.open(tmp_path / "r.gpkg", user="ana", create=True) as ws:
+def test_retired_records_and_layers_without_geometry_have_no_extent(any_db: str) -> None:
+    with Workspace.open(any_db, user="ana", create=True) as ws:
         uuids = add_records(ws, "accident", Batch.from_records(
             [{"accident_type": "mine_erw", "geometry": shapely.Point(-73, 4)}])).uuids
         assert ws.store.extent("accident") is not None

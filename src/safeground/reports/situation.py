@@ -6,11 +6,12 @@ the map layers) and :func:`build_context` only picks values out of their documen
 small function per section and one template block each (``templates/report.html``). The report counts,
 sums and divides nothing itself, so it can never disagree with the commands.
 
-Sections: summary (headline figures for the year and to date, and the year's casualty statement),
-casualties, contamination and land release, operations and productivity, minefield-record accuracy,
-contamination risk prediction (the current risk run, its validation and a map of it), EORE
-reach, victim assistance referrals, the Article 7 tables of both treaties, data-quality notes (what each
-figure lacked, and the quarantine) and revisions since publication (when the year was published).
+Sections: summary (headline figures for the year and to date, and the year's casualty statement), casualties,
+contamination and land release, operations and productivity, the current clearance plan (its own page,
+:mod:`~safeground.reports.plan_page`), minefield-record accuracy, contamination risk prediction (the current risk
+run, its validation and a map of it), EORE reach, victim assistance referrals, the Article 7 tables of both
+treaties, data-quality notes (what each figure lacked, and the quarantine) and revisions since publication (when
+the year was published).
 
 The database is opened read-only: making a report writes nothing to it (minefield matches that are out of
 date are recomputed in memory). The two slowest documents, minefield-record accuracy and the revisions since
@@ -30,7 +31,9 @@ from typing import Any
 
 from safeground.domain.errors import ValidationError
 from safeground.io.vector import new_file
+from safeground.reports.plan_page import plan_section
 from safeground.services.map_layers import MapLayers, map_layers
+from safeground.services.plan_outlook import plan_outlook
 from safeground.services.quarantine import quarantine_counts
 from safeground.services.risk_map import run_summary
 from safeground.services.stats_assistance import assistance_stats
@@ -49,6 +52,7 @@ SECTIONS: dict[str, str] = {
     "casualties": "Casualties",
     "land_release": "Contamination and land release",
     "operations": "Operations and productivity",
+    "plan": "Clearance plan",
     "records": "Minefield-record accuracy",
     "risk": "Contamination risk prediction",
     "eore": "EORE reach",
@@ -89,6 +93,7 @@ class Documents:
     #: The current risk run (``risk_map.run_summary``): ``{"current": False, ...}`` when none was adopted.
     risk: dict[str, Any]
     seconds: dict[str, float] = field(default_factory=dict)
+    plan: dict[str, Any] | None = None  # the current clearance plan (plan_outlook), None when none is current
 
 
 def check_year(year: int, today: dt.date | None = None) -> int:
@@ -186,6 +191,7 @@ def gather(ws: Workspace, year: int, *, include_submitted: bool = False) -> Docu
                          for code in TREATIES},
             "maps": timed("map_layers", map_layers, ws, year=year, **sub),
             "risk": timed("risk", run_summary, ws),
+            "plan": timed("plan", plan_outlook, ws),
         }
         if pool is not None:
             t = time.perf_counter()
@@ -363,6 +369,7 @@ def build_context(d: Documents, *, charts: bool = True) -> dict[str, Any]:
         "treaty": treaty_section(d),
         "quality": quality_section(d),
         "revisions": revisions_section(d),
+        "plan": plan_section(d.plan, d.maps, draw=charts),
         "charts": {},
         "maps": {},
     }

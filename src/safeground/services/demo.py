@@ -101,7 +101,7 @@ def build_demo(ws: Workspace, *, scale: str = "small", seed: int = 1, progress: 
     if country and country != COUNTRY:
         raise ConfigError("demo.wrong_country", f"The database is configured for {country}; the demo region "
                           f"lies in {COUNTRY}.", hint="Build the demo into a new database.")
-    db = Path(ws.store.location)
+    db = ws.store.side_path
     truth, context = truth_path(db), context_path(db)
     partial_truth = truth.with_name(truth.stem + ".partial.gpkg")
     partial_context = context.with_name(context.stem + ".partial.gpkg")
@@ -159,7 +159,7 @@ def accounts_path(db: str | Path) -> Path:
 def add_demo_accounts(ws: Workspace) -> Path:
     """Add one account per role with a random passphrase, written (owner-readable only) to
     :func:`accounts_path`; accounts that exist already are left alone. Returns the file."""
-    target = accounts_path(ws.store.location)
+    target = accounts_path(ws.store.side_path)
     lines = []
     for username, role in DEMO_ACCOUNTS:
         if ws.store.users(username=username):

@@ -1,16 +1,28 @@
-"""The bound: the optimum of the *pooled-period relaxation* of the whole clearance model.
+"""The bound: the optimum of the *pooled-crew prefix relaxation* of the whole clearance model.
 
-The relaxation pools the teams of each method into one crew whose capacity in a period is the sum of its
-teams' capacities over their available weeks in the period, aggregates weeks into periods of ``period``
-weeks, credits a release for every week of the period it happens in, and drops travel, team sharing and the
-one-hazard-per-team-week rule. docs/design.md ("Clearance planning") proves that its optimum is at least
-the optimum of the full model, so ``bound ≥ optimum ≥ any plan's value``. When HiGHS stops at its time
-limit the reported bound is its dual bound on the relaxation, higher still.
+For each week ``w`` (or each period end, with ``period`` weeks a period) the relaxation asks: with the
+capacity of all weeks up to ``w``, teams pooled into one crew per method, what is the most valuable set of
+hazards and targets that could be released by the end of ``w``? Its value per week is what releasing that
+set earns in week ``w``; the bound sums these best values over the weeks (or ``period ×`` the best value at
+each period's end), and adds each project's value in the week of its deadline. Each prefix is an LP:
+
+- ``f[m,h]`` share of hazard ``h`` worked by the crew of method ``m``, ``W[h] ≤ Σ_m f[m,h]``, ``W[h] ≤ 1``;
+- ``Y[k] ≤ W[h]`` for each blocking hazard ``h`` of target ``k``;
+- ``Σ_h need[m,h]·f[m,h] ≤`` the capacity of ``m``'s teams over their available weeks up to ``w``, where
+  ``need[m,h] = min over m's teams of max(capacity, area·effort + capacity·loss)``: a team spends a whole
+  week on a hazard at least, and loses its travel;
+- maximise ``Σ_h hazard_value·W[h] + Σ_settlements w·households·Y[k] + Σ_projects due in w  w·value·Y[k]``.
+
+The prefixes are independent LPs that differ only in the capacities and the projects due, so HiGHS solves
+them one after another from the previous basis. docs/design.md ("Clearance planning") proves that the sum is
+at least the optimum of the full model, so ``bound ≥ optimum ≥ any plan's value``. The bound of each LP is
+the Lagrangian value of HiGHS's duals, ``λ·b + Σ_j u_j·max(0, c_j − (Aᵀλ)_j)`` with ``λ ≥ 0``: weak duality
+makes it an upper bound on the LP for *any* such ``λ``, so it stays valid if HiGHS stops early.
 
 >>> from safeground.domain.plan import Hazard, PlanInstance, Target, Team
 >>> inst = PlanInstance((Hazard("A", 500.0, {"manual": 1.0}),), (Team("T", "manual", 500.0),),
 ...                     (Target("S", "settlement", ("A",), households=5),), 3)
->>> plan_bound(inst).bound
+>>> round(plan_bound(inst).bound, 6)
 15.0
 """
 
@@ -20,13 +32,16 @@ import math
 import time
 from dataclasses import dataclass
 
+import highspy
+import numpy as np
+
 from safeground.domain.plan import PlanInstance
-from safeground.services.plan_milp import Model
+from safeground.services.plan_milp import new_highs
 
 
 @dataclass(frozen=True)
 class Bound:
-    """The bound, the period length used, whether the relaxation was solved to optimality, seconds."""
+    """The bound, the period length used, whether every prefix LP was solved to optimality, seconds."""
 
     bound: float
     period: int
@@ -34,68 +49,204 @@ class Bound:
     seconds: float
 
 
-def default_period(horizon: int, periods: int = 13) -> int:
-    """Weeks per period so that there are at most ``periods`` periods.
+def default_period(horizon: int, periods: int = 52) -> int:
+    """Weeks per period so that there are at most ``periods`` prefixes.
 
-    >>> default_period(52), default_period(6)
-    (4, 1)
+    >>> default_period(52), default_period(104), default_period(6)
+    (1, 2, 1)
     """
     return max(1, math.ceil(horizon / periods))
 
 
+def _rates(instance: PlanInstance) -> tuple[np.ndarray, np.ndarray]:
+    """Matrices (teams × hazards) of the m² a team clears in a full week (0: cannot) and its travel loss."""
+    rate = np.zeros((len(instance.teams), len(instance.hazards)))
+    loss = np.zeros_like(rate)
+    travel = instance.travel_loss
+    for ti, team in enumerate(instance.teams):
+        for hi, hazard in enumerate(instance.hazards):
+            effort = hazard.effort.get(team.method)
+            if effort:
+                rate[ti, hi] = team.capacity_m2_week / effort
+                loss[ti, hi] = travel.get((team.id, hazard.id), 0.0)
+    return rate, np.clip(loss, 0.0, 1.0)
+
+
+def _needs(instance: PlanInstance, rate: np.ndarray, loss: np.ndarray, method: str) -> dict[int, float]:
+    """By hazard index, the least capacity (m² of standard terrain) a team of ``method`` spends to release
+    it: ``min over teams of max(capacity, area·effort + capacity·loss)``."""
+    teams = [i for i, t in enumerate(instance.teams) if t.method == method]
+    if not teams:
+        return {}
+    capacity = np.array([instance.teams[i].capacity_m2_week for i in teams])[:, None]
+    area = np.array([h.area_m2 for h in instance.hazards])[None, :]
+    r = rate[teams]
+    with np.errstate(divide="ignore"):
+        need = np.where(r > 0, np.maximum(capacity, area * capacity / np.where(r > 0, r, 1.0)
+                                          + capacity * loss[teams]), np.inf).min(axis=0)
+    return {int(i): float(need[i]) for i in np.flatnonzero(np.isfinite(need))}
+
+
+@dataclass
+class _Prefix:
+    """One prefix LP (maximise ``cost·x``, ``A x ≤ row_upper``, ``0 ≤ x ≤ upper``) and what varies by prefix."""
+
+    cost: np.ndarray
+    upper: np.ndarray
+    rows: np.ndarray
+    cols: np.ndarray
+    vals: np.ndarray
+    row_upper: np.ndarray
+    w_cols: np.ndarray
+    hazard_rate: np.ndarray  # value per week of each W column
+    y_cols: np.ndarray
+    settle_rate: np.ndarray  # value per week of each Y column (settlements)
+    project_value: np.ndarray  # one-off value of each Y column (projects)
+    deadline: np.ndarray  # deadline week of each Y column (projects; −1 otherwise)
+    cap_rows: np.ndarray
+    cumulative: np.ndarray  # (methods + 1) × weeks: each method's capacity, then team-weeks, up to each week
+
+
+def _build(instance: PlanInstance) -> _Prefix:
+    """The prefix LP with zero costs and capacities (set per prefix by :func:`plan_bound`)."""
+    horizon, hazards = instance.horizon, instance.hazards
+    methods = sorted({t.method for t in instance.teams})
+    rate, loss = _rates(instance)
+    needs = [_needs(instance, rate, loss, m) for m in methods]
+    workable = sorted(set().union(*needs)) if needs else []
+    w_of = {h: j for j, h in enumerate(workable)}
+    n_w = len(workable)
+    w_cols = np.arange(n_w)
+    hazard_rate = np.array([instance.hazard_value(hazards[h]) for h in workable])
+    rows: list[np.ndarray] = []
+    cols: list[np.ndarray] = []
+    vals: list[np.ndarray] = []
+    # Rows 0..n_w−1: W[h] − Σ_m f[m,h] ≤ 0.
+    rows.append(np.arange(n_w))
+    cols.append(w_cols)
+    vals.append(np.ones(n_w))
+    n_col, n_row = n_w, n_w
+    cap_rows = []
+    for need in needs:
+        hs = np.array([w_of[h] for h in need], dtype=np.int64)
+        f = np.arange(n_col, n_col + len(hs))
+        n_col += len(hs)
+        rows += [hs, np.full(len(hs), n_row)]
+        cols += [f, f]
+        values = np.array(list(need.values()), dtype=np.float64)
+        vals += [-np.ones(len(hs)), values]
+        cap_rows.append(n_row)
+        n_row += 1
+    # Team-weeks: releasing h takes at least ceil(area/fastest rate + least loss) team-weeks in all.
+    cols_w = np.array(workable, dtype=np.int64)
+    area = np.array([hazards[h].area_m2 for h in workable])
+    fastest = rate[:, cols_w].max(axis=0, initial=0.0)
+    least_loss = np.where(rate[:, cols_w] > 0, loss[:, cols_w], np.inf).min(axis=0, initial=np.inf)
+    weeks_needed = np.ceil(area / fastest + least_loss - 1e-9)
+    rows.append(np.full(n_w, n_row))
+    cols.append(w_cols)
+    vals.append(weeks_needed)
+    cap_rows.append(n_row)
+    n_row += 1
+    index = {h.id: i for i, h in enumerate(hazards)}
+    weights = instance.weights
+    y_list, settle, project, deadline = [], [], [], []
+    for target in instance.targets:
+        blocking = [index[h] for h in target.blocking]
+        if not all(h in w_of for h in blocking):
+            continue
+        y = n_col
+        n_col += 1
+        for h in blocking:
+            rows.append(np.array([n_row, n_row]))
+            cols.append(np.array([y, w_of[h]]))
+            vals.append(np.array([1.0, -1.0]))
+            n_row += 1
+        y_list.append(y)
+        is_settlement = target.kind == "settlement"
+        settle.append(weights.households * target.households if is_settlement else 0.0)
+        project.append(0.0 if is_settlement else weights.project * target.value)
+        deadline.append(-1 if is_settlement else min(target.deadline_week, horizon - 1))
+    cumulative = np.array([np.cumsum([sum(t.capacity_m2_week for t in instance.teams
+                                          if t.method == m and t.available(w)) for w in range(horizon)])
+                           for m in methods] +
+                          [np.cumsum([sum(t.available(w) for t in instance.teams) for w in range(horizon)])]
+                          ).reshape(len(methods) + 1, horizon)
+    return _Prefix(np.zeros(n_col), np.ones(n_col), np.concatenate(rows) if rows else np.zeros(0, np.int64),
+                   np.concatenate(cols) if cols else np.zeros(0, np.int64),
+                   np.concatenate(vals) if vals else np.zeros(0), np.zeros(n_row), w_cols, hazard_rate,
+                   np.array(y_list, dtype=np.int64), np.array(settle), np.array(project),
+                   np.array(deadline, dtype=np.int64), np.array(cap_rows, dtype=np.int64), cumulative)
+
+
+def _lagrangian(lp: _Prefix, cost: np.ndarray, row_upper: np.ndarray, duals: np.ndarray) -> float:
+    """``λ·b + Σ_j u_j·max(0, c_j − (Aᵀλ)_j)`` for ``λ = max(0, duals)``: an upper bound on the LP."""
+    lam = np.maximum(duals, 0.0)
+    reduced = cost - np.bincount(lp.cols, weights=lam[lp.rows] * lp.vals, minlength=len(cost))
+    return float(lam @ row_upper + lp.upper @ np.maximum(reduced, 0.0))
+
+
 def plan_bound(instance: PlanInstance, period: int | None = None, time_limit: float = 30.0,
-               integral: bool = True, max_integral: int = 20000) -> Bound:
-    """Solve the pooled-period relaxation (a MILP in the release indicators, or its LP when ``integral`` is
-    false, when it has more than ``max_integral`` release indicators, or when HiGHS found no finite dual
-    bound in time) and return its optimum or dual bound."""
+               integral: bool = True, max_integral: int = 200) -> Bound:
+    """Sum the prefix LPs' optima (see module) over the period ends and return the bound. With
+    ``integral`` and at most ``max_integral`` hazards, ``W`` is binary in each prefix (a MILP, tighter;
+    its dual bound is used)."""
     began = time.monotonic()
     horizon = instance.horizon
     length = period or default_period(horizon)
-    bounds = [(b, min(b + length, horizon)) for b in range(0, horizon, length)]
-    methods = sorted({t.method for t in instance.teams})
-    m = Model()
-    work: dict[tuple[str, str, int], int] = {}
-    for method in methods:
-        for p, (b, e) in enumerate(bounds):
-            capacity = sum(t.capacity_m2_week for t in instance.teams if t.method == method
-                           for w in range(b, e) if t.available(w))
-            cols = {}
-            for hazard in instance.hazards:
-                effort = hazard.effort.get(method)
-                if effort and capacity > 0:
-                    work[(method, hazard.id, p)] = col = m.var(upper=hazard.area_m2)
-                    cols[col] = effort
-            if cols:
-                m.row(cols, upper=capacity)
-    z: dict[tuple[str, int], int] = {}
-    for hazard in instance.hazards:
-        hv = instance.hazard_value(hazard)
-        cols_by_p = [[work[(mm, hazard.id, p)] for mm in methods if (mm, hazard.id, p) in work]
-                     for p in range(len(bounds))]
-        if not any(cols_by_p):
-            continue
-        for p, (b, e) in enumerate(bounds):
-            z[(hazard.id, p)] = col = m.var(cost=hv * (e - b), integer=True)
-            if p:
-                m.row({z[(hazard.id, p - 1)]: 1.0, col: -1.0}, upper=0.0)
-            coefs = {c: 1.0 for q in range(p + 1) for c in cols_by_p[q]}
-            coefs[col] = -hazard.area_m2
-            m.row(coefs, lower=0.0)
-    weights = instance.weights
-    for target in instance.targets:
-        if not all((h, 0) in z for h in target.blocking):
-            continue
-        deadline = min(target.deadline_week, horizon - 1)
-        for p, (b, e) in enumerate(bounds):
-            if target.kind == "settlement":
-                cost = weights.households * target.households * (e - b)
-            else:
-                cost = weights.project * target.value if b <= deadline < e else 0.0
-            col = m.var(cost=cost)
-            for h in target.blocking:
-                m.row({col: 1.0, z[(h, p)]: -1.0}, upper=0.0)
-    integral = integral and len(z) <= max_integral
-    solved = m.solve(time_limit, relax=not integral)
-    if integral and not math.isfinite(solved.bound):
-        solved = m.solve(max(1.0, time_limit - (time.monotonic() - began)), relax=True)
-    return Bound(solved.bound, length, solved.optimal, time.monotonic() - began)
+    lp = _build(instance)
+    if not len(lp.cost):
+        return Bound(0.0, length, True, time.monotonic() - began)
+    integral = integral and len(lp.w_cols) <= max_integral
+    n_row = len(lp.row_upper)
+    order = np.lexsort((lp.cols, lp.rows))
+    model = highspy.HighsLp()
+    model.num_col_, model.num_row_ = len(lp.cost), n_row
+    model.col_cost_ = lp.cost
+    model.col_lower_ = np.zeros(len(lp.cost))
+    model.col_upper_ = lp.upper
+    model.row_lower_ = np.full(n_row, -highspy.kHighsInf)
+    model.row_upper_ = lp.row_upper
+    model.a_matrix_.format_ = highspy.MatrixFormat.kRowwise
+    model.a_matrix_.start_ = np.searchsorted(lp.rows[order], np.arange(n_row + 1)).astype(np.int32)
+    model.a_matrix_.index_ = lp.cols[order].astype(np.int32)
+    model.a_matrix_.value_ = lp.vals[order]
+    model.sense_ = highspy.ObjSense.kMaximize
+    if integral:
+        model.integrality_ = [highspy.HighsVarType.kInteger if j < len(lp.w_cols) else
+                              highspy.HighsVarType.kContinuous for j in range(len(lp.cost))]
+    h = new_highs()
+    h.setOptionValue("threads", 1)
+    h.setOptionValue("mip_rel_gap", 1e-6)
+    h.passModel(model)
+    total, optimal = 0.0, True
+    ends = [*range(length - 1, horizon - 1, length), horizon - 1]
+    start = 0
+    for end in ends:
+        weeks = end - start + 1
+        cost = np.zeros(len(lp.cost))
+        cost[lp.w_cols] = weeks * lp.hazard_rate
+        due = (lp.deadline >= start) & (lp.deadline <= end)
+        cost[lp.y_cols] = weeks * lp.settle_rate + np.where(due, lp.project_value, 0.0)
+        row_upper = lp.row_upper.copy()
+        row_upper[lp.cap_rows] = lp.cumulative[:, end]
+        h.changeColsCost(len(cost), np.arange(len(cost), dtype=np.int32), cost)
+        for r in lp.cap_rows:
+            h.changeRowBounds(int(r), -highspy.kHighsInf, float(row_upper[r]))
+        # HiGHS's clock runs over all the runs of one instance: the limit is on that clock.
+        h.setOptionValue("time_limit", h.getRunTime() + max(0.05, time_limit - (time.monotonic() - began)))
+        h.run()
+        status = h.getModelStatus()
+        optimal = optimal and status == highspy.HighsModelStatus.kOptimal
+
+        if integral:
+            value = float(h.getInfo().mip_dual_bound)
+            if not math.isfinite(value):
+                value = float(np.maximum(cost, 0.0) @ lp.upper)
+        else:
+            solution = h.getSolution()
+            duals = np.asarray(solution.row_dual, dtype=np.float64) if solution.dual_valid else np.zeros(n_row)
+            value = _lagrangian(lp, cost, row_upper, duals)
+        total += value
+        start = end + 1
+    return Bound(total, length, optimal, time.monotonic() - began)

@@ -9,11 +9,14 @@ from __future__ import annotations
 
 import datetime as dt
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from safeground.domain.errors import ValidationError
 from safeground.services.plan_runs import get_run
 from safeground.services.workspace import Workspace
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
 
 FORMATS = (".png", ".svg", ".pdf")
 
@@ -47,10 +50,16 @@ def gantt_rows(ws: Workspace, run_id: int) -> dict[str, Any]:
 
 def draw_gantt(doc: dict[str, Any], path: str | Path) -> Path:
     """Draw :func:`gantt_rows`' document to ``path`` (format from its suffix)."""
+    p = check_chart_out(path)
+    gantt_figure(doc).savefig(p)
+    return p
+
+
+def gantt_figure(doc: dict[str, Any]) -> Figure:
+    """:func:`gantt_rows`' document as a matplotlib figure (not attached to pyplot: nothing to close)."""
     from matplotlib import colormaps
     from matplotlib.figure import Figure
 
-    p = check_chart_out(path)
     rows = doc["teams"]
     horizon = doc["horizon_weeks"]
     fig = Figure(figsize=(max(8.0, min(24.0, 2.0 + 0.35 * horizon)), max(2.5, 1.0 + 0.32 * len(rows))))
@@ -78,5 +87,4 @@ def draw_gantt(doc: dict[str, Any], path: str | Path) -> Path:
     ax.set_title(f"Clearance {what}, run {doc['run']}: {horizon} weeks from {doc['start_date']} "
                  "(outlined: the hazard is released)", fontsize=8)
     fig.tight_layout()
-    fig.savefig(p)
-    return p
+    return fig

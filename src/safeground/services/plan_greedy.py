@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import heapq
 import math
+from collections.abc import Mapping
 
 from safeground.domain.plan import Assignment, Hazard, Plan, PlanInstance, Target, Team
 
@@ -51,8 +52,27 @@ def _schedule(instance: PlanInstance, team: Team, hazard: Hazard, free: int) -> 
     return out
 
 
-def greedy_plan(instance: PlanInstance) -> Plan:
-    """The greedy plan for ``instance`` (deterministic: ties go to the earlier id)."""
+def team_weeks(instance: PlanInstance) -> dict[str, float]:
+    """Weeks the best capable team spends on each hazard: ``min over teams of max(1, area/rate + loss)`` (a
+    team works one hazard a week, so a small hazard still costs a week; ``inf`` when no team can).
+
+    >>> from safeground.domain.plan import Hazard, PlanInstance, Team
+    >>> inst = PlanInstance((Hazard("A", 200.0, {"manual": 1.0}), Hazard("B", 1500.0, {"manual": 1.0})),
+    ...                     (Team("T", "manual", 1000.0),), (), 4)
+    >>> team_weeks(inst)
+    {'A': 1.0, 'B': 1.5}
+    """
+    out = {}
+    for hazard in instance.hazards:
+        weeks = [max(1.0, hazard.area_m2 / r + instance.loss(t, hazard))
+                 for t in instance.teams if (r := instance.rate(t, hazard)) > 0]
+        out[hazard.id] = min(weeks, default=math.inf)
+    return out
+
+
+def greedy_plan(instance: PlanInstance, work: Mapping[str, float] | None = None) -> Plan:
+    """The greedy plan for ``instance`` (deterministic: ties go to the earlier id). ``work`` measures what a
+    hazard costs (default its area in m²; :func:`team_weeks` counts the weeks a team spends on it)."""
     free = {t.id: 0 for t in instance.teams}
     planned: set[str] = set()
     dropped: set[str] = set()
@@ -67,8 +87,8 @@ def greedy_plan(instance: PlanInstance) -> Plan:
     def density(i: int) -> float:
         target, hazards = bundles[i]
         todo = [h for h in hazards if h.id not in planned]
-        work = sum(h.area_m2 for h in todo)
-        return _bundle_value(instance, target, todo) / max(work, 1.0) if todo else math.inf
+        cost = sum(h.area_m2 for h in todo) if work is None else sum(work[h.id] for h in todo)
+        return _bundle_value(instance, target, todo) / max(cost, 1.0 if work is None else 1e-9) if todo else math.inf
 
     # Lazy greedy: a heap of (−density, index, version); a bundle's entry is renewed whenever one of its
     # hazards is planned, so the top valid entry is always the bundle of highest current density.

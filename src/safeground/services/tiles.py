@@ -306,7 +306,7 @@ def cache_for(ws: Workspace) -> TileCache:
         cache = _CACHES.get(ws)
         if cache is None:
             location = ws.store.location
-            cache = TileCache(":memory:" if location == ":memory:" else location + ".tiles")
+            cache = TileCache(":memory:" if location == ":memory:" else str(ws.store.side_path) + ".tiles")
             _CACHES[ws] = cache
         return cache
 

@@ -1,7 +1,7 @@
 """Storage backends behind one :class:`~safeground.store.base.Store` interface.
 
 ``open_store`` picks the backend from the database argument: a file path opens the embedded
-GeoPackage store; ``postgresql://`` URLs are reserved for the PostGIS backend.
+GeoPackage store; a ``postgresql://`` (or ``postgres://``) URL opens the PostGIS store.
 """
 
 from __future__ import annotations
@@ -13,8 +13,9 @@ from safeground.store.base import Store
 
 
 def open_store(db: str | Path, *, create: bool = False, read_only: bool = False) -> Store:
-    """Open the database ``db`` (a GeoPackage path), creating it when ``create`` is true; ``read_only``
-    opens it so that nothing can be written (for reports).
+    """Open the database ``db`` (a GeoPackage path or a PostgreSQL URL), creating it (a new GeoPackage, or the
+    schema in an empty PostgreSQL database) when ``create`` is true; ``read_only`` opens it so that nothing can be
+    written (for reports).
 
     >>> import tempfile, os
     >>> path = os.path.join(tempfile.mkdtemp(), "x.gpkg")
@@ -24,8 +25,13 @@ def open_store(db: str | Path, *, create: bool = False, read_only: bool = False)
     """
     text = str(db)
     if text.startswith(("postgresql://", "postgres://")):
-        raise StoreError("store.backend_unavailable", "The PostgreSQL/PostGIS backend is not available yet.",
-                         hint="Use a GeoPackage file path for --db.", status=501)
+        try:
+            from safeground.store.postgis import PostGISStore
+        except ImportError:  # pragma: no cover - psycopg is a dependency; only a broken installation lacks it
+            raise StoreError("store.backend_unavailable", "The PostgreSQL driver (psycopg 3) is not installed.",
+                             hint="Install SafeGround with its dependencies (pip install safeground).",
+                             status=501) from None
+        return PostGISStore.open(text, create=create, read_only=read_only)
     from safeground.store.gpkg import GeoPackageStore
 
     return GeoPackageStore.open(Path(text), create=create, read_only=read_only)

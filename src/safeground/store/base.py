@@ -15,6 +15,7 @@ import abc
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -103,7 +104,14 @@ class Store(abc.ABC):
     @property
     @abc.abstractmethod
     def location(self) -> str:
-        """The path or URL of the database, for messages and sibling files."""
+        """The path or URL of the database (without a password), for messages."""
+
+    @property
+    def side_path(self) -> Path:
+        """The path that files kept beside the database are named after (``<side_path>.tiles``, the demo's
+        ``.truth.gpkg``): the GeoPackage itself; a server database names them ``<database>.gpkg`` in the
+        working folder."""
+        return Path(self.location)
 
     # --- configuration ---------------------------------------------------------------------------
     @abc.abstractmethod

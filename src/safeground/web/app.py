@@ -87,16 +87,18 @@ def create_app(db: str | Path, *, read_only: bool = False, rate_limit: str | Non
     the client; none by default. ``tile_cache`` is the signed-in map's tile cache file (default ``<db>.tiles``;
     the public tiles go beside it, ``.public.tiles``). Every ``tile_refresh_s`` seconds (``None``: never) the cached
     tiles that edits touched are rendered again in the background, so the next view of an edited place is served
-    from the cache (a tile is current either way: a stale one is rendered when asked for)."""
-    path = Path(db)
-    if not path.is_file():
+    from the cache (a tile is current either way: a stale one is rendered when asked for). ``db`` may also be a
+    PostgreSQL URL."""
+    path = str(db)  # a GeoPackage file, or a PostgreSQL URL
+    if not path.startswith(("postgresql://", "postgres://")) and not Path(path).is_file():
         raise NotFoundError("store.not_found", f"No database at {path}.",
                             hint="Create one with 'safeground init --db FILE' or 'safeground demo --db FILE'.")
     limits = (RateLimit(rate_limit) if rate_limit else None,
               RateLimit(tile_rate_limit) if tile_rate_limit else None)
-    if not read_only:  # bring the schema up to date now: the shared reader opens it read-only
-        Workspace.open(path, user=ANONYMOUS).close()
-    shared = SharedReader(path, tile_cache=tile_cache)
+    # Bring the schema up to date now (the shared reader opens it read-only), and learn where side files go.
+    with Workspace.open(path, user=ANONYMOUS, read_only=read_only) as first:
+        side = first.store.side_path
+    shared = SharedReader(path, tile_cache=tile_cache if tile_cache is not None else str(side) + ".tiles")
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
@@ -113,7 +115,7 @@ def create_app(db: str | Path, *, read_only: bool = False, rate_limit: str | Non
                   description="Information management for humanitarian mine action (IMAS): records, statistics "
                               "and a public safety service. Errors are RFC 9457 problem documents.",
                   lifespan=lifespan)
-    app.state.db = str(path)
+    app.state.db = path
     app.state.read_only = read_only
     app.state.shared = shared
     app.state.rate_limit, app.state.tile_rate_limit = limits
@@ -128,7 +130,8 @@ def create_app(db: str | Path, *, read_only: bool = False, rate_limit: str | Non
     def landing(request: Request) -> dict[str, Any]:
         """What this server offers, with links."""
         base = str(request.base_url).rstrip("/")
-        return {"title": "SafeGround", "version": __version__, "database": Path(app.state.db).name,
+        name = Path(side).stem if path.startswith("postgres") else Path(path).name  # never a server's URL
+        return {"title": "SafeGround", "version": __version__, "database": name,
                 "links": [{"rel": "service-desc", "href": f"{base}/api/openapi.json",
                            "type": "application/vnd.oai.openapi+json;version=3.1"},
                           {"rel": "service-doc", "href": f"{base}/api/docs", "type": "text/html"},

@@ -42,14 +42,24 @@ from safeground.store.tile_cache import TileCache
 READER = "anonymous"
 
 
+def tile_cache_paths(db: str | Path, tile_cache: str | Path | None = None) -> tuple[str, str]:
+    """The signed-in map's and the public page's tile cache files for ``db`` (``tile_cache`` moves both).
+
+    >>> tile_cache_paths("demo.gpkg")
+    ('demo.gpkg.tiles', 'demo.gpkg.public.tiles')
+    >>> tile_cache_paths("demo.gpkg", "/var/cache/map.tiles")
+    ('/var/cache/map.tiles', '/var/cache/map.public.tiles')
+    """
+    base = str(tile_cache) if tile_cache is not None else str(db) + ".tiles"
+    return base, (base[:-len(".tiles")] + ".public.tiles" if base.endswith(".tiles") else base + ".public")
+
+
 class SharedReader:
     """The app's read-only workspace on ``db`` and its tile caches, opened on first use, behind one lock."""
 
     def __init__(self, db: str | Path, *, tile_cache: str | Path | None = None) -> None:
         self.db = str(db)
-        base = str(tile_cache) if tile_cache is not None else self.db + ".tiles"
-        self._tile_paths = (base, base[:-len(".tiles")] + ".public.tiles" if base.endswith(".tiles")
-                            else base + ".public")
+        self._tile_paths = tile_cache_paths(db, tile_cache)
         self._lock = threading.RLock()
         self._ws: Workspace | None = None
         self._caches: tuple[TileCache, TileCache] | None = None
