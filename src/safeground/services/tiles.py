@@ -447,12 +447,14 @@ def build_cache(ws: Workspace, *, minzoom: int = 0, maxzoom: int = 12, restricti
                 cache: TileCache | None = None, layers: tuple[TileLayer, ...] = LAYERS) -> dict[str, int]:
     """Render every non-empty tile of zooms ``minzoom``..``maxzoom`` ahead of use; tiles stored per layer.
 
-    Each layer is read once and GDAL tiles it for the whole zoom range in one pass. Tiles left out (no feature)
-    are rendered, empty, when first asked for."""
+    Each layer is read once and GDAL tiles it for the whole zoom range in one pass. A tile that some layer fills
+    is stored empty for the other layers of its zoom, so that it is served whole from the cache; tiles no layer
+    fills are rendered, empty, when first asked for."""
     cache = cache or cache_for(ws)
     region = _known(ws, resolve_restriction(ws, restriction))
     refresh(ws, cache, layers=layers)  # tiles rendered below reflect at least what the cache's sequence number says
     stored: dict[str, int] = {}
+    built: dict[str, set[tuple[int, int, int]]] = {}
     for layer in layers:
         low, high = max(minzoom, layer.minzoom), min(maxzoom, layer.maxzoom)
         if low > high:
@@ -465,4 +467,11 @@ def build_cache(ws: Workspace, *, minzoom: int = 0, maxzoom: int = 12, restricti
                              simplification=layer.simplification)
         cache.put(region.key, layer.name, tiles.items())
         stored[layer.name] = len(tiles)
+        built[layer.name] = set(tiles)
+    every = set().union(*built.values()) if built else set()
+    for layer in layers:
+        if layer.name in built:
+            low, high = max(minzoom, layer.minzoom), min(maxzoom, layer.maxzoom)
+            empty = [(key, b"") for key in every - built[layer.name] if low <= key[0] <= high]
+            cache.put(region.key, layer.name, empty)
     return stored
