@@ -266,3 +266,93 @@ def test_a_record_entered_in_the_form_is_approved_from_the_queue(page: Page, ser
     with Workspace.open(demo["db"], read_only=True) as ws:
         assert ws.store.query("hazard_area", where={"ref": ref.group(0)}, geometry=False)[0]["review_state"] == \
             "approved"
+
+
+def test_the_risk_surface_is_on_the_map_and_a_cell_shows_its_reasons(page: Page, server: str,
+                                                                     demo: dict[str, Any]) -> None:
+    """The current risk run drawn under the records, its run named in the legend, and a click on a cell giving
+    its risk, its top three reasons and the run's id and date."""
+    from safeground.web.routes.pages import data_bounds
+
+    reasons = [{"text": "raises risk: 1.2 km from a 2013 accident"}, {"text": "raises risk: 3 finds within 5 km"},
+               {"text": "lowers risk: 4.0 km from a hazard area"}, {"text": "raises risk: elevation = 900"}]
+    with Workspace.open(demo["db"], user="ana") as ws:
+        bounds = data_bounds(ws)
+        assert bounds is not None
+        minx, miny, maxx, maxy = bounds
+        n = 24
+        dx, dy = (maxx - minx) / n, (maxy - miny) / n
+        cells = [shapely.box(minx + i * dx, miny + j * dy, minx + (i + 1) * dx, miny + (j + 1) * dy)
+                 for i in range(n) for j in range(n)]
+        risks = [round((i % n) / n, 3) for i in range(len(cells))]
+        run = ws.store.write_risk_run({"kind": "surface", "as_of": "2014-12-31", "cells_source": "grid"},
+                                      {"cell_id": [f"c{i}" for i in range(len(cells))], "risk": risks,
+                                       "geometry": cells, "reasons": [reasons] * len(cells)}, user="ana")
+        ws.store.adopt_risk_run(run["id"], user="ana")
+    _sign_in(page, server, demo)
+    title = f"Risk surface run {run['id']}, as of 2014-12-31"
+    page.locator(".legend-about[data-layer=risk_surface]", has_text=title).wait_for()
+    drawn = "() => window.safeground.map.queryRenderedFeatures({layers: ['risk_surface-0']})"
+    page.wait_for_function(f"({drawn})().length > 0")
+    features = page.evaluate(f"() => ({drawn})().map(f => f.properties)")
+    assert {f["run"] for f in features} == {run["id"]}
+    assert len({f["risk"] for f in features}) > 5, "cells drawn with their own risk"
+    page.screenshot(path=str(demo["folder"] / "risk.png"))
+    # a spot where the risk surface is the top layer (no hazard, target or record above it)
+    spot = page.evaluate("""() => { const m = window.safeground.map, c = m.getCanvas();
+        const layers = m.getStyle().layers.filter(l => l.source === 'records').map(l => l.id);
+        for (let y = 40; y < c.clientHeight - 40; y += 7) for (let x = 40; x < c.clientWidth - 40; x += 7) {
+          const hits = m.queryRenderedFeatures([x, y], {layers});
+          if (hits.length && hits.every(f => f.sourceLayer === 'risk_surface'))
+            return {x, y, cell: hits[0].properties.cell};
+        } return null; }""")
+    box = page.locator("#map canvas").bounding_box()
+    assert spot is not None and box is not None
+    page.mouse.click(box["x"] + spot["x"], box["y"] + spot["y"])
+    detail = page.locator("#detail .detail-risk_surface")
+    detail.wait_for()
+    assert page.inner_text("#detail .risk-run") == title
+    assert page.inner_text("#detail .risk-value") == f"Predicted risk: {round(risks[spot['cell']] * 100, 1):g} %"
+    assert page.locator("#detail .risk-reasons li").all_inner_texts() == [r["text"] for r in reasons[:3]]
+    assert "not a hazard record" in detail.inner_text()
+    page.screenshot(path=str(demo["folder"] / "risk-detail.png"))
+    page.select_option("#language", "es")
+    page.wait_for_function("document.documentElement.lang === 'es'")
+    page.locator(".legend-about", has_text=f"Superficie de riesgo, corrida {run['id']}").wait_for()
+    page.select_option("#language", "en")
+
+
+def test_the_clearance_plan_is_on_the_map_by_week(page: Page, server: str, demo: dict[str, Any]) -> None:
+    """The current plan's hazards drawn over the hazard areas, coloured by release week, the plan named in the
+    legend; a click opens the hazard with its teams and weeks."""
+    import datetime as dt
+
+    from safeground.services.plan_make import make_plan
+    from safeground.services.plan_runs import current_plan_items
+
+    with Workspace.open(demo["db"], user="ana") as ws:
+        make_plan(ws, start=dt.date(2026, 1, 5), horizon=8, time_limit=5, bound_time_limit=5, adopt_run=True)
+        doc = current_plan_items(ws)
+    planned = {i["hazard_ref"]: i["released_week"] for i in doc["items"]}
+    assert planned
+    _sign_in(page, server, demo)
+    title = f"Plan run {doc['run']['id']}, from 2026-01-05 (8 weeks)"
+    page.locator(".legend-about[data-layer=plan]", has_text=title).wait_for()
+    shown = "() => window.safeground.map.queryRenderedFeatures({layers: ['plan-0']}).map(f => f.properties)"
+    page.wait_for_function(f"({shown})().length > 0")
+    features = page.evaluate(shown)
+    assert {f["ref"] for f in features} <= set(planned) and {f["plan"] for f in features} == {doc["run"]["id"]}
+    assert all(f.get("released_week") == planned[f["ref"]] for f in features)
+    page.screenshot(path=str(demo["folder"] / "plan.png"))
+    spot = page.evaluate("""() => { const m = window.safeground.map, c = m.getCanvas();
+        const layers = m.getStyle().layers.filter(l => l.source === 'records').map(l => l.id);
+        for (let y = 40; y < c.clientHeight - 40; y += 3) for (let x = 40; x < c.clientWidth - 40; x += 3) {
+          const hits = m.queryRenderedFeatures([x, y], {layers});
+          if (hits.length && hits[0].sourceLayer === 'plan') return {x, y, ref: hits[0].properties.ref};
+        } return null; }""")
+    box = page.locator("#map canvas").bounding_box()
+    assert spot is not None and box is not None
+    page.mouse.click(box["x"] + spot["x"], box["y"] + spot["y"])
+    page.locator("#detail .detail-record").wait_for()
+    assert spot["ref"] in page.inner_text("#detail-title")
+    assert "Clearance plan (current)" in page.inner_text("#detail")

@@ -1,4 +1,4 @@
-"""The situation report's maps: hazards by status, released land, casualties by admin area.
+"""The situation report's maps: hazards by status, released land, casualties by admin area, predicted risk.
 
 Each map is drawn in the national CRS (metres) from :class:`~safeground.services.map_layers.MapLayers`, with
 the admin areas and the Natural Earth outlines for context, a scale bar, a north arrow, a locator inset and
@@ -18,7 +18,16 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import shapely
 
-from safeground.reports.palette import FIGURE_WIDTH_IN, HAZARD_STATUS, MUTED, OUTCOME, RELEASE, TEXT, UNKNOWN
+from safeground.reports.palette import (
+    FIGURE_WIDTH_IN,
+    HAZARD_STATUS,
+    MUTED,
+    OUTCOME,
+    RELEASE,
+    RISK_BANDS,
+    TEXT,
+    UNKNOWN,
+)
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
@@ -251,4 +260,29 @@ def casualty_map(layers: MapLayers) -> Figure:
         _legend(side, handles, "Killed or injured", note)
     else:
         side.text(0.0, 0.02, note, fontsize=6.5, color=MUTED, va="bottom", ha="left", transform=side.transAxes)
+    return fig
+
+
+def risk_map(layers: MapLayers) -> Figure:
+    """The current risk run's cells coloured by predicted risk band, with the open hazard areas outlined over
+    them (what is recorded stays distinguishable from what is predicted)."""
+    from matplotlib.patches import Patch
+
+    from safeground.services.risk_map import BANDS, risk_bands
+
+    fig, ax, side = _base(layers, layers.risk_title or "Predicted risk")
+    band = np.searchsorted(np.asarray(BANDS), layers.risk, side="right").clip(0, len(BANDS) - 1)
+    counts = [b["cells"] for b in risk_bands(layers.risk)]
+    handles = []
+    lows = (0.0, *BANDS[:-1])
+    for i, colour in enumerate(RISK_BANDS):
+        _fill(ax, layers.risk_cells[band == i], colour, lw=0.0, zorder=1.5)
+        upper = f"{BANDS[i]:.0%}" if i + 1 < len(BANDS) else "100%"
+        handles.append(Patch(facecolor=colour, edgecolor=MUTED, linewidth=0.3,
+                             label=f"{lows[i]:.0%} to {upper}: {counts[i]:,} cells"))
+    open_hazards = [g for k, g in layers.hazards.items() if k != "released" and len(g)]
+    if open_hazards:
+        _outline(ax, np.concatenate(open_hazards), TEXT, 0.6, zorder=3)
+        handles.append(Patch(facecolor="none", edgecolor=TEXT, label="Open hazard areas (recorded)"))
+    _legend(side, handles[::-1], "Predicted risk (cells)", _context_note(layers))
     return fig

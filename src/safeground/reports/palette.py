@@ -33,6 +33,9 @@ UNKNOWN = "#999999"
 HAZARD_STATUS = {"SHA": "#E69F00", "CHA": "#D55E00", "released": "#009E73"}
 OUTCOME = {"killed": "#D55E00", "injured": "#E69F00", "unknown": UNKNOWN}
 RELEASE = {"cancelled": "#56B4E9", "reduced": "#0072B2", "cleared": "#009E73"}
+#: Predicted risk in bands (``services/risk_map.BANDS``): ColorBrewer's sequential YlOrRd, light to dark, as
+#: the web map draws it (a categorical palette cannot show an order).
+RISK_BANDS = ("#ffffb2", "#fecc5c", "#fd8d3c", "#f03b20", "#bd0026")
 
 #: Print sizes (points) and figure width (inches) for a 16 cm text column.
 FONT_PT = 9

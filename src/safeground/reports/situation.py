@@ -8,9 +8,10 @@ sums and divides nothing itself, so it can never disagree with the commands.
 
 Sections: summary (headline figures for the year and to date, and the year's casualty statement), casualties,
 contamination and land release, operations and productivity, the current clearance plan (its own page,
-:mod:`~safeground.reports.plan_page`), minefield-record accuracy, EORE reach, victim assistance referrals, the
-Article 7 tables of both treaties, data-quality notes (what each figure lacked, and the quarantine) and
-revisions since publication (when the year was published).
+:mod:`~safeground.reports.plan_page`), minefield-record accuracy, contamination risk prediction (the current risk
+run, its validation and a map of it), EORE reach, victim assistance referrals, the Article 7 tables of both
+treaties, data-quality notes (what each figure lacked, and the quarantine) and revisions since publication (when
+the year was published).
 
 The database is opened read-only: making a report writes nothing to it (minefield matches that are out of
 date are recomputed in memory). The two slowest documents, minefield-record accuracy and the revisions since
@@ -34,6 +35,7 @@ from safeground.reports.plan_page import plan_section
 from safeground.services.map_layers import MapLayers, map_layers
 from safeground.services.plan_outlook import plan_outlook
 from safeground.services.quarantine import quarantine_counts
+from safeground.services.risk_map import run_summary
 from safeground.services.stats_assistance import assistance_stats
 from safeground.services.stats_casualties import casualty_stats
 from safeground.services.stats_events import event_counts
@@ -52,12 +54,17 @@ SECTIONS: dict[str, str] = {
     "operations": "Operations and productivity",
     "plan": "Clearance plan",
     "records": "Minefield-record accuracy",
+    "risk": "Contamination risk prediction",
     "eore": "EORE reach",
     "assistance": "Victim assistance referrals",
     "treaty": "Treaty reporting (Article 7)",
     "quality": "Data-quality notes",
     "revisions": "Revisions since publication",
 }
+#: Column titles of a risk run's validation table (the metrics ``risk evaluate`` measures).
+METRIC_NAMES = {"roc_auc": "ROC-AUC", "pr_auc": "PR-AUC", "recall_5pct": "Recall at 5% of cells",
+                "recall_10pct": "Recall at 10% of cells", "brier": "Brier score",
+                "calibration_error": "Calibration error"}
 FORMATS = {".pdf": "pdf", ".html": "html", ".htm": "html"}
 FIRST_YEAR = 1900
 
@@ -83,6 +90,8 @@ class Documents:
     article7: dict[str, dict[str, Any]]
     revisions: dict[str, Any] | None
     maps: MapLayers | None
+    #: The current risk run (``risk_map.run_summary``): ``{"current": False, ...}`` when none was adopted.
+    risk: dict[str, Any]
     seconds: dict[str, float] = field(default_factory=dict)
     plan: dict[str, Any] | None = None  # the current clearance plan (plan_outlook), None when none is current
 
@@ -181,6 +190,7 @@ def gather(ws: Workspace, year: int, *, include_submitted: bool = False) -> Docu
             "article7": {code: timed(f"article7_{code}", article7, ws, treaty_code=code, year=year, **sub)
                          for code in TREATIES},
             "maps": timed("map_layers", map_layers, ws, year=year, **sub),
+            "risk": timed("risk", run_summary, ws),
             "plan": timed("plan", plan_outlook, ws),
         }
         if pool is not None:
@@ -290,6 +300,12 @@ def treaty_section(d: Documents) -> dict[str, Any]:
             for code, doc in d.article7.items()}
 
 
+def risk_section(d: Documents) -> dict[str, Any]:
+    """The current risk run: its id, date, the score served, its validation as stored with the run, its cells by
+    risk band and the caveat (as of today: a run is not a figure of the year)."""
+    return d.risk
+
+
 def revisions_section(d: Documents) -> dict[str, Any] | None:
     """What changed since the year's latest publication (``None``: the year was never published)."""
     return d.revisions
@@ -341,11 +357,13 @@ def build_context(d: Documents, *, charts: bool = True) -> dict[str, Any]:
         "review_states": d.eore_to_date["review_states"],
         "official_only": d.eore_to_date["official_only"],
         "sections": SECTIONS,
+        "metric_names": METRIC_NAMES,
         "summary": summary_section(d),
         "casualties": casualties_section(d),
         "land_release": land_release_section(d),
         "operations": operations_section(d),
         "records": records_section(d),
+        "risk": risk_section(d),
         "eore": eore_section(d),
         "assistance": assistance_section(d),
         "treaty": treaty_section(d),
@@ -383,11 +401,13 @@ def draw(d: Documents) -> tuple[dict[str, str | None], dict[str, str | None]]:
             "devices_destroyed": svg(charts.devices_destroyed(d.release_year)),
             "productivity": svg(charts.productivity_by_method(d.release_year)),
         }
-        out_maps: dict[str, str | None] = dict.fromkeys(("hazards", "released", "casualties"))
+        out_maps: dict[str, str | None] = dict.fromkeys(("hazards", "released", "casualties", "risk"))
         if d.maps is not None and d.maps.extent is not None:
             out_maps = {"hazards": figure_png_data_uri(maps.hazard_map(d.maps), dpi=170),
                         "released": figure_png_data_uri(maps.released_map(d.maps), dpi=170),
-                        "casualties": figure_png_data_uri(maps.casualty_map(d.maps), dpi=170)}
+                        "casualties": figure_png_data_uri(maps.casualty_map(d.maps), dpi=170),
+                        "risk": figure_png_data_uri(maps.risk_map(d.maps), dpi=170) if len(d.maps.risk_cells)
+                        else None}
     return out_charts, out_maps
 
 

@@ -1,12 +1,14 @@
 """What the situation report's maps draw, read in bulk and projected to the national CRS.
 
-Three thematic layers, each over the same context (admin areas from the ``admin_area`` layer):
+Four thematic layers, each over the same context (admin areas from the ``admin_area`` layer):
 
 - **hazards by status**: official hazard areas (review state approved or published, or submitted too with
   ``include_submitted``; never retired) as they stand now: open or worked-on SHA, CHA and other classes
   (indication, EOD spot task, stockpile), and closed or handed-over ones as released;
 - **released land**: official released polygons whose release counts (``release_status`` released), by
   kind, those released in the year apart from those released before it;
+- **the current risk surface**: the located cells of the adopted risk run with their predicted risk
+  (:mod:`~safeground.services.risk_map`; none when no run is current);
 - **casualties by admin area**: the people of :func:`~safeground.services.stats_casualties.casualty_stats`
   for the year broken down by ``adm2`` (else ``adm1``), placed at a point inside the admin area of that name:
   aggregates only, never an accident's own location. People whose admin area is unknown or matches no stored
@@ -27,6 +29,7 @@ import shapely
 
 from safeground.geo.crs import WGS84, reproject, utm_epsg
 from safeground.io.naturalearth import countries_geojson, feature_iso3
+from safeground.services.risk_map import current_surface, run_title
 from safeground.services.stats_casualties import casualty_stats
 from safeground.services.workspace import Workspace
 
@@ -61,6 +64,10 @@ class MapLayers:
     casualty_labels: list[str] = field(default_factory=list)
     casualties_unplaced: int = 0
     casualties_level: int | None = None
+    #: The current risk run's located cells and their risk (0..1), and the run's title; empty without one.
+    risk_cells: np.ndarray = field(default_factory=lambda: np.array([], dtype=object))
+    risk: np.ndarray = field(default_factory=lambda: np.array([], dtype=np.float64))
+    risk_title: str | None = None
     country: str | None = None
     #: Natural Earth outlines around the mapped area, projected (context), and in WGS84 for the locator inset.
     countries: np.ndarray = field(default_factory=lambda: np.array([], dtype=object))
@@ -73,7 +80,7 @@ class MapLayers:
     def extent(self) -> tuple[float, float, float, float] | None:
         """Bounds of the admin areas, else of the thematic layers; ``None`` when nothing is mapped."""
         parts = [a.geometries for a in self.admin] or [
-            *self.hazards.values(), *self.released_in_year.values(), self.released_before]
+            *self.hazards.values(), *self.released_in_year.values(), self.released_before, self.risk_cells]
         geoms = np.concatenate([p for p in parts if len(p)]) if any(len(p) for p in parts) else None
         if geoms is None:
             return None
@@ -102,12 +109,17 @@ def map_layers(ws: Workspace, *, year: int, include_submitted: bool = False) -> 
     hazard_rows = store.query("hazard_area", where=where, fields=["hazard_class", "status"])
     released_rows = store.query("released_area", where={**where, "release_status": "released"},
                                 fields=["kind", "released_on"])
+    surface = current_surface(ws)
+    risk_g = surface.geometries if surface is not None else np.array([], dtype=object)
     wgs = [np.array([r["geometry"] for r in rows], dtype=object) for rows in (admin_rows, hazard_rows, released_rows)]
-    crs = _crs(ws, wgs)
+    crs = _crs(ws, [*wgs, risk_g])
     if crs is None:
         return None
     admin_g, hazard_g, released_g = (reproject(g, WGS84, crs) if len(g) else g for g in wgs)
     out = MapLayers(crs=crs, year=year)
+    if surface is not None and len(risk_g):
+        out.risk_cells, out.risk = reproject(risk_g, WGS84, crs), surface.risk
+        out.risk_title = run_title(surface.run)
 
     levels = sorted({r["level"] for r in admin_rows if r["level"] > 0})
     for level in levels:

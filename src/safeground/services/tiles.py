@@ -13,8 +13,11 @@ issue asks for), and every other tile stays as cached. The aggregated casualty l
 casualty, accident or admin area changes (rare, and the layer is small).
 
 **Layers** are declared in ``LAYERS`` (a new one is one more entry): source layer, attributes kept, zoom range,
-simplification. Retired records are never drawn. Casualties appear only as counts per admin area (level 2,
-else 1): no casualty field but the outcome is ever read, and no accident location leaves this module.
+simplification. Retired records are never drawn. The current risk run's cells are a computed layer
+(:mod:`~safeground.services.risk_map`), redrawn whole when another run is adopted; never a public layer. So
+are the current clearance plan's hazards with their weeks (:mod:`~safeground.services.plan_map`).
+Casualties appear only as counts per admin area (level 2, else 1): no casualty field but the outcome is ever
+read, and no accident location leaves this module.
 
 **Restrictions.** ``restriction`` is a WGS84 polygon or a set of admin area codes (the union of those areas):
 only features that intersect it are drawn (the casualty layer: only areas that do). Each restriction is its
@@ -58,10 +61,12 @@ import shapely
 
 from safeground.domain.errors import ValidationError
 from safeground.io.mvt import BUFFER, EXTENT, encode_layer
-from safeground.services import public_map
+from safeground.services import plan_map, public_map, risk_map
 from safeground.services.public_hazards import PUBLIC_FIELDS
 from safeground.services.workspace import Workspace
 from safeground.store.gpkg_binary import envelope
+from safeground.store.gpkg_plans import PLAN_RUN_LAYER
+from safeground.store.gpkg_risk import RISK_RUN_LAYER
 from safeground.store.tile_cache import TileCache
 
 #: Deepest zoom served (the map overzooms beyond a layer's ``maxzoom``).
@@ -158,6 +163,9 @@ def _count_casualties(ws: Workspace) -> Features:
 #: The map's tile layers, drawn in this order (later above). Add a layer here and it is tiled, cached and kept
 #: fresh like the others.
 LAYERS: tuple[TileLayer, ...] = (
+    # The current risk run's cells, below everything recorded; redrawn whole when another run is adopted.
+    TileLayer("risk_surface", "risk_cell", ("cell", "risk", "run"), 6, 14, features=risk_map.surface_features,
+              depends_on=(RISK_RUN_LAYER,)),
     TileLayer("casualties", "admin_area", ("code", "name", "casualties", "killed", "injured"), 4, 12,
               simplification=2.0, features=casualty_counts, depends_on=("casualty", "accident", "admin_area")),
     TileLayer("released_land", "released_area", ("ref", "kind", "release_status", "released_on"), 8, 14,
@@ -166,6 +174,10 @@ LAYERS: tuple[TileLayer, ...] = (
               simplification=1.0),
     TileLayer("hazards", "hazard_area", ("ref", "name", "hazard_class", "status", "marking", "review_state"), 6, 14,
               simplification=1.0),
+    # The current clearance plan's hazards with their weeks; redrawn whole when another plan is adopted (not on
+    # every hazard edit, which would drop the layer from every cached tile and defeat the background refresh).
+    TileLayer("plan", "hazard_area", plan_map.FIELDS, 6, 14, simplification=1.0, features=plan_map.plan_features,
+              depends_on=(PLAN_RUN_LAYER,)),
     TileLayer("priority_targets", "priority_target", ("ref", "name", "kind", "displaced_households"), 6, 14,
               simplification=1.0),
 )
@@ -435,12 +447,14 @@ def build_cache(ws: Workspace, *, minzoom: int = 0, maxzoom: int = 12, restricti
                 cache: TileCache | None = None, layers: tuple[TileLayer, ...] = LAYERS) -> dict[str, int]:
     """Render every non-empty tile of zooms ``minzoom``..``maxzoom`` ahead of use; tiles stored per layer.
 
-    Each layer is read once and GDAL tiles it for the whole zoom range in one pass. Tiles left out (no feature)
-    are rendered, empty, when first asked for."""
+    Each layer is read once and GDAL tiles it for the whole zoom range in one pass. A tile that some layer fills
+    is stored empty for the other layers of its zoom, so that it is served whole from the cache; tiles no layer
+    fills are rendered, empty, when first asked for."""
     cache = cache or cache_for(ws)
     region = _known(ws, resolve_restriction(ws, restriction))
     refresh(ws, cache, layers=layers)  # tiles rendered below reflect at least what the cache's sequence number says
     stored: dict[str, int] = {}
+    built: dict[str, set[tuple[int, int, int]]] = {}
     for layer in layers:
         low, high = max(minzoom, layer.minzoom), min(maxzoom, layer.maxzoom)
         if low > high:
@@ -453,4 +467,11 @@ def build_cache(ws: Workspace, *, minzoom: int = 0, maxzoom: int = 12, restricti
                              simplification=layer.simplification)
         cache.put(region.key, layer.name, tiles.items())
         stored[layer.name] = len(tiles)
+        built[layer.name] = set(tiles)
+    every = set().union(*built.values()) if built else set()
+    for layer in layers:
+        if layer.name in built:
+            low, high = max(minzoom, layer.minzoom), min(maxzoom, layer.maxzoom)
+            empty = [(key, b"") for key in every - built[layer.name] if low <= key[0] <= high]
+            cache.put(region.key, layer.name, empty)
     return stored

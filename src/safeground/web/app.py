@@ -41,7 +41,18 @@ from safeground.web import problems
 from safeground.web.auth import ANONYMOUS, WorkspaceDep
 from safeground.web.catalogue import layer_document, layers_document
 from safeground.web.rate_limit import DEFAULT, TILES_DEFAULT, RateLimit
-from safeground.web.routes import auth, ogcapi, pages, public, records, safety_batch, stats, tiles
+from safeground.web.routes import (
+    auth,
+    ogcapi,
+    pages,
+    plan_map,
+    public,
+    records,
+    risk,
+    safety_batch,
+    stats,
+    tiles,
+)
 from safeground.web.shared import SharedReader
 from safeground.web.tile_front import CachedTileFront
 
@@ -142,6 +153,6 @@ def create_app(db: str | Path, *, read_only: bool = False, rate_limit: str | Non
         """One record type's declaration."""
         return layer_document(layer)
 
-    for module in (auth, tiles, ogcapi, records, public, safety_batch, stats, pages):
+    for module in (auth, tiles, risk, plan_map, ogcapi, records, public, safety_batch, stats, pages):
         app.include_router(module.router)
     return app

@@ -79,6 +79,12 @@ export async function showDetail(panel, decl, feature) {
   const summary = table(labels, props);
   panel.replaceChildren(el('header', {}, title, close), el('p', { class: 'muted' }, t(decl.title)), summary, status);
   panel.hidden = false;
+  if (decl.detail) {  // a layer that is not records (the risk surface): its own document and how to show it
+    try {
+      summary.replaceWith(el('div', { class: `detail-${decl.id}` }, decl.detail.show(await api(decl.detail.url(props)))));
+    } catch (err) { summary.replaceWith(problemBox(err)); }
+    return;
+  }
   if (!decl.record || !props.ref) return;
   const base = `/api/records/${decl.record}/${encodeURIComponent(props.ref)}`;
   const sections = [['record', base], ['history', `${base}/history`], ['attachments', `${base}/attachments`]];

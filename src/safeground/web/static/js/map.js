@@ -58,7 +58,13 @@ async function legendOf(decl) {
   const more = (legend.more || []).map(({ field, css }) => el('div', { class: 'legend-more' },
     el('span', { class: 'muted small' }, label(labels.fields?.[field], field)),
     el('ul', { class: 'legend' }, Object.entries(css).map(([code, style]) => swatch(style, term(field, code))))));
-  return el('div', {}, el('ul', { class: 'legend' }, items), more);
+  const note = legend.note ? el('p', { class: 'legend-note muted small' }, t(legend.note)) : null;
+  let about = null;
+  if (legend.about) {
+    try { about = el('p', { class: 'legend-about', dataset: { layer: decl.id } }, legend.about.text(await api(legend.about.url))); }
+    catch (err) { about = el('div'); showProblem(about, err); }
+  }
+  return el('div', {}, about, el('ul', { class: 'legend' }, items), more, note);
 }
 
 async function layerPanel(map) {
@@ -120,7 +126,7 @@ async function start(user) {
     if (window.safeground.shown && !$('detail').hidden) showDetail($('detail'), ...window.safeground.shown);
     $('who').textContent = `${user.display_name || user.username} · ${t(`role.${user.role}`)}`;
   });
-  const refreshed = () => refreshTiles(map, settings);
+  const refreshed = () => { refreshTiles(map, settings); refresh(); };  // the legend names the current risk run
   window.safeground.refresh = refreshed;
   setInterval(() => { if (document.visibilityState === 'visible') refreshed(); }, REFRESH_MS);
   setupEntry($('entry'), user, map, refreshed);
