@@ -1562,6 +1562,8 @@ def risk_adopt(run_id: int, db: str, user: str | None, fmt: str) -> None:
     with workspace(db, user) as ws:
         run = adopt(ws, run_id)
     emit(fmt, run, f"Run {run['id']} ({run['kind']}, {run['created_at'][:10]}) is now the current risk run.")
+
+
 @main.group(cls=SafeGroundGroup)
 def plan() -> None:
     """Clearance priorities and plans (issue 7): which hazards first, which teams where."""
