@@ -21,7 +21,8 @@ $(VENV)/.installed-dev: pyproject.toml | $(BIN)/python
 
 ## run: set up, build the demo database if it is missing, print the summary, then serve the web app
 run: $(VENV)/.installed-run
-	@test -f $(DB) || $(BIN)/safeground demo --db $(DB)
+	@test -f $(DB) || { $(BIN)/safeground demo --db $(DB) && \
+		$(BIN)/safeground plan make --start $$(date +%F) --horizon 52 --adopt --db $(DB); }
 	@test -f $(DB).tiles || $(BIN)/safeground tiles build --db $(DB)
 	$(BIN)/safeground stats --db $(DB)
 	@cat $(basename $(DB)).accounts.txt 2>/dev/null || echo "No demo accounts: add one with '$(BIN)/safeground users add NAME --role admin --db $(DB)'."
