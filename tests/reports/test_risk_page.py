@@ -19,6 +19,7 @@ from safeground.reports import maps
 from safeground.reports.situation import build_context, gather, render_report_html
 from safeground.services.map_layers import map_layers
 from safeground.services.risk_map import CAVEAT, run_summary
+from safeground.services.risk_targets import survey_targets
 from safeground.services.workspace import Workspace
 
 SCORES = [{"score": "model", "roc_auc": 0.951, "pr_auc": 0.41, "recall_5pct": 0.44, "recall_10pct": 0.598,
@@ -101,3 +102,25 @@ def test_the_risk_map_draws_each_band_once_with_its_count(with_run: tuple[Path, 
         assert fig.texts[0].get_text() == layers.risk_title  # the map's title names the run
     finally:
         plt.close("all")
+
+
+def test_the_page_lists_the_survey_targets_as_risk_targets_finds_them(with_run: tuple[Path, dict[str, Any]]) -> None:
+    path, built = with_run
+    with Workspace.open(path, read_only=True) as ws:
+        d = gather(ws, YEAR)
+        _run, targets = survey_targets(ws)
+    page = section(render_report_html(d))
+    assert "<h3>Survey targets</h3>" in page
+    rows = re.findall(r'<table class="risk-targets">.*?<tbody>(.*?)</tbody>', page, re.S)[0]
+    shown = [re.findall(r"<td[^>]*>(.*?)</td>", r)[:4] for r in re.findall(r"<tr>(.*?)</tr>", rows)]
+    assert shown == [[str(t.rank), f"{len(t.cells):,}", f"{t.area_m2 / 1e6:,.2f}", f"{t.expected_finds:.2f}"]
+                     for t in targets[:10]]
+    # the top 10% of the 900 cells, as the fixture's risks rank them: one block of 90 touching cells
+    top = np.sort(np.array(built["risks"]))[-90:]
+    assert len(targets) == 1 and len(targets[0].cells) == 90
+    assert abs(targets[0].expected_finds - float(top.sum())) < 1e-6
+
+
+def test_without_a_surface_there_are_no_targets(built: tuple[Path, World]) -> None:
+    with Workspace.open(built[0], read_only=True) as ws:
+        assert gather(ws, YEAR).risk_targets == []

@@ -36,6 +36,7 @@ from safeground.services.map_layers import MapLayers, map_layers
 from safeground.services.plan_outlook import plan_outlook
 from safeground.services.quarantine import quarantine_counts
 from safeground.services.risk_map import run_summary
+from safeground.services.risk_targets import leading_targets
 from safeground.services.stats_assistance import assistance_stats
 from safeground.services.stats_casualties import casualty_stats
 from safeground.services.stats_events import event_counts
@@ -94,6 +95,8 @@ class Documents:
     risk: dict[str, Any]
     seconds: dict[str, float] = field(default_factory=dict)
     plan: dict[str, Any] | None = None  # the current clearance plan (plan_outlook), None when none is current
+    #: The current risk run's leading survey targets (``risk_targets.leading_targets``).
+    risk_targets: list[dict[str, Any]] = field(default_factory=list)
 
 
 def check_year(year: int, today: dt.date | None = None) -> int:
@@ -191,6 +194,7 @@ def gather(ws: Workspace, year: int, *, include_submitted: bool = False) -> Docu
                          for code in TREATIES},
             "maps": timed("map_layers", map_layers, ws, year=year, **sub),
             "risk": timed("risk", run_summary, ws),
+            "risk_targets": timed("risk_targets", leading_targets, ws),
             "plan": timed("plan", plan_outlook, ws),
         }
         if pool is not None:
@@ -364,6 +368,7 @@ def build_context(d: Documents, *, charts: bool = True) -> dict[str, Any]:
         "operations": operations_section(d),
         "records": records_section(d),
         "risk": risk_section(d),
+        "risk_targets": d.risk_targets,
         "eore": eore_section(d),
         "assistance": assistance_section(d),
         "treaty": treaty_section(d),

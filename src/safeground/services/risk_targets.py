@@ -85,6 +85,18 @@ def survey_targets(ws: Workspace, *, run_id: int | None = None, top_share: float
     return run, _clusters(np.asarray(ids, dtype=object)[top], polys[top], p[top], [reasons[i] for i in top])
 
 
+def leading_targets(ws: Workspace, count: int = 10) -> list[dict[str, Any]]:
+    """The current run's ``count`` leading survey targets (without their cell lists), for the report; empty when
+    no run is current or the current one has no cell polygons."""
+    try:
+        _run, targets = survey_targets(ws)
+    except ValidationError as err:
+        if err.code in ("risk.no_current_run", "risk.no_polygons"):
+            return []
+        raise
+    return [{k: v for k, v in t.to_dict().items() if k != "cells"} for t in targets[:count]]
+
+
 def _clusters(ids: np.ndarray, polys: np.ndarray, risk: np.ndarray, reasons: list[Any]) -> list[Target]:
     from scipy.sparse import coo_matrix
     from scipy.sparse.csgraph import connected_components
