@@ -34,6 +34,7 @@ import psycopg
 import shapely
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+from bench_tiles import tile_keys, timed
 from postgis_reference import postgis_cluster
 
 from safeground.services import risk_map
@@ -64,29 +65,16 @@ def surface(n_cells: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndar
 def pick(cells: np.ndarray, z: int, sample: int, rng: np.random.Generator) -> tuple[tuple[int, int, int], list]:
     c = shapely.centroid(cells)
     n = 2 ** z
-    tx = np.floor((shapely.get_x(c) + 180) / 360 * n).astype(np.int64)
-    r = np.radians(shapely.get_y(c))
-    ty = np.floor((1 - np.log(np.tan(r) + 1 / np.cos(r)) / np.pi) / 2 * n).astype(np.int64)
-    keys, counts = np.unique(tx * n + ty, return_counts=True)
+    keys, counts = np.unique(tile_keys(shapely.get_x(c), shapely.get_y(c), z), return_counts=True)
     dense = (z, *divmod(int(keys[counts.argmax()]), n))
     others = np.delete(keys, counts.argmax())  # the sample's tiles are cold too: not the densest again
     chosen = rng.choice(others, size=min(sample, len(others)), replace=False)
     return dense, [(z, *divmod(int(k), n)) for k in chosen]
 
-
 SQL = ("SELECT coalesce(ST_AsMVT(t, 'risk_surface', 4096, 'geom'), '') FROM ("
        "SELECT cell, risk, run, ST_AsMVTGeom(ST_Transform(geom, 3857), ST_TileEnvelope(%(z)s, %(x)s, %(y)s), "
        "4096, 80) AS geom FROM risk_cell WHERE geom && "
        "ST_Transform(ST_TileEnvelope(%(z)s, %(x)s, %(y)s, margin => 80.0 / 4096), 4326)) AS t")
-
-
-def best_of(fn, repeat: int = 3) -> tuple[float, object]:
-    best, out = float("inf"), None
-    for _ in range(repeat):
-        t = time.perf_counter()
-        out = fn()
-        best = min(best, time.perf_counter() - t)
-    return best, out
 
 
 def main() -> None:
@@ -140,10 +128,10 @@ def main() -> None:
                     t = time.perf_counter()
                     data = T.tile(ws, *key, cache=cache)
                     cold.append(time.perf_counter() - t)
-                    s, again = best_of(lambda key=key: T.tile(ws, *key, cache=cache))
+                    s, again = timed(lambda key=key: T.tile(ws, *key, cache=cache))
                     assert again == data
                     served.append(s)
-                    r, pg_data = best_of(lambda key=key: pg(*key))
+                    r, pg_data = timed(lambda key=key: pg(*key))
                     ref.append(r)
                     geoms, columns = risk_map.surface_features(ws, T.tile_bounds(*key))
                     geojson = json.dumps({"type": "FeatureCollection", "features": [
