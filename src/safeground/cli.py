@@ -1269,6 +1269,16 @@ def risk() -> None:
     study area, survey targets; list and adopt stored runs."""
 
 
+def layer_options(f: Any) -> Any:
+    """``--layer KIND=FILE[:LAYER]`` (repeatable) and ``--no-layers``: the context layers of the risk features."""
+    f = click.option("--no-layers", "no_layers", is_flag=True,
+                     help="Use no context layers, not even the configuration's risk.layers.")(f)
+    return click.option("--layer", "layer", multiple=True, metavar="KIND=FILE[:LAYER]",
+                        help="A context layer measured for every cell (repeatable): KIND is contact, road, water, "
+                             "settlement, military or bridge; FILE any vector file (settlement=db: the "
+                             "database's settlements). Default: the configuration's risk.layers.")(f)
+
+
 _SCORE_COLUMNS = (("roc_auc", "ROC-AUC"), ("pr_auc", "PR-AUC"), ("recall_5pct", "recall@5%"),
                   ("recall_10pct", "recall@10%"), ("brier", "Brier"), ("calibration_error", "calib.err"))
 
@@ -1296,12 +1306,14 @@ _SCORE_COLUMNS = (("roc_auc", "ROC-AUC"), ("pr_auc", "PR-AUC"), ("recall_5pct", 
 @click.option("--seed", type=int, default=1, show_default=True, help="Random seed of the model.")
 @click.option("--boost-from-distance", is_flag=True,
               help="Start the trees from the best evidence distance's log-odds (see docs/design.md).")
+@layer_options
 @db_options
 @format_option
 def risk_evaluate(cells: str | None, label: str | None, group: str | None, walk: str | None, cell_size: float,
                   area: str | None, id_column: str | None, unknown_value: float,
                   drop: tuple[str, ...], monotone: tuple[str, ...], evidence: bool, as_of: dt.datetime | None,
-                  trees: int, seed: int, boost_from_distance: bool, db: str, user: str | None, fmt: str) -> None:
+                  trees: int, seed: int, boost_from_distance: bool, layer: tuple[str, ...], no_layers: bool, db: str,
+                  user: str | None, fmt: str) -> None:
     """Leave-one-group-out evaluation of the model beside every distance baseline; stored as a run.
 
     Example: safeground risk evaluate --cells antioquia_train_all.csv --label mines_outcome --group Municipio
@@ -1310,6 +1322,7 @@ def risk_evaluate(cells: str | None, label: str | None, group: str | None, walk:
     Or walk forward in time over a grid: safeground risk evaluate --walk-forward 2004,2009,2014 --cell-size 5000
     --db colombia.gpkg
     """
+    from safeground.services.risk_layers import layers_for
     from safeground.services.risk_model import ModelSettings
     from safeground.services.risk_runs import evaluate_cells
 
@@ -1319,7 +1332,7 @@ def risk_evaluate(cells: str | None, label: str | None, group: str | None, walk:
 
         with workspace(db, user) as ws:
             wf = walk_forward(ws, parse_years(walk), cell_size=cell_size, area=area, settings=settings,
-                              progress=progress_bar())
+                              progress=progress_bar(), layers=layers_for(ws, layer, use_layers=not no_layers))
         y1, y2, y3 = wf.years
         width = max(len(r["score"]) for r in wf.table)
         text = [f"Walk-forward over {wf.area}: {wf.cells:,} cells; fitted with evidence up to {y1}, "
@@ -1346,7 +1359,7 @@ def risk_evaluate(cells: str | None, label: str | None, group: str | None, walk:
         result = evaluate_cells(ws, cells, label=label, group=group, id_column=id_column,
                                 unknown_value=unknown_value, drop=drop, evidence=evidence,
                                 as_of=as_of.date() if as_of else None, settings=settings,
-                                progress=progress_bar())
+                                progress=progress_bar(), layers=layers_for(ws, layer, use_layers=not no_layers))
     ev = result.evaluation
     width = max(len(r["score"]) for r in ev.table())
     lines = [f"{ev.cells} cells ({ev.label_counts['positive']} positive, {ev.label_counts['negative']} negative, "
@@ -1379,17 +1392,19 @@ def risk_evaluate(cells: str | None, label: str | None, group: str | None, walk:
 @click.option("--out", "out", type=click.Path(dir_okay=False), help="Also write the model to this file.")
 @click.option("--boost-from-distance", is_flag=True,
               help="Start the trees from the best evidence distance's log-odds (see docs/design.md).")
+@layer_options
 @db_options
 @format_option
 def risk_fit(cells: str, label: str, group: str | None, id_column: str | None, unknown_value: float,
              drop: tuple[str, ...], monotone: tuple[str, ...], evidence: bool, as_of: dt.datetime | None,
-             trees: int, seed: int, out: str | None, boost_from_distance: bool, db: str, user: str | None,
-             fmt: str) -> None:
+             trees: int, seed: int, out: str | None, boost_from_distance: bool, layer: tuple[str, ...],
+             no_layers: bool, db: str, user: str | None, fmt: str) -> None:
     """Fit the risk model on a cell table's labelled cells; stored as a run with every cell's risk and reasons.
 
     Example: safeground risk fit --cells antioquia_train_all.csv --label mines_outcome --group Municipio
     --evidence --as-of 2014-12-31 --out antioquia.model --db colombia.gpkg
     """
+    from safeground.services.risk_layers import layers_for
     from safeground.services.risk_model import ModelSettings
     from safeground.services.risk_runs import fit_cells
 
@@ -1397,7 +1412,8 @@ def risk_fit(cells: str, label: str, group: str | None, id_column: str | None, u
         result = fit_cells(ws, cells, label=label, group=group, id_column=id_column, unknown_value=unknown_value,
                            drop=drop, evidence=evidence, as_of=as_of.date() if as_of else None,
                            settings=ModelSettings(trees=trees, seed=seed, monotone=monotone,
-                                                  start_from_baseline=boost_from_distance))
+                                                  start_from_baseline=boost_from_distance),
+                           layers=layers_for(ws, layer, use_layers=not no_layers))
     if out:
         Path(out).write_bytes(result.model.to_bytes())
     chosen = result.model.chosen
@@ -1418,19 +1434,23 @@ def risk_fit(cells: str, label: str, group: str | None, id_column: str | None, u
 @click.option("--evidence", is_flag=True, help="Add evidence features from the database (needs --as-of).")
 @click.option("--as-of", type=click.DateTime(formats=["%Y-%m-%d"]), help="Use only evidence known by this date.")
 @click.option("--out", "out", type=click.Path(dir_okay=False), help="Write id, risk and reasons (.csv or .gpkg).")
+@layer_options
 @db_options
 @format_option
 def risk_predict(run_id: int | None, model_file: str | None, cells: str, id_column: str | None, evidence: bool,
-                 as_of: dt.datetime | None, out: str | None, db: str, user: str | None, fmt: str) -> None:
+                 as_of: dt.datetime | None, out: str | None, layer: tuple[str, ...], no_layers: bool, db: str,
+                 user: str | None, fmt: str) -> None:
     """Predict each cell's risk and reasons with a fitted model; stored as a run, in input order.
 
     Example: safeground risk predict --run 3 --cells new_region.csv --out risk.csv --db colombia.gpkg
     """
+    from safeground.services.risk_layers import layers_for
     from safeground.services.risk_runs import predict_cells, write_cells
 
     with workspace(db, user) as ws:
         result = predict_cells(ws, cells, run_id=run_id, model_file=model_file, id_column=id_column,
-                               evidence=evidence, as_of=as_of.date() if as_of else None)
+                               evidence=evidence, as_of=as_of.date() if as_of else None,
+                               layers=layers_for(ws, layer, use_layers=not no_layers))
     if out:
         write_cells(out, result)
     cols = result.columns
@@ -1461,16 +1481,18 @@ def risk_predict(run_id: int | None, model_file: str | None, cells: str, id_colu
               help="Start the trees from the best evidence distance's log-odds (see docs/design.md).")
 @click.option("--adopt", is_flag=True, help="Make the new surface the current risk run.")
 @click.option("--out", "out", type=click.Path(dir_okay=False), help="Also write the cells to this GeoPackage.")
+@layer_options
 @db_options
 @format_option
 def risk_surface(as_of: dt.datetime | None, cell_size: float | None, cells: str, area: str | None,
                  label_years: int, trees: int, seed: int, boost_from_distance: bool, adopt: bool, out: str | None,
-                 db: str, user: str | None, fmt: str) -> None:
+                 layer: tuple[str, ...], no_layers: bool, db: str, user: str | None, fmt: str) -> None:
     """Risk of every cell of the study area as of a date, with its top three reasons; stored as a run.
 
     Example: safeground risk surface --as-of 2025-12-31 --cell-size 1000 --area XS01 --adopt --out risk.gpkg
     --db demo.gpkg
     """
+    from safeground.services.risk_layers import layers_for
     from safeground.services.risk_model import ModelSettings
     from safeground.services.risk_surface import make_surface, write_surface
 
@@ -1479,14 +1501,16 @@ def risk_surface(as_of: dt.datetime | None, cell_size: float | None, cells: str,
         result = make_surface(ws, as_of=day, cell_size=cell_size, cells=cells, area=area, label_years=label_years,
                               adopt=adopt, settings=ModelSettings(trees=trees, seed=seed,
                                                                   start_from_baseline=boost_from_distance),
-                              progress=progress_bar())
+                              progress=progress_bar(), layers=layers_for(ws, layer, use_layers=not no_layers))
     if out:
         write_surface(out, result)
     doc = {**result.to_dict(), "out": out}
     tuning = result.model.chosen
     served = ("the model" if result.model.served == "model" else
               f"the baseline {result.model.served} (it ranked the new finds better than the model did)")
-    lines = [f"Risk surface: {result.cells.described}, as of {day.isoformat()}.",
+    used = result.run["parameters"].get("layers") or []
+    lines = [f"Risk surface: {result.cells.described}, as of {day.isoformat()}; context layers: "
+             f"{', '.join(used) if used else 'none'}.",
              f"Learnt from {tuning['fitted_as_of']} to {day.isoformat()}: {result.labels['positive']} positive, "
              f"{result.labels['negative']} negative, {result.labels['unknown']} unlabelled cells "
              f"(positive-unlabelled fit; label frequency {tuning['label_frequency']:.2f}).",

@@ -129,15 +129,22 @@ def test_surface_adopt_out_and_targets_on_the_demo(small_demo: tuple[object, Pat
 
     import pyogrio
 
+    from safeground.scenario.truth import context_path
+
     db = tmp_path / "demo.gpkg"
     with sqlite3.connect(small_demo[1]) as src, sqlite3.connect(db) as dst:  # the demo is open, in WAL mode
         src.backup(dst)
     runner = CliRunner()
     out = tmp_path / "risk.gpkg"
-    made = runner.invoke(main, ["risk", "surface", "--as-of", "2025-12-31", "--cell-size", "4000", "--area",
-                                "-72.6,4.6,-71.4,5.8", "--trees", "10", "--adopt", "--out", str(out), "--db", str(db),
-                                "--user", "ana"])
+    surface = ["risk", "surface", "--as-of", "2025-12-31", "--cell-size", "4000", "--area", "-72.6,4.6,-71.4,5.8",
+               "--trees", "10", "--db", str(db), "--user", "ana"]
+    # The demo's configuration names its context file beside the database: without it, a clear refusal.
+    missing = runner.invoke(main, surface)
+    assert missing.exit_code == 1 and "risk.layer_not_found" in missing.output and "--no-layers" in missing.output
+    shutil.copy(context_path(small_demo[1]), tmp_path / context_path(small_demo[1]).name)  # under its own name
+    made = runner.invoke(main, [*surface, "--adopt", "--out", str(out)])
     assert made.exit_code == 0, made.output
+    assert "context layers: contact=" in made.output and "settlement=db" in made.output
     assert "positive-unlabelled fit" in made.output and "it is now the current risk run" in made.output
     assert "Stored as run 1 (surface)" in made.output and f"Cells written to {out}" in made.output
     with open_store(db) as store:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import itertools
 import json
+import shutil
 import sqlite3
 from collections.abc import Iterator
 from pathlib import Path
@@ -17,9 +18,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from safeground.domain.errors import ValidationError
-from safeground.scenario.truth import truth_path
+from safeground.scenario.truth import context_path, truth_path
 from safeground.services.risk_evaluate import recall_at
 from safeground.services.risk_features import evidence_features
+from safeground.services.risk_layers import layers_for
 from safeground.services.risk_model import ModelSettings
 from safeground.services.risk_pu import fit_pu_model, label_frequency, unlabelled_weight
 from safeground.services.risk_runs import adopt
@@ -34,11 +36,12 @@ DEMO_BOX = "-72.6,4.6,-71.4,5.8"  # the small demo's whole region
 
 @pytest.fixture(scope="module")
 def demo_file(small_demo: tuple[Workspace, Path], tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A writable copy of the session's small demo (its truth stays beside the original)."""
+    """A writable copy of the session's small demo with its context file (its truth stays beside the original)."""
     _, path = small_demo
     copy = tmp_path_factory.mktemp("surface") / "d.gpkg"
     with sqlite3.connect(path) as src, sqlite3.connect(copy) as dst:  # the demo is open, in WAL mode
         src.backup(dst)
+    shutil.copy(context_path(path), copy.parent)  # risk.layers names it (under its own name) beside the database
     return copy
 
 
@@ -50,7 +53,10 @@ def demo_copy(demo_file: Path) -> Iterator[Workspace]:
 
 @pytest.fixture(scope="module")
 def surface(demo_copy: Workspace) -> Surface:
-    return make_surface(demo_copy, as_of=AS_OF, cell_size=2000, area=DEMO_BOX, settings=SMALL)
+    """The surface with the demo's configured context layers (line of contact, roads, rivers, bridges,
+    settlements)."""
+    return make_surface(demo_copy, as_of=AS_OF, cell_size=2000, area=DEMO_BOX, settings=SMALL,
+                        layers=layers_for(demo_copy))
 
 
 def test_a_surface_is_stored_with_every_cell_and_only_it_can_become_current(demo_copy: Workspace,
@@ -147,10 +153,15 @@ def test_unlabelled_cells_are_not_negatives_in_the_fit(demo_copy: Workspace, sur
 
 def test_the_surface_on_the_scenario_ground_truth(small_demo: tuple[Workspace, Path], demo_copy: Workspace,
                                                    surface: Surface) -> None:
-    """Scored against the scenario's true mines, which nothing in the fit can read. The served score must find
-    most cells holding a mine in its top 10%; beside it, the nearest evidence alone, for the record."""
+    """Scored against the scenario's true mines, which nothing in the fit can read, with the context layers as
+    features. The served score must find most cells holding a mine in its top 10%. Beside it the nearest
+    evidence alone, for the record: the model does *not* beat it on this scenario (docs/design.md says why:
+    the 18 labelled cells all lie near earlier evidence, so the fit cannot learn what the layers say about land
+    far from it), and this test records the gap rather than pretending otherwise."""
     from sklearn.metrics import roc_auc_score
 
+    assert {"ctx_contact_dist", "ctx_contact_side", "ctx_road_dist", "ctx_bridge_dist"} <= set(surface.model.names)
+    assert surface.run["parameters"]["layers"][0].startswith("contact=")
     truth = truth_path(small_demo[1])
     mines = pyogrio.read_dataframe(truth, layer="mine")
     hit = shapely.STRtree(surface.cells.polygons).query(mines.geometry.values, predicate="intersects")[1]
@@ -160,6 +171,12 @@ def test_the_surface_on_the_scenario_ground_truth(small_demo: tuple[Workspace, P
     now = evidence_features(demo_copy, surface.cells.points, AS_OF, crs=surface.cells.crs)
     ruler = -now.values[:, now.names.index("ev_any_dist")]
     served_auc, ruler_auc = roc_auc_score(y, surface.risk), roc_auc_score(y, ruler)
-    assert served_auc > 0.9 and recall_at(y, surface.risk, 0.1) > 0.8
-    # Honest record, not a pass mark: on this scenario the served score stays within a few points of the ruler.
-    assert abs(served_auc - ruler_auc) < 0.05, (served_auc, ruler_auc)
+    assert served_auc > 0.95 and recall_at(y, surface.risk, 0.1) > 0.9
+    # Honest record, not a pass mark: on this scenario the served score stays within a point of the ruler.
+    assert abs(served_auc - ruler_auc) < 0.01, (served_auc, ruler_auc)
+
+
+def test_reasons_name_the_context_layers(surface: Surface) -> None:
+    words = " ".join(surface.reasons.tolist())
+    assert "of the former line of contact (as digitised)" in words or "from the former line of contact" in words
+    assert any(w in words for w in (" from a road", " from a bridge", " from a river or lake", " from a settlement"))

@@ -15,6 +15,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from safeground.domain.errors import ConfigError
+from safeground.domain.risk import LAYER_KINDS, layer_kind
 
 
 class _Section(BaseModel):
@@ -125,6 +126,31 @@ class PlanConfig(_Section):
     workdays_per_week: float = Field(5.0, gt=0, le=7, description="Working days in a team's week.")
 
 
+class RiskLayerConfig(_Section):
+    """One context layer of the risk features (``safeground risk``): roads, rivers, the line of contact..."""
+
+    kind: str = Field(description="What the layer holds: " + ", ".join(k.name for k in LAYER_KINDS) + ".")
+    file: str = Field(description="Any vector file GDAL reads (GeoPackage, Shapefile, GeoJSON...); a relative path "
+                                  "is taken from the database file's folder. 'db' (settlements only) takes the "
+                                  "database's own priority targets of kind settlement.")
+    layer: str | None = Field(None, description="The layer of the file, when it has more than one.")
+
+    @field_validator("kind")
+    @classmethod
+    def _known_kind(cls, v: str) -> str:
+        if layer_kind(v) is None:
+            raise ValueError(f"unknown layer kind {v!r}; known: " + ", ".join(k.name for k in LAYER_KINDS))
+        return v
+
+
+class RiskConfig(_Section):
+    """Contamination risk prediction (issue 6)."""
+
+    layers: list[RiskLayerConfig] = Field(default_factory=list, description="Context layers measured for every "
+                                          "cell (distance, signed distance to the line of contact, points within "
+                                          "5 km), unless a command names its own with --layer or says --no-layers.")
+
+
 class Config(_Section):
     country: str | None = Field(None, description="ISO 3166-1 alpha-3 code. Its Natural Earth outline is the "
                                                   "national outline when no admin_area of level 0 exists.")
@@ -139,6 +165,7 @@ class Config(_Section):
     attachments: AttachmentsConfig = Field(default_factory=AttachmentsConfig)
     statistics: StatisticsConfig = Field(default_factory=StatisticsConfig)
     plan: PlanConfig = Field(default_factory=PlanConfig)
+    risk: RiskConfig = Field(default_factory=RiskConfig)
 
     @field_validator("country")
     @classmethod

@@ -10,6 +10,10 @@ Pure declarations and rules; the fitting, the features and the storage live in `
 '12 finds within 5 km'
 >>> reason_text("CLIMA_Frío muy húmedo", 1.0)
 'CLIMA_Frío muy húmedo = 1'
+>>> reason_text("ctx_contact_dist", 0.304), reason_text("ctx_road_dist", 2.46)
+('300 m from the former line of contact', '2.5 km from a road')
+>>> reason_text("ctx_contact_side", -1.2), reason_text("ctx_bridge_n5km", 3.0)
+('1.2 km right of the former line of contact (as digitised)', '3 bridges within 5 km')
 """
 
 from __future__ import annotations
@@ -60,6 +64,58 @@ ANY = EvidenceType("any", "", None, "item of evidence", "items of evidence")
 _WORDS = {t.name: t for t in (*EVIDENCE_TYPES, ANY)}
 
 
+@dataclass(frozen=True)
+class LayerKind:
+    """A kind of context layer the user adds (``--layer KIND=FILE``, ``risk.layers``): its words, and whether
+    a signed distance (left or right of the line as digitised) is measured for it.
+
+    Layers are context, not evidence: they carry no dates and no ``--as-of`` applies to them, and risk is not
+    constrained to fall with their distances (mines lie near some roads and far from others)."""
+
+    name: str
+    noun: str  # with its article, as a reason says it: "300 m from a road"
+    plural: str  # for the count of points within 5 km
+    signed: bool = False
+
+
+LAYER_KINDS: tuple[LayerKind, ...] = (
+    LayerKind("contact", "the former line of contact", "lines of contact", signed=True),
+    LayerKind("road", "a road", "roads"),
+    LayerKind("water", "a river or lake", "rivers or lakes"),
+    LayerKind("settlement", "a settlement", "settlements"),
+    LayerKind("military", "a military position", "military positions"),
+    LayerKind("bridge", "a bridge", "bridges"),
+)
+
+_LAYERS = {k.name: k for k in LAYER_KINDS}
+
+
+def layer_kind(name: str) -> LayerKind | None:
+    """The layer kind called ``name``, or ``None``.
+
+    >>> layer_kind("road").plural, layer_kind("roads")
+    ('roads', None)
+    """
+    return _LAYERS.get(name)
+
+
+def layer_feature(kind: str, what: str) -> str:
+    """The column name of a context-layer feature: ``dist`` (km to the nearest feature), ``side`` (signed km,
+    positive on the left of the line as digitised) or ``n5km`` (points within 5 km).
+
+    >>> layer_feature("contact", "side")
+    'ctx_contact_side'
+    """
+    return f"ctx_{kind}_{what}"
+
+
+def _distance_words(km: float) -> str:
+    """A distance as a reason says it: metres to the nearest 10 below 1 km, else km to one decimal."""
+    if km < 0.995:
+        return f"{round(km * 100) * 10:.0f} m"
+    return f"{km:.1f} km"
+
+
 def is_distance_feature(name: str) -> bool:
     """Whether a column is a distance (``*_dist``): each one is a baseline score, nearer meaning riskier."""
     return name.endswith("_dist")
@@ -108,6 +164,18 @@ def reason_text(feature: str, value: float, *, year: int | None = None) -> str:
                 return f"{value:.0f} {words.plural if value != 1 else words.singular} within {DENSITY_RADIUS_KM:g} km"
             if what == "w5km":
                 return f"reliability-weighted {words.plural} within {DENSITY_RADIUS_KM:g} km: {value:.2f}"
+    if feature.startswith("ctx_") and not math.isnan(value):
+        kind_name, _, what = feature[4:].rpartition("_")
+        kind = _LAYERS.get(kind_name)
+        if kind is not None:
+            if what == "dist":
+                return f"{_distance_words(value)} from {kind.noun}"
+            if what == "side":
+                side = "left" if value >= 0 else "right"
+                return f"{_distance_words(abs(value))} {side} of {kind.noun} (as digitised)"
+            if what == "n5km":
+                return f"{value:.0f} {kind.plural if value != 1 else kind.noun.split(' ', 1)[1]} within " \
+                       f"{DENSITY_RADIUS_KM:g} km"
     if math.isnan(value):
         return f"{feature} unknown"
     return f"{feature} = {value:.4g}"

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from safeground.domain.config import RiskConfig, RiskLayerConfig
 from safeground.domain.errors import ConfigError, ConflictError, StoreError
 from safeground.scenario.generate import context_layers, iter_record_steps, simulate, truth_layers
 from safeground.scenario.geography import COUNTRY
@@ -83,12 +84,25 @@ def _write_side_files(world: Any, truth: Path, context: Path) -> None:
     write_layers(context, context_layers(world))
 
 
+def demo_risk_layers(context_file: str) -> RiskConfig:
+    """The demo's context layers for risk surfaces: its context file's line of contact, roads, rivers and bridges
+    (a path relative to the database's folder), and the database's own settlements.
+
+    >>> [(c.kind, c.layer) for c in demo_risk_layers("demo.context.gpkg").layers][:2]
+    [('contact', 'line_of_contact'), ('road', 'roads')]
+    """
+    pairs = (("contact", "line_of_contact"), ("road", "roads"), ("water", "rivers"), ("bridge", "bridges"))
+    return RiskConfig(layers=[*(RiskLayerConfig(kind=k, file=context_file, layer=name) for k, name in pairs),
+                              RiskLayerConfig(kind="settlement", file="db")])
+
+
 def build_demo(ws: Workspace, *, scale: str = "small", seed: int = 1, progress: Progress | None = None,
                chunk: int = 2_000_000) -> DemoSummary:
     """Generate the ``scale`` scenario for ``seed`` and write it into ``ws``, its truth and context beside it.
 
     Refuses (``demo.not_empty``) a database that already holds hazard areas, and (``demo.wrong_country``)
-    one configured for a country other than Colombia; sets ``country: COL`` if none is set.
+    one configured for a country other than Colombia; sets ``country: COL`` if none is set, and the context
+    layers of risk surfaces (``risk.layers``: its context file and settlements) if none are.
     ``progress(step, done, total)`` is called after each step. The side files appear only once every
     record is stored.
     """
@@ -124,6 +138,8 @@ def build_demo(ws: Workspace, *, scale: str = "small", seed: int = 1, progress: 
         with ws.store.transaction():  # all records or none
             if not country:
                 ws.set_config(ws.config.model_copy(update={"country": COUNTRY}))
+            if not ws.config.risk.layers:
+                ws.set_config(ws.config.model_copy(update={"risk": demo_risk_layers(context.name)}))
             for rows in iter_record_steps(world):  # one step in memory at a time
                 for offset, batch in rows.batches(chunk):
                     add_records(ws, rows.layer, batch, system=True, offset=offset)

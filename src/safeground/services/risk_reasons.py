@@ -144,5 +144,5 @@ def _phrases(model: RiskModel, features: np.ndarray, years: Mapping[str, np.ndar
 def _shown(names: list[str], j: np.ndarray, value: np.ndarray) -> np.ndarray:
     """Values rounded as their words show them (so that equal words share one key)."""
     digits = np.array([1 if n.endswith("_dist") and n.startswith("ev_") else
-                       2 if n.startswith("ev_") else 6 for n in names])[j]
+                       2 if n.startswith(("ev_", "ctx_")) else 6 for n in names])[j]
     return np.asarray(np.round(value * 10.0 ** digits) / 10.0 ** digits, dtype=float)

@@ -21,6 +21,7 @@ from safeground.services.risk_cells import CellTable, ColumnReport, align_featur
 from safeground.services.risk_evaluate import Evaluation, Progress, evaluate
 from safeground.services.risk_features import evidence_features
 from safeground.services.risk_labels import require_both_classes
+from safeground.services.risk_layers import LayerSpec, layer_features_at
 from safeground.services.risk_model import ModelSettings, RiskModel, fit_model
 from safeground.services.workspace import Workspace
 from safeground.store.base import Record
@@ -46,19 +47,21 @@ class EvaluationRun:
 def evaluate_cells(ws: Workspace, cells: str, *, label: str, group: str, id_column: str | None = None,
                    unknown_value: float = -1, drop: tuple[str, ...] = (), evidence: bool = False,
                    as_of: dt.date | None = None, settings: ModelSettings | None = None,
-                   progress: Progress | None = None) -> EvaluationRun:
-    """Read a cell table, add evidence features as of ``as_of`` when asked, evaluate, and store the run."""
+                   progress: Progress | None = None, layers: list[LayerSpec] | None = None) -> EvaluationRun:
+    """Read a cell table, add evidence features as of ``as_of`` when asked and the context ``layers``,
+    evaluate, and store the run."""
     settings = settings or ModelSettings()
     if evidence and as_of is None:
         raise _needs_as_of()
     table = read_cell_table(cells, id_column=id_column, label_column=label, unknown_value=unknown_value,
                             group_column=group, drop=drop)
-    table, years, evidence_report = _with_evidence(ws, table, evidence, as_of)
+    table, years, evidence_report = _with_evidence(ws, table, evidence, as_of, layers)
     result = evaluate(table, settings, years=years, progress=progress)
     served = next(r for r in result.results if r.name == result.served)
     parameters = {"cells": table.source, "label": label, "group": group, "id": id_column,
                   "unknown_value": unknown_value, "drop": list(drop), "evidence": evidence,
-                  "settings": settings.to_dict(), "features": table.names, "columns": table.report.to_dict()}
+                  "settings": settings.to_dict(), "features": table.names, "columns": table.report.to_dict(),
+                  "layers": _described(layers)}
     metrics = {**result.to_dict(), "evidence": evidence_report}
     run = _store(ws, "evaluate", as_of, parameters, metrics, None, table, served.risk, result.reasons,
                  served=result.served)
@@ -85,7 +88,8 @@ class ModelRun:
 
 def fit_cells(ws: Workspace, cells: str, *, label: str, group: str | None = None, id_column: str | None = None,
               unknown_value: float = -1, drop: tuple[str, ...] = (), evidence: bool = False,
-              as_of: dt.date | None = None, settings: ModelSettings | None = None) -> ModelRun:
+              as_of: dt.date | None = None, settings: ModelSettings | None = None,
+              layers: list[LayerSpec] | None = None) -> ModelRun:
     """Fit the model on a cell table's labelled cells and store it, with every cell's risk and reasons.
 
     The fit tunes, calibrates and compares the model with the distances on ``FIT_FOLDS`` inner folds (by group,
@@ -98,7 +102,7 @@ def fit_cells(ws: Workspace, cells: str, *, label: str, group: str | None = None
                             group_column=group, drop=drop)
     assert table.labels is not None
     require_both_classes(table.label_counts)
-    table, years, evidence_report = _with_evidence(ws, table, evidence, as_of)
+    table, years, evidence_report = _with_evidence(ws, table, evidence, as_of, layers)
     assert table.labels is not None
     model = fit_model(table.features, table.labels, table.names, settings, table.groups)
     model.chosen["as_of"] = as_of.isoformat() if as_of else None
@@ -106,7 +110,7 @@ def fit_cells(ws: Workspace, cells: str, *, label: str, group: str | None = None
     risk, reasons = _score(model, table.features, years)
     parameters = {"cells": table.source, "label": label, "group": group, "id": id_column,
                   "unknown_value": unknown_value, "drop": list(drop), "evidence": evidence,
-                  "settings": settings.to_dict(), "features": table.names}
+                  "settings": settings.to_dict(), "features": table.names, "layers": _described(layers)}
     metrics = {"labels": table.label_counts, "tuning": model.chosen, "served": model.served,
                "columns": table.report.to_dict(), "evidence": evidence_report}
     run = _store(ws, "fit", as_of, parameters, metrics, model, table, risk, reasons)
@@ -114,7 +118,8 @@ def fit_cells(ws: Workspace, cells: str, *, label: str, group: str | None = None
 
 
 def predict_cells(ws: Workspace, cells: str, *, run_id: int | None = None, model_file: str | None = None,
-                  id_column: str | None = None, evidence: bool = False, as_of: dt.date | None = None) -> ModelRun:
+                  id_column: str | None = None, evidence: bool = False, as_of: dt.date | None = None,
+                  layers: list[LayerSpec] | None = None) -> ModelRun:
     """Predict a cell table with a stored run's model or a model file; stored as a run (kind predict)."""
     if (run_id is None) == (model_file is None):
         raise ValidationError("risk.which_model", "Give exactly one of --run and --model.",
@@ -133,12 +138,18 @@ def predict_cells(ws: Workspace, cells: str, *, run_id: int | None = None, model
         raise ValidationError("risk.needs_evidence", "This model was fitted with evidence features; predicting "
                               "without them would guess the most important inputs.",
                               hint="Add --evidence --as-of DATE (evidence known by then, from --db).")
+    wanted = sorted({n[4:].rpartition("_")[0] for n in model.names if n.startswith("ctx_")})
+    missing = [k for k in wanted if k not in {spec.kind for spec in layers or []}]
+    if missing:
+        raise ValidationError("risk.needs_layers", "This model was fitted with context layers the prediction "
+                              f"lacks: {', '.join(missing)}; their distances would be guessed.",
+                              hint="Give the same layers (--layer KIND=FILE, or risk.layers in the configuration).")
     table = read_cell_table(cells, id_column=id_column)
-    table, years, evidence_report = _with_evidence(ws, table, evidence, as_of)
+    table, years, evidence_report = _with_evidence(ws, table, evidence, as_of, layers)
     features, columns = align_features(table, model.names, model.binary)
     risk, reasons = _score(model, features, years)
     parameters = {"cells": table.source, "id": id_column, "model_run": run_id, "model_file": model_file,
-                  "evidence": evidence, "features": model.names}
+                  "evidence": evidence, "features": model.names, "layers": _described(layers)}
     metrics = {"served": model.served, "columns": columns.to_dict(), "evidence": evidence_report}
     run = _store(ws, "predict", as_of, parameters, metrics, None, table, risk, reasons)
     return ModelRun(table, model, risk, reasons, columns, evidence_report, run)
@@ -168,14 +179,27 @@ def write_cells(path: str | Path, result: ModelRun) -> Path:
     return path
 
 
-def _with_evidence(ws: Workspace, table: CellTable, evidence: bool, as_of: dt.date | None
+def _with_evidence(ws: Workspace, table: CellTable, evidence: bool, as_of: dt.date | None,
+                   layers: list[LayerSpec] | None = None
                    ) -> tuple[CellTable, dict[str, np.ndarray] | None, dict[str, Any] | None]:
-    if not evidence:
-        return table, None, None
-    if as_of is None:
-        raise _needs_as_of()
-    feats = evidence_features(ws, table.points, as_of)
-    return table.with_features(feats.names, feats.values), feats.years, feats.report
+    """The table with the evidence features (when asked) and the context layers' features (when given); the
+    evidence report carries the layers' own under ``layers``."""
+    years: dict[str, np.ndarray] | None = None
+    report: dict[str, Any] | None = None
+    if evidence:
+        if as_of is None:
+            raise _needs_as_of()
+        feats = evidence_features(ws, table.points, as_of)
+        table, years, report = table.with_features(feats.names, feats.values), feats.years, feats.report
+    if layers:
+        context = layer_features_at(ws, layers, table.points)
+        table = table.with_features(context.names, context.values)
+        report = {**(report or {}), "layers": context.report}
+    return table, years, report
+
+
+def _described(layers: list[LayerSpec] | None) -> list[str]:
+    return [spec.describe() for spec in layers or []]
 
 
 def _needs_as_of() -> ValidationError:

@@ -31,6 +31,7 @@ from safeground.domain.errors import ValidationError
 from safeground.services.risk_features import evidence_features
 from safeground.services.risk_grid import hazard_cells, national_grid
 from safeground.services.risk_labels import area_labels
+from safeground.services.risk_layers import LayerSpec, layer_features, with_layers
 from safeground.services.risk_model import ModelSettings, RiskModel
 from safeground.services.risk_pu import fit_pu_model
 from safeground.services.risk_reasons import reason_lists
@@ -124,10 +125,12 @@ class Surface:
 
 def make_surface(ws: Workspace, *, as_of: dt.date, cell_size: float | None = None, cells: str = "grid",
                  area: str | None = None, label_years: int = LABEL_YEARS, adopt: bool = False,
-                 settings: ModelSettings | None = None, progress: Progress | None = None) -> Surface:
+                 settings: ModelSettings | None = None, progress: Progress | None = None,
+                 layers: list[LayerSpec] | None = None) -> Surface:
     """Fit on the past, predict the present: features as of ``as_of - label_years``, labels from what was learnt
     in the ``label_years`` after; the positive-unlabelled fit; every cell's risk and reasons from the evidence
-    known by ``as_of``; stored as a surface run (made current with ``adopt``)."""
+    known by ``as_of``; stored as a surface run (made current with ``adopt``). ``layers`` (context: roads,
+    the line of contact...; ``services/risk_layers.py``) add the same features to the fit and the prediction."""
     settings = settings or ModelSettings()
     sc = surface_cells(ws, cells=cells, cell_size=cell_size, area=area)
     fit_cut = _years_before(as_of, label_years)
@@ -136,20 +139,24 @@ def make_surface(ws: Workspace, *, as_of: dt.date, cell_size: float | None = Non
         raise ValidationError("risk.no_evidence", f"No evidence was known by {fit_cut.isoformat()} "
                               f"({label_years} years before --as-of): nothing to learn from.",
                               hint="Check --as-of and --label-years, and the review state of the records.")
+    context = layer_features(ws, layers or [], sc.xy, sc.crs)
+    past = with_layers(past, context)
     labels, counts = area_labels(ws, sc.polygons, as_of, since=fit_cut)
     model = fit_pu_model(past.values, labels, past.names, settings, sc.blocks, progress=progress)
     model.chosen["as_of"] = as_of.isoformat()
     model.chosen["fitted_as_of"] = fit_cut.isoformat()
-    now = evidence_features(ws, None, as_of, crs=sc.crs, xy=sc.xy)
+    now = with_layers(evidence_features(ws, None, as_of, crs=sc.crs, xy=sc.xy), context)
     features = in_model_order(now.names, now.values, model.names)
     risk = model.risk(features)
     reasons = reason_lists(model, features, now.years)
     parameters = {"cells": sc.kind, "cell_size_m": sc.cell_size, "area": area, "area_described": sc.described,
                   "crs": sc.crs, "label_years": label_years, "fitted_as_of": fit_cut.isoformat(),
                   "settings": settings.to_dict(), "features": model.names,
-                  "blocks_m": max(MIN_BLOCK_M, BLOCK_CELLS * (sc.cell_size or 0))}
+                  "blocks_m": max(MIN_BLOCK_M, BLOCK_CELLS * (sc.cell_size or 0)),
+                  "layers": [spec.describe() for spec in layers or []]}
     metrics = {"labels": counts, "tuning": model.chosen, "served": model.served, "evidence": now.report,
-               "evidence_fitted": past.report, "mean_risk": float(risk.mean()), "expected_finds": float(risk.sum())}
+               "evidence_fitted": past.report, "layers": context.report, "mean_risk": float(risk.mean()),
+               "expected_finds": float(risk.sum())}
     run = ws.store.write_risk_run(
         {"kind": "surface", "as_of": as_of.isoformat(), "cells_source": sc.kind, "parameters": parameters,
          "metrics": metrics, "model": model.to_bytes(), "served": model.served},

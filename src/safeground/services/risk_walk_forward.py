@@ -26,6 +26,7 @@ from safeground.domain.errors import ValidationError
 from safeground.services.risk_evaluate import recall_at
 from safeground.services.risk_features import evidence_features
 from safeground.services.risk_labels import event_labels
+from safeground.services.risk_layers import LayerSpec, layer_features, with_layers
 from safeground.services.risk_model import ModelSettings, distance_score
 from safeground.services.risk_pu import fit_pu_model
 from safeground.services.risk_reasons import reason_lists
@@ -74,8 +75,10 @@ def parse_years(text: str) -> tuple[int, int, int]:
 
 
 def walk_forward(ws: Workspace, years: tuple[int, int, int], *, cell_size: float, area: str | None = None,
-                 settings: ModelSettings | None = None, progress: Progress | None = None) -> WalkForward:
-    """Fit up to ``years[0]`` with labels up to ``years[1]``, predict as of ``years[1]``, score on ``years[2]``."""
+                 settings: ModelSettings | None = None, progress: Progress | None = None,
+                 layers: list[LayerSpec] | None = None) -> WalkForward:
+    """Fit up to ``years[0]`` with labels up to ``years[1]``, predict as of ``years[1]``, score on ``years[2]``;
+    the context ``layers`` (undated) add the same features to both."""
     settings = settings or ModelSettings()
     cut = [dt.date(y, 12, 31) for y in years]
     sc = surface_cells(ws, cell_size=cell_size, area=area)
@@ -83,9 +86,11 @@ def walk_forward(ws: Workspace, years: tuple[int, int, int], *, cell_size: float
     if not past.names:
         raise ValidationError("risk.no_evidence", f"No evidence was known by {cut[0].isoformat()}.",
                               hint="Import the register first, or move the first year of --walk-forward.")
+    context = layer_features(ws, layers or [], sc.xy, sc.crs)
+    past = with_layers(past, context)
     train, train_records = event_labels(ws, sc.polygons, cut[0], cut[1])
     model = fit_pu_model(past.values, train, past.names, settings, sc.blocks, progress=progress)
-    now = evidence_features(ws, None, cut[1], crs=sc.crs, xy=sc.xy)
+    now = with_layers(evidence_features(ws, None, cut[1], crs=sc.crs, xy=sc.xy), context)
     x = in_model_order(now.names, now.values, model.names)
     test, test_records = event_labels(ws, sc.polygons, cut[1], cut[2])
     y = np.nan_to_num(test, nan=0.0)
@@ -103,7 +108,8 @@ def walk_forward(ws: Workspace, years: tuple[int, int, int], *, cell_size: float
     reasons = reason_lists(model, x, now.years)
     tuning = {**model.chosen, "train_records": train_records, "test_records": test_records}
     parameters = {"cells": "grid", "cell_size_m": cell_size, "area": area, "area_described": sc.described,
-                  "walk_forward": list(years), "settings": settings.to_dict(), "features": model.names}
+                  "walk_forward": list(years), "settings": settings.to_dict(), "features": model.names,
+                  "layers": [spec.describe() for spec in layers or []]}
     run = ws.store.write_risk_run(
         {"kind": "evaluate", "as_of": cut[1].isoformat(), "cells_source": "grid", "parameters": parameters,
          "metrics": {"split": "walk-forward", "scores": table, "served": model.served, "tuning": tuning},
