@@ -176,3 +176,28 @@ def test_walk_forward_from_the_command_line(antioquia_db: Path, tmp_path: Path) 
     assert refused.exit_code == 1 and "risk.not_adoptable" in refused.output
     usage = runner.invoke(main, ["risk", "evaluate", "--db", str(db)])
     assert usage.exit_code == 2 and "--walk-forward" in usage.output
+
+
+def test_fit_with_a_context_layer_then_predict_needs_it(reland_csv: Path, antioquia_db: Path, tmp_path: Path) -> None:
+    """Natural Earth's populated places (real data) as the settlements layer of the RELand cells."""
+    places = Path(__file__).resolve().parents[2] / "src/safeground/data/naturalearth/ne_110m_populated_places.geojson"
+    db = tmp_path / "col.gpkg"
+    shutil.copy(antioquia_db, db)
+    runner = CliRunner()
+    layer = ["--layer", f"settlement={places}"]
+    fit = runner.invoke(main, ["risk", "fit", "--cells", str(reland_csv), "--label", "mines_outcome", "--group",
+                               "Municipio", "--trees", "10", *layer, "--db", str(db), "--format", "json"])
+    assert fit.exit_code == 0, fit.output
+    fitted = json.loads(fit.output)
+    with open_store(db) as store:
+        features = store.risk_runs(run_id=fitted["run"])[0]["parameters"]["features"]
+    assert {"ctx_settlement_dist", "ctx_settlement_n5km"} <= set(features)
+    assert "ctx_settlement_dist" in fitted["tuning"]["baselines_roc_auc"]  # a distance, so also a baseline
+    assert fitted["evidence"]["layers"]["layers"][0]["features"] > 200  # the world's places, as read
+    predict = ["risk", "predict", "--run", str(fitted["run"]), "--cells", str(reland_csv), "--db", str(db)]
+    refused = runner.invoke(main, predict)
+    assert refused.exit_code == 1 and "risk.needs_layers" in refused.output and "settlement" in refused.output
+    done = runner.invoke(main, [*predict, *layer, "--format", "json"])
+    assert done.exit_code == 0, done.output
+    bad = runner.invoke(main, [*predict, "--layer", "roads=x.gpkg"])
+    assert bad.exit_code == 1 and "risk.unknown_layer_kind" in bad.output
