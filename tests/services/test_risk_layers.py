@@ -156,3 +156,17 @@ def _frame(geoms: list[shapely.Geometry], kind: str) -> object:
 
     return gpd.GeoDataFrame({"name": [f"f{i}" for i in range(len(geoms))]},
                             geometry=gpd.GeoSeries(geoms, crs=4326))
+
+
+def test_walk_forward_measures_the_same_undated_layers_for_fit_and_prediction(antioquia_ws: Workspace) -> None:
+    """The register's real Antioquia events, Natural Earth's places as settlements: the layer's features enter
+    the fit and the prediction, and its distance is a baseline of its own beside the evidence distances."""
+    from safeground.services.risk_model import ModelSettings
+    from safeground.services.risk_walk_forward import walk_forward
+
+    wf = walk_forward(antioquia_ws, (2004, 2009, 2014), cell_size=20_000, area="-77.2,5.4,-73.8,8.9",
+                      settings=ModelSettings(trees=10, grid=((7, 20),)),
+                      layers=[LayerSpec("settlement", str(PLACES))])
+    assert {"ctx_settlement_dist", "ctx_settlement_n5km"} <= set(wf.run["parameters"]["features"])
+    assert wf.run["parameters"]["layers"] == [f"settlement={PLACES}"]
+    assert "ctx_settlement_dist" in [r["score"] for r in wf.table]

@@ -120,7 +120,7 @@ class Surface:
                 "area": self.cells.described, "crs": f"EPSG:{self.cells.crs}", "as_of": self.run["as_of"],
                 "labels": self.labels, "served": self.model.served, "tuning": self.model.chosen,
                 "mean_risk": round(float(self.risk.mean()), 6), "expected_finds": round(float(self.risk.sum()), 2),
-                "evidence": self.evidence}
+                "evidence": self.evidence, "layers": self.run["metrics"].get("layers")}
 
 
 def make_surface(ws: Workspace, *, as_of: dt.date, cell_size: float | None = None, cells: str = "grid",
