@@ -160,6 +160,37 @@ def any_db(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     return str(request.getfixturevalue("pg_url"))
 
 
+@pytest.fixture(scope="module", params=["gpkg", "postgis"])
+def any_module_db(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """As ``any_db``, shared by a test module: for data built once (a demo) that the module's tests only read.
+    A server database's side files go to a folder of the module's own, the working folder while it lasts."""
+    folder = tmp_path_factory.mktemp(request.param)
+    if request.param == "gpkg":
+        yield str(folder / "test.gpkg")
+        return
+    with pytest.MonkeyPatch.context() as patch:
+        patch.chdir(folder)
+        admin_url = request.getfixturevalue("pg_admin_url")
+        with _pg_copy(admin_url, request.getfixturevalue("pg_template")) as url:
+            yield url
+
+
+def backend_db(backend: str, tmp_path: Path, name: str, request: pytest.FixtureRequest) -> str:
+    """Another new database of ``backend`` for a test (``any_db`` gives one): ``tmp_path/name.gpkg``, or a fresh
+    PostGIS database dropped after the test."""
+    if backend == "gpkg":
+        return str(tmp_path / f"{name}.gpkg")
+    context = _pg_copy(request.getfixturevalue("pg_admin_url"), request.getfixturevalue("pg_template"))
+    url = context.__enter__()
+    request.addfinalizer(lambda: context.__exit__(None, None, None))
+    return url
+
+
+def backend_of(db: str) -> str:
+    """``"postgis"`` for a server URL, else ``"gpkg"``."""
+    return "postgis" if db.startswith(("postgresql://", "postgres://")) else "gpkg"
+
+
 #: Marks a test of a module whose ``ws`` is ``any_ws`` as one for the GeoPackage alone (it reads the file itself);
 #: its ``db_path`` is then the workspace's file.
 GPKG_ONLY = pytest.mark.parametrize("any_db", ["gpkg"], indirect=True)
