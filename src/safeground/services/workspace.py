@@ -21,7 +21,7 @@ from safeground.domain.config import Config, parse_config
 from safeground.domain.errors import ConfigError
 from safeground.geo.crs import utm_epsg
 from safeground.io.naturalearth import country_outline
-from safeground.store import Store, open_store
+from safeground.store import Store, is_server, open_store
 
 
 def acting_user(explicit: str | None = None) -> str:
@@ -35,6 +35,15 @@ def acting_user(explicit: str | None = None) -> str:
         return getpass.getuser()
     except (KeyError, OSError):
         return "unknown"
+
+
+def database_present(db: str | Path) -> bool:
+    """Whether ``db`` may be opened without creating it: a server URL (its server says), or an existing file.
+
+    >>> database_present("postgresql://ana@db.example.org/safeground"), database_present("no/such.gpkg")
+    (True, False)
+    """
+    return is_server(db) or Path(db).exists()
 
 
 class Workspace:
