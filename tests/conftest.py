@@ -394,6 +394,54 @@ def antioquia_ws(antioquia_db: Path, tmp_path: Path) -> Iterator[Workspace]:
 
 
 @pytest.fixture(scope="session")
+def pg_small_demo(pg_admin_url: str, pg_template: str,
+                  tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path]]:
+    """The small demo region (seed 4) built once in a PostGIS database, a template for ``any_small_demo``: its name
+    and the folder of its side files (truth, context)."""
+    name = f"sg_demo_{os.getpid()}"
+    folder = tmp_path_factory.mktemp("pg_demo")
+    _pg_admin(pg_admin_url, f"CREATE DATABASE {name} TEMPLATE {pg_template} STRATEGY FILE_COPY")
+    try:
+        with pytest.MonkeyPatch.context() as patch:
+            patch.chdir(folder)
+            with Workspace.open(_pg_url(pg_admin_url, name), user="x") as ws:
+                build_demo(ws, scale="small", seed=4)
+        yield name, folder
+    finally:
+        _pg_admin(pg_admin_url, f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+
+
+def _copy_side_files(source: Path, target: Path) -> None:
+    """Copy the demo's side files named after ``source`` (``<stem>.truth.gpkg``...) to those of ``target``."""
+    for suffix in (".truth.gpkg", ".context.gpkg"):
+        shutil.copy(source.with_name(source.stem + suffix), target.with_name(target.stem + suffix))
+
+
+@pytest.fixture(scope="module", params=["gpkg", "postgis"])
+def any_small_demo(request: pytest.FixtureRequest, small_demo: tuple[Workspace, Path],
+                   tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A writable copy of the small demo (seed 4) for a test module, on each backend in turn, with its side files
+    (``truth_path(ws.store.side_path)`` is its ground truth); a server database's side files are in the working
+    folder, a folder of the module's own while it lasts."""
+    folder = tmp_path_factory.mktemp(f"demo_{request.param}")
+    if request.param == "gpkg":
+        import sqlite3
+
+        copy = folder / "d.gpkg"
+        with sqlite3.connect(small_demo[1]) as src, sqlite3.connect(copy) as dst:  # the demo is open, in WAL mode
+            src.backup(dst)
+        _copy_side_files(small_demo[1], copy)
+        yield str(copy)
+        return
+    admin_url = request.getfixturevalue("pg_admin_url")
+    template, side_folder = request.getfixturevalue("pg_small_demo")
+    with pytest.MonkeyPatch.context() as patch, _pg_copy(admin_url, template) as url:
+        patch.chdir(folder)
+        _copy_side_files(side_folder / f"{template}.gpkg", folder / f"{url.rpartition('/')[2]}.gpkg")
+        yield url
+
+
+@pytest.fixture(scope="session")
 def small_demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Workspace, Path]]:
     """The small demo region (seed 4), built once for the test session: read it, never change it."""
     path = tmp_path_factory.mktemp("demo") / "d.gpkg"

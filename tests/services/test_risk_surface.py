@@ -5,7 +5,6 @@ from __future__ import annotations
 import datetime as dt
 import itertools
 import json
-import sqlite3
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -33,18 +32,9 @@ DEMO_BOX = "-72.6,4.6,-71.4,5.8"  # the small demo's whole region
 
 
 @pytest.fixture(scope="module")
-def demo_file(small_demo: tuple[Workspace, Path], tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A writable copy of the session's small demo (its truth stays beside the original)."""
-    _, path = small_demo
-    copy = tmp_path_factory.mktemp("surface") / "d.gpkg"
-    with sqlite3.connect(path) as src, sqlite3.connect(copy) as dst:  # the demo is open, in WAL mode
-        src.backup(dst)
-    return copy
-
-
-@pytest.fixture(scope="module")
-def demo_copy(demo_file: Path) -> Iterator[Workspace]:
-    with Workspace.open(demo_file, user="ana") as ws:
+def demo_copy(any_small_demo: str) -> Iterator[Workspace]:
+    """A writable copy of the small demo, on each backend in turn."""
+    with Workspace.open(any_small_demo, user="ana") as ws:
         yield ws
 
 
@@ -145,13 +135,12 @@ def test_unlabelled_cells_are_not_negatives_in_the_fit(demo_copy: Workspace, sur
     assert label_frequency(labels == 1, np.where(labels == 1, 0.5, 0.0)) == 0.5
 
 
-def test_the_surface_on_the_scenario_ground_truth(small_demo: tuple[Workspace, Path], demo_copy: Workspace,
-                                                   surface: Surface) -> None:
+def test_the_surface_on_the_scenario_ground_truth(demo_copy: Workspace, surface: Surface) -> None:
     """Scored against the scenario's true mines, which nothing in the fit can read. The served score must find
     most cells holding a mine in its top 10%; beside it, the nearest evidence alone, for the record."""
     from sklearn.metrics import roc_auc_score
 
-    truth = truth_path(small_demo[1])
+    truth = truth_path(demo_copy.store.side_path)
     mines = pyogrio.read_dataframe(truth, layer="mine")
     hit = shapely.STRtree(surface.cells.polygons).query(mines.geometry.values, predicate="intersects")[1]
     y = np.zeros(len(surface.risk))
