@@ -125,6 +125,18 @@ class PlanConfig(_Section):
     workdays_per_week: float = Field(5.0, gt=0, le=7, description="Working days in a team's week.")
 
 
+class ServerConfig(_Section):
+    """How ``safeground serve`` uses a PostgreSQL database (a GeoPackage file is opened per request instead)."""
+
+    max_connections: int = Field(10, ge=1, le=1000, description="Most connections the web app holds to a PostgreSQL "
+                                                                "database for its requests (a pool they share; the "
+                                                                "app's shared reader holds one more). Keep the sum "
+                                                                "over all servers under the server's "
+                                                                "max_connections.")
+    pool_timeout_s: float = Field(30.0, gt=0, description="How long a request waits for a free connection before "
+                                                          "it is answered 503 (store.pool_exhausted).")
+
+
 class Config(_Section):
     country: str | None = Field(None, description="ISO 3166-1 alpha-3 code. Its Natural Earth outline is the "
                                                   "national outline when no admin_area of level 0 exists.")
@@ -139,6 +151,7 @@ class Config(_Section):
     attachments: AttachmentsConfig = Field(default_factory=AttachmentsConfig)
     statistics: StatisticsConfig = Field(default_factory=StatisticsConfig)
     plan: PlanConfig = Field(default_factory=PlanConfig)
+    server: ServerConfig = Field(default_factory=ServerConfig)
 
     @field_validator("country")
     @classmethod
