@@ -283,18 +283,18 @@ def refused_unchanged(ws: Workspace, db_path: Path, action: Any) -> SafeGroundEr
     PostGIS database table for table."""
     db = ws.store.location
     ws.close()
-    before = _content(db)
+    before = db_content(db)
     again = Workspace.open(db, user="ana")
     try:
         with pytest.raises(SafeGroundError) as info:
             action(again)
     finally:
         again.close()
-    assert _content(db) == before
+    assert db_content(db) == before
     return info.value
 
 
-def _content(db: str) -> Any:
+def db_content(db: str) -> Any:
     """The bytes of a GeoPackage file, or the rows of every table of a PostGIS database (sorted, as text)."""
     if not db.startswith("postgresql://"):
         return Path(db).read_bytes()
