@@ -186,6 +186,19 @@ def backend_db(backend: str, tmp_path: Path, name: str, request: pytest.FixtureR
     return url
 
 
+def copy_db(db: str, folder: Path, request: pytest.FixtureRequest) -> str:
+    """A copy of the database ``db`` (which nobody may be connected to, on a server): ``folder/<name>`` for a
+    GeoPackage, else a new database made from it as a template, dropped after the test."""
+    if backend_of(db) == "gpkg":
+        target = folder / Path(db).name
+        shutil.copyfile(db, target)
+        return str(target)
+    context = _pg_copy(request.getfixturevalue("pg_admin_url"), db.rpartition("/")[2])
+    url = context.__enter__()
+    request.addfinalizer(lambda: context.__exit__(None, None, None))
+    return url
+
+
 def backend_of(db: str) -> str:
     """``"postgis"`` for a server URL, else ``"gpkg"``."""
     return "postgis" if db.startswith(("postgresql://", "postgres://")) else "gpkg"
