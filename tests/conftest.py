@@ -397,11 +397,28 @@ def antioquia_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return db
 
 
-@pytest.fixture
-def antioquia_ws(antioquia_db: Path, tmp_path: Path) -> Iterator[Workspace]:
-    """A writable copy of the Antioquia register database."""
-    copy = tmp_path / "antioquia.gpkg"
-    shutil.copy(antioquia_db, copy)
+@pytest.fixture(scope="session")
+def pg_antioquia_db(pg_admin_url: str, pg_template: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """As ``antioquia_db``, a PostGIS database (made once, a template: copy before reading or writing)."""
+    name = f"sg_antioquia_{os.getpid()}"
+    _pg_admin(pg_admin_url, f"CREATE DATABASE {name} TEMPLATE {pg_template} STRATEGY FILE_COPY")
+    try:
+        with Workspace.open(_pg_url(pg_admin_url, name), user="ana") as ws:
+            ws.set_config(Config(country="COL"))
+            register_in_antioquia(ws, tmp_path_factory.mktemp("pg_antioquia"))
+        yield _pg_url(pg_admin_url, name)
+    finally:
+        _pg_admin(pg_admin_url, f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+
+
+@pytest.fixture(params=["gpkg", "postgis"])
+def antioquia_ws(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Workspace]:
+    """A writable copy of the Antioquia register database, on each backend in turn."""
+    if request.param == "gpkg":
+        copy = copy_db(str(request.getfixturevalue("antioquia_db")), tmp_path, request)
+    else:
+        request.getfixturevalue("monkeypatch").chdir(tmp_path)
+        copy = copy_db(request.getfixturevalue("pg_antioquia_db"), tmp_path, request)
     with Workspace.open(copy, user="ana") as ws:
         yield ws
 
