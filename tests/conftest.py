@@ -160,6 +160,50 @@ def any_db(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     return str(request.getfixturevalue("pg_url"))
 
 
+@pytest.fixture(scope="module", params=["gpkg", "postgis"])
+def any_module_db(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """As ``any_db``, shared by a test module: for data built once (a demo) that the module's tests only read.
+    A server database's side files go to a folder of the module's own, the working folder while it lasts."""
+    folder = tmp_path_factory.mktemp(request.param)
+    if request.param == "gpkg":
+        yield str(folder / "test.gpkg")
+        return
+    with pytest.MonkeyPatch.context() as patch:
+        patch.chdir(folder)
+        admin_url = request.getfixturevalue("pg_admin_url")
+        with _pg_copy(admin_url, request.getfixturevalue("pg_template")) as url:
+            yield url
+
+
+def backend_db(backend: str, tmp_path: Path, name: str, request: pytest.FixtureRequest) -> str:
+    """Another new database of ``backend`` for a test (``any_db`` gives one): ``tmp_path/name.gpkg``, or a fresh
+    PostGIS database dropped after the test."""
+    if backend == "gpkg":
+        return str(tmp_path / f"{name}.gpkg")
+    context = _pg_copy(request.getfixturevalue("pg_admin_url"), request.getfixturevalue("pg_template"))
+    url = context.__enter__()
+    request.addfinalizer(lambda: context.__exit__(None, None, None))
+    return url
+
+
+def copy_db(db: str, folder: Path, request: pytest.FixtureRequest) -> str:
+    """A copy of the database ``db`` (which nobody may be connected to, on a server): ``folder/<name>`` for a
+    GeoPackage, else a new database made from it as a template, dropped after the test."""
+    if backend_of(db) == "gpkg":
+        target = folder / Path(db).name
+        shutil.copyfile(db, target)
+        return str(target)
+    context = _pg_copy(request.getfixturevalue("pg_admin_url"), db.rpartition("/")[2])
+    url = context.__enter__()
+    request.addfinalizer(lambda: context.__exit__(None, None, None))
+    return url
+
+
+def backend_of(db: str) -> str:
+    """``"postgis"`` for a server URL, else ``"gpkg"``."""
+    return "postgis" if db.startswith(("postgresql://", "postgres://")) else "gpkg"
+
+
 #: Marks a test of a module whose ``ws`` is ``any_ws`` as one for the GeoPackage alone (it reads the file itself);
 #: its ``db_path`` is then the workspace's file.
 GPKG_ONLY = pytest.mark.parametrize("any_db", ["gpkg"], indirect=True)
@@ -252,18 +296,18 @@ def refused_unchanged(ws: Workspace, db_path: Path, action: Any) -> SafeGroundEr
     PostGIS database table for table."""
     db = ws.store.location
     ws.close()
-    before = _content(db)
+    before = db_content(db)
     again = Workspace.open(db, user="ana")
     try:
         with pytest.raises(SafeGroundError) as info:
             action(again)
     finally:
         again.close()
-    assert _content(db) == before
+    assert db_content(db) == before
     return info.value
 
 
-def _content(db: str) -> Any:
+def db_content(db: str) -> Any:
     """The bytes of a GeoPackage file, or the rows of every table of a PostGIS database (sorted, as text)."""
     if not db.startswith("postgresql://"):
         return Path(db).read_bytes()
@@ -353,13 +397,80 @@ def antioquia_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return db
 
 
-@pytest.fixture
-def antioquia_ws(antioquia_db: Path, tmp_path: Path) -> Iterator[Workspace]:
-    """A writable copy of the Antioquia register database."""
-    copy = tmp_path / "antioquia.gpkg"
-    shutil.copy(antioquia_db, copy)
+@pytest.fixture(scope="session")
+def pg_antioquia_db(pg_admin_url: str, pg_template: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """As ``antioquia_db``, a PostGIS database (made once, a template: copy before reading or writing)."""
+    name = f"sg_antioquia_{os.getpid()}"
+    _pg_admin(pg_admin_url, f"CREATE DATABASE {name} TEMPLATE {pg_template} STRATEGY FILE_COPY")
+    try:
+        with Workspace.open(_pg_url(pg_admin_url, name), user="ana") as ws:
+            ws.set_config(Config(country="COL"))
+            register_in_antioquia(ws, tmp_path_factory.mktemp("pg_antioquia"))
+        yield _pg_url(pg_admin_url, name)
+    finally:
+        _pg_admin(pg_admin_url, f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+
+
+@pytest.fixture(params=["gpkg", "postgis"])
+def antioquia_ws(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Workspace]:
+    """A writable copy of the Antioquia register database, on each backend in turn."""
+    if request.param == "gpkg":
+        copy = copy_db(str(request.getfixturevalue("antioquia_db")), tmp_path, request)
+    else:
+        request.getfixturevalue("monkeypatch").chdir(tmp_path)
+        copy = copy_db(request.getfixturevalue("pg_antioquia_db"), tmp_path, request)
     with Workspace.open(copy, user="ana") as ws:
         yield ws
+
+
+@pytest.fixture(scope="session")
+def pg_small_demo(pg_admin_url: str, pg_template: str,
+                  tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path]]:
+    """The small demo region (seed 4) built once in a PostGIS database, a template for ``any_small_demo``: its name
+    and the folder of its side files (truth, context)."""
+    name = f"sg_demo_{os.getpid()}"
+    folder = tmp_path_factory.mktemp("pg_demo")
+    _pg_admin(pg_admin_url, f"CREATE DATABASE {name} TEMPLATE {pg_template} STRATEGY FILE_COPY")
+    try:
+        with pytest.MonkeyPatch.context() as patch:
+            patch.chdir(folder)
+            with Workspace.open(_pg_url(pg_admin_url, name), user="x") as ws:
+                build_demo(ws, scale="small", seed=4)
+        yield name, folder
+    finally:
+        _pg_admin(pg_admin_url, f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+
+
+def _copy_side_files(source: Path, target: Path) -> None:
+    """Copy the demo's side files named after ``source`` (``<stem>.truth.gpkg``...) to those of ``target``."""
+    for suffix in (".truth.gpkg", ".context.gpkg"):
+        shutil.copy(source.with_name(source.stem + suffix), target.with_name(target.stem + suffix))
+
+
+@pytest.fixture(scope="module", params=["gpkg", "postgis"])
+def any_small_demo(request: pytest.FixtureRequest, small_demo: tuple[Workspace, Path],
+                   tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A writable copy of the small demo (seed 4) for a test module, on each backend in turn, with its side files
+    (``truth_path(ws.store.side_path)`` is its ground truth); a server database's side files are in the working
+    folder, a folder of the module's own while it lasts."""
+    folder = tmp_path_factory.mktemp(f"demo_{request.param}")
+    if request.param == "gpkg":
+        import sqlite3
+
+        copy = folder / "d.gpkg"
+        with sqlite3.connect(small_demo[1]) as src, sqlite3.connect(copy) as dst:  # the demo is open, in WAL mode
+            src.backup(dst)
+        _copy_side_files(small_demo[1], copy)
+        yield str(copy)
+        return
+    admin_url = request.getfixturevalue("pg_admin_url")
+    template, side_folder = request.getfixturevalue("pg_small_demo")
+    with pytest.MonkeyPatch.context() as patch, _pg_copy(admin_url, template) as url:
+        patch.chdir(folder)
+        _copy_side_files(side_folder / f"{template}.gpkg", folder / f"{url.rpartition('/')[2]}.gpkg")
+        # the demo's risk.layers names its context file by the template's name, relative to the side folder
+        shutil.copy(side_folder / f"{template}.context.gpkg", folder)
+        yield url
 
 
 @pytest.fixture(scope="session")

@@ -21,7 +21,7 @@ import click
 from safeground import __version__
 from safeground.domain.errors import SafeGroundError, ValidationError
 from safeground.domain.records import LAYERS
-from safeground.services.workspace import Workspace
+from safeground.services.workspace import Workspace, database_present
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -287,7 +287,7 @@ def forms(db: str, user: str | None, out: str, languages: tuple[str, ...], names
     from safeground.services.forms import write_forms
 
     langs = list(languages)
-    if not langs and Path(db).exists():
+    if not langs and database_present(db):
         with workspace(db, user) as ws:
             langs = list(ws.config.languages)
     paths = write_forms(out, langs or ["en", "es"], names=list(names) or None, validate=validate)

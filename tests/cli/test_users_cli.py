@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 import shapely
@@ -27,8 +26,9 @@ def fast_hashing(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
 
 
 @pytest.fixture
-def db(tmp_path: Path) -> str:
-    path = tmp_path / "users.gpkg"
+def db(any_db: str) -> str:
+    """On each backend in turn."""
+    path = any_db
     with Workspace.open(path, user="setup", create=True) as ws:
         ws.set_config(Config(country="COL"))
         add_record(ws, "admin_area", {"name": "Meta", "level": 1, "code": "CO50",

@@ -111,3 +111,12 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path, Worl
     yield path, world
 
 
+
+
+@pytest.fixture(scope="module")
+def built_any(any_module_db: str) -> tuple[str, World]:
+    """As ``built``, on each backend in turn (the report opens a server database read-only too)."""
+    with Workspace.open(any_module_db, user="ana", create=True) as ws:
+        ws.set_config(Config(country="COL"))
+        world = build_world(ws)
+    return any_module_db, world

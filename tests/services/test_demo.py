@@ -1,4 +1,5 @@
-"""The demo use case: the seeded scenario written through the one door for writes, with its truth kept apart."""
+"""The demo use case: the seeded scenario written through the one door for writes, with its truth kept apart; on
+both backends (a server database's side files go beside ``side_path``, in the working folder)."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from pathlib import Path
 import pyogrio
 import pytest
 import shapely
+from tests.conftest import backend_db, backend_of
 
 from safeground.domain.config import Config
 from safeground.domain.errors import SafeGroundError
@@ -25,9 +27,8 @@ Built = tuple[Workspace, DemoSummary, list[tuple[str, int, int]]]
 
 
 @pytest.fixture(scope="module")
-def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Built]:
-    db = tmp_path_factory.mktemp("demo") / "demo.gpkg"
-    ws = Workspace.open(db, user="demo", create=True)
+def demo(any_module_db: str) -> Iterator[Built]:
+    ws = Workspace.open(any_module_db, user="demo", create=True)
     steps: list[tuple[str, int, int]] = []
     summary = build_demo(ws, scale="small", seed=1, progress=lambda *step: steps.append(step))
     yield ws, summary, steps
@@ -65,23 +66,34 @@ def test_a_second_build_into_the_same_database_is_refused(demo: Built) -> None:
     assert ws.store.count("hazard_area") == before
 
 
-def test_a_database_for_another_country_is_refused(tmp_path: Path) -> None:
-    ws = Workspace.open(tmp_path / "ukr.gpkg", user="ana", create=True)
+def test_a_database_for_another_country_is_refused(any_db: str) -> None:
+    ws = Workspace.open(any_db, user="ana", create=True)
     ws.set_config(Config(country="UKR"))
     with pytest.raises(SafeGroundError) as exc:
         build_demo(ws)
     assert exc.value.code == "demo.wrong_country" and exc.value.hint
     assert ws.store.count("organisation") == 0
-    assert not (tmp_path / "ukr.truth.gpkg").exists()
+    side = ws.store.side_path
+    assert not side.with_name(side.stem + ".truth.gpkg").exists()
     ws.close()
+
+
+def _layers(ws: Workspace) -> set[str]:
+    """The tables of the database: the GeoPackage's layers as GDAL lists them, or the server database's tables."""
+    if backend_of(ws.store.location) == "gpkg":
+        return set(pyogrio.list_layers(ws.store.location)[:, 0])
+    rows = ws.store.connection.execute(  # type: ignore[attr-defined]
+        "SELECT tablename FROM pg_tables WHERE schemaname = current_schema()")
+    return {r[0] for r in rows}
 
 
 def test_truth_is_a_separate_file_the_database_cannot_read(demo: Built) -> None:
     ws, summary, _steps = demo
-    db = Path(ws.store.location)
-    assert summary.truth_path == db.with_name("demo.truth.gpkg")
-    assert summary.context_path == db.with_name("demo.context.gpkg")
-    main_layers = set(pyogrio.list_layers(db)[:, 0])
+    db = ws.store.side_path
+    assert summary.truth_path == db.with_name(db.stem + ".truth.gpkg")
+    assert summary.context_path == db.with_name(db.stem + ".context.gpkg")
+    main_layers = _layers(ws)
+    assert "hazard_area" in main_layers
     truth_layers = set(pyogrio.list_layers(summary.truth_path)[:, 0])
     assert truth_layers == set(TRUTH_LAYERS)
     assert not main_layers & truth_layers
@@ -168,9 +180,12 @@ def test_casualties_have_the_monitor_breakdown(demo: Built) -> None:
     assert all(r["given_name"] and r["family_name"] for r in rows)
 
 
-def test_same_seed_builds_an_identical_database(tmp_path: Path, demo: Built) -> None:
+def test_same_seed_builds_an_identical_database(tmp_path: Path, demo: Built, request: pytest.FixtureRequest,
+                                                monkeypatch: pytest.MonkeyPatch) -> None:
     ws, _summary, _steps = demo
-    with Workspace.open(tmp_path / "again.gpkg", user="demo", create=True) as again:
+    monkeypatch.chdir(tmp_path)
+    db = backend_db(backend_of(ws.store.location), tmp_path, "again", request)
+    with Workspace.open(db, user="demo", create=True) as again:
         build_demo(again, scale="small", seed=1)
         for layer in ("hazard_area", "released_area", "device", "casualty", "priority_target"):
             a = ws.store.query(layer, order_by="source_id")
@@ -183,7 +198,8 @@ def test_same_seed_builds_an_identical_database(tmp_path: Path, demo: Built) -> 
                 assert (gx is None and gy is None) or shapely.equals_exact(gx, gy, 0.0)
 
 
-def test_a_failed_build_leaves_no_records_and_no_side_files(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_failed_build_leaves_no_records_and_no_side_files(any_db: str, tmp_path: Path,
+                                                            monkeypatch: pytest.MonkeyPatch) -> None:
     from safeground.services import demo as demo_module
 
     real = demo_module.add_records
@@ -194,8 +210,7 @@ def test_a_failed_build_leaves_no_records_and_no_side_files(tmp_path: Path, monk
         return real(ws, layer, *args, **kwargs)  # type: ignore[arg-type]
 
     monkeypatch.setattr(demo_module, "add_records", fail_on_devices)
-    db = tmp_path / "broken.gpkg"
-    ws = Workspace.open(db, user="demo", create=True)
+    ws = Workspace.open(any_db, user="demo", create=True)
     try:
         with pytest.raises(SafeGroundError, match="disk full"):
             build_demo(ws, scale="small", seed=2)
@@ -204,4 +219,4 @@ def test_a_failed_build_leaves_no_records_and_no_side_files(tmp_path: Path, monk
         assert ws.store.read_config_text() is None
     finally:
         ws.close()
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["broken.gpkg"]
+    assert [p.name for p in tmp_path.iterdir() if str(p) != any_db] == []  # side files go to tmp_path either way

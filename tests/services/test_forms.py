@@ -107,7 +107,7 @@ def test_forms_never_overwrite(tmp_path: Path) -> None:
     assert not (tmp_path / "eore_session.xlsx").exists(), "all forms or none"
 
 
-def test_cli_forms_uses_the_configured_languages(tmp_path: Path) -> None:
+def test_cli_forms_uses_the_configured_languages(tmp_path: Path, any_db: str) -> None:
     import json
 
     from click.testing import CliRunner
@@ -116,7 +116,7 @@ def test_cli_forms_uses_the_configured_languages(tmp_path: Path) -> None:
     from safeground.domain.config import Config
     from safeground.services.workspace import Workspace
 
-    db = tmp_path / "kabul.gpkg"
+    db = any_db
     with Workspace.open(db, user="ana", create=True) as ws:
         ws.set_config(Config(country="AFG", languages=["ps", "en"]))
     res = CliRunner().invoke(main, ["forms", "--out", str(tmp_path / "forms"), "--db", str(db), "--form", "nts",

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 import pytest
+from tests.conftest import db_content
 
 from safeground.domain.errors import ValidationError
 from safeground.services.demo import build_demo
@@ -20,23 +20,23 @@ def _key(m: dict[str, Any]) -> tuple[Any, ...]:
 
 
 @pytest.mark.parametrize("search_m", [0.0, 150.0, 500.0])
-def test_in_memory_matches_equal_the_stored_ones_on_the_demo(tmp_path: Path, search_m: float) -> None:
-    path = tmp_path / "demo.gpkg"
+def test_in_memory_matches_equal_the_stored_ones_on_the_demo(any_db: str, search_m: float) -> None:
+    path = any_db
     with Workspace.open(path, user="ana", create=True) as ws:
         build_demo(ws, scale="small", seed=11)
         match_minefield_records(ws, search_m=search_m)
-    before = path.read_bytes()
+    before = db_content(path)
     with Workspace.open(path, read_only=True) as ws:
         memory = compute_minefield_matches(ws, search_m=search_m)
         stored = ws.store.minefield_matches()
-    assert path.read_bytes() == before
+    assert db_content(path) == before
     assert sorted(map(_key, memory)) == sorted(map(_key, stored))
     assert {m["layer"] for m in memory} == {"activity", "device"}  # the demo has both kinds of match
     assert {m["search_m"] for m in memory} == {search_m}
 
 
-def test_a_search_distance_out_of_range_is_refused(tmp_path: Path) -> None:
-    with Workspace.open(tmp_path / "e.gpkg", user="ana", create=True) as ws, \
+def test_a_search_distance_out_of_range_is_refused(any_db: str) -> None:
+    with Workspace.open(any_db, user="ana", create=True) as ws, \
             pytest.raises(ValidationError) as info:
         compute_minefield_matches(ws, search_m=20_000)
     assert info.value.code == "minefield.bad_search_distance"

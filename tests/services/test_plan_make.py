@@ -1,4 +1,4 @@
-"""`plan make` on the small_demo database: a checked plan, value ≥ greedy, bound ≥ value, CSV export (issue 7 §2)."""
+"""`plan make` on the small demo, both backends: a checked plan, value ≥ greedy, bound ≥ value, CSV export."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ import csv
 import datetime as dt
 import itertools
 import json
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -15,12 +16,20 @@ from safeground.cli import main
 from safeground.domain.plan import check_plan
 from safeground.services.plan_greedy import greedy_plan
 from safeground.services.plan_instance import build_instance
+from safeground.services.workspace import Workspace
 
 START = dt.date(2026, 1, 5)
 
 
-def test_instance_holds_the_open_hazards_teams_and_targets(small_demo) -> None:  # type: ignore[no-untyped-def]
-    ws, _ = small_demo
+@pytest.fixture(scope="module")
+def demo(any_small_demo: str) -> Iterator[Workspace]:
+    """A copy of the small demo on each backend in turn (plan make stores its run: never in the shared demo)."""
+    with Workspace.open(any_small_demo, user="ana") as ws:
+        yield ws
+
+
+def test_instance_holds_the_open_hazards_teams_and_targets(demo: Workspace) -> None:
+    ws = demo
     built = build_instance(ws, START, 12)
     inst = built.instance
     open_hazards = [h for h in ws.store.query("hazard_area", geometry=False, fields=["status", "remaining_area_m2"])
@@ -34,9 +43,8 @@ def test_instance_holds_the_open_hazards_teams_and_targets(small_demo) -> None: 
     check_plan(inst, greedy_plan(inst))
 
 
-def test_plan_make_reports_a_checked_plan_and_exports_it(small_demo, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
-    path = tmp_path / "demo.gpkg"
-    small_demo[0].store.backup(str(path))  # plan make stores its run: never in the shared demo
+def test_plan_make_reports_a_checked_plan_and_exports_it(demo: Workspace, tmp_path: Path) -> None:
+    path = demo.store.location
     out = tmp_path / "plan.csv"
     result = CliRunner().invoke(main, ["plan", "make", "--db", str(path), "--start", START.isoformat(),
                                        "--horizon", "6", "--time-limit", "5", "--out", str(out), "--format", "json"])

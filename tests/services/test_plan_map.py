@@ -24,6 +24,12 @@ Z12 = (12, 1223, 1990)
 OTHER_BOX = shapely.box(-72.498, 5.002, -72.496, 5.004)
 
 
+@pytest.fixture
+def ws(any_ws: Workspace) -> Workspace:
+    """Every test on both backends."""
+    return any_ws
+
+
 def drawn(ws: Workspace, key: tuple[int, int, int], **kw: Any) -> dict[str, dict[str, Any]]:
     layer = mapbox_vector_tile.decode(tiles.tile(ws, *key, **kw)).get("plan", {})
     return {f["properties"]["ref"]: f["properties"] for f in layer.get("features", [])}
@@ -71,12 +77,9 @@ def test_a_shared_hazard_shows_both_teams_its_weeks_and_its_release(ws: Workspac
 
 
 @pytest.fixture(scope="module")
-def planned_demo(small_demo: tuple[Workspace, Path], tmp_path_factory: pytest.TempPathFactory
-                 ) -> Iterator[Workspace]:
-    """A copy of the small demo with an adopted 6-week plan."""
-    copy = tmp_path_factory.mktemp("plan-map") / "demo.gpkg"
-    small_demo[0].store.backup(str(copy))
-    with Workspace.open(copy, user="ana") as ws:
+def planned_demo(any_small_demo: str) -> Iterator[Workspace]:
+    """A copy of the small demo with an adopted 6-week plan, on each backend in turn."""
+    with Workspace.open(any_small_demo, user="ana") as ws:
         make_plan(ws, start=dt.date(2026, 1, 5), horizon=6, time_limit=5, bound_time_limit=5, adopt_run=True)
         yield ws
 

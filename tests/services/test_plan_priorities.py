@@ -1,9 +1,10 @@
-"""Priority scores on the small_demo database: every open hazard scored, explained, weights from a file (issue 7 §1)."""
+"""Priority scores on the small demo, both backends: every open hazard scored, explained, weights from a file."""
 
 from __future__ import annotations
 
 import datetime as dt
 import json
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -15,12 +16,19 @@ from safeground.cli import main
 from safeground.domain.errors import ValidationError
 from safeground.domain.priority import CRITERIA, score
 from safeground.services.plan_priorities import priorities
+from safeground.services.workspace import Workspace
 
 AS_OF = dt.date(2024, 6, 1)
 
 
-def test_every_open_hazard_is_scored_once_and_explained(small_demo) -> None:  # type: ignore[no-untyped-def]
-    ws, _ = small_demo
+@pytest.fixture(scope="module")
+def demo(any_small_demo: str) -> Iterator[Workspace]:
+    with Workspace.open(any_small_demo, user="ana") as ws:
+        yield ws
+
+
+def test_every_open_hazard_is_scored_once_and_explained(demo: Workspace) -> None:
+    ws = demo
     for method in ("weighted", "promethee"):
         doc = priorities(ws, method=method, as_of=AS_OF)
         open_refs = {h["ref"] for h in ws.store.query("hazard_area", geometry=False, fields=["status"])
@@ -36,8 +44,8 @@ def test_every_open_hazard_is_scored_once_and_explained(small_demo) -> None:  # 
     assert sum(r["score"] for r in promethee["hazards"]) == pytest.approx(0.0, abs=1e-9)
 
 
-def test_displaced_households_are_shared_among_open_blocking_hazards(small_demo) -> None:  # type: ignore[no-untyped-def]
-    ws, _ = small_demo
+def test_displaced_households_are_shared_among_open_blocking_hazards(demo: Workspace) -> None:
+    ws = demo
     doc = priorities(ws, as_of=AS_OF)
     open_uuids = {r["uuid"] for r in doc["hazards"]}
     waiting = sum(t["displaced_households"] or 0
@@ -48,8 +56,8 @@ def test_displaced_households_are_shared_among_open_blocking_hazards(small_demo)
     assert sum(r["criteria"]["households"]["value"] for r in doc["hazards"]) == pytest.approx(waiting)
 
 
-def test_weights_file_reorders_and_bad_weights_are_refused(small_demo, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
-    ws, path = small_demo
+def test_weights_file_reorders_and_bad_weights_are_refused(demo: Workspace, tmp_path: Path) -> None:
+    ws, path = demo, demo.store.location
     weights = tmp_path / "w.yaml"
     weights.write_text("households: 0\nprojects: 0\npopulation: 0\nblockages: 0\ncasualties: 1\n")
     runner = CliRunner()

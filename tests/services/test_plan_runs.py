@@ -42,6 +42,12 @@ OTHER_BOX = shapely.box(-72.47, 5.00, -72.46, 5.01)
 
 
 @pytest.fixture
+def ws(any_ws: Workspace) -> Workspace:
+    """Every test on both backends."""
+    return any_ws
+
+
+@pytest.fixture
 def two_settlements(ws: Workspace, build: Builder, tmp_path: Path) -> dict[str, str]:
     """The small database of the module docstring; returns refs by name."""
     build.organisation(acronym="DNGO")
@@ -210,11 +216,9 @@ def test_gantt_draws_every_team_row_and_bar_of_a_run(ws: Workspace, two_settleme
 
 
 @pytest.fixture(scope="module")
-def demo_plan(small_demo: tuple[Workspace, Path], tmp_path_factory: pytest.TempPathFactory) -> Iterator[Workspace]:
-    """A copy of the small demo with an adopted 6-week plan."""
-    copy = tmp_path_factory.mktemp("plan2") / "demo.gpkg"
-    small_demo[0].store.backup(str(copy))  # the shared demo is open in WAL mode: a file copy may miss pages
-    with Workspace.open(copy, user="ana") as ws:
+def demo_plan(any_small_demo: str) -> Iterator[Workspace]:
+    """A copy of the small demo with an adopted 6-week plan, on each backend in turn."""
+    with Workspace.open(any_small_demo, user="ana") as ws:
         make_plan(ws, start=START, horizon=6, time_limit=5, bound_time_limit=5, adopt_run=True)
         yield ws
 
@@ -287,8 +291,9 @@ def test_plan_commands_print_json(demo_plan: Workspace, tmp_path: Path) -> None:
     assert bad.exit_code == 1 and "plan.run_not_found" in bad.output
 
 
-def test_make_and_compare_from_the_command_line(ws: Workspace, two_settlements: dict[str, str], db_path: Path,
+def test_make_and_compare_from_the_command_line(ws: Workspace, two_settlements: dict[str, str],
                                                 tmp_path: Path) -> None:
+    db_path = ws.store.location
     teams = tmp_path / "more.csv"
     teams.write_text(TEAMS_HEADER + ",Manual 2,DNGO,manual,700000,-72.48,5.005,,\n,Bad,DNGO,manual,-5,-72.5,5,,\n",
                      encoding="utf-8")

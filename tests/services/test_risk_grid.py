@@ -14,6 +14,12 @@ from safeground.services.risk_grid import national_grid, square_grid, study_area
 from safeground.services.workspace import Workspace
 
 
+@pytest.fixture
+def ws(any_ws: Workspace) -> Workspace:
+    """Every test on both backends."""
+    return any_ws
+
+
 @settings(max_examples=60, deadline=None)
 @given(x0=st.floats(-50_000, 50_000), y0=st.floats(-50_000, 50_000), w=st.floats(1, 40_000),
        h=st.floats(1, 40_000), size=st.sampled_from([250.0, 1000.0, 5000.0]))

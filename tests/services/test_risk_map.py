@@ -32,6 +32,12 @@ REASONS = [{"feature": "ev_accident_dist", "value": 1.2, "effect": 0.9,
            {"feature": "roads_dist", "value": 9.0, "effect": 0.01, "text": "raises risk: roads_dist = 9"}]
 
 
+@pytest.fixture
+def ws(any_ws: Workspace) -> Workspace:
+    """Every test on both backends."""
+    return any_ws
+
+
 def grid(n: int = 4, size: float = 0.01) -> list[shapely.Polygon]:
     x0, y0 = ORIGIN
     return [shapely.box(x0 + i * size, y0 + j * size, x0 + (i + 1) * size, y0 + (j + 1) * size)

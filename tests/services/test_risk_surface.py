@@ -5,8 +5,6 @@ from __future__ import annotations
 import datetime as dt
 import itertools
 import json
-import shutil
-import sqlite3
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -18,7 +16,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from safeground.domain.errors import ValidationError
-from safeground.scenario.truth import context_path, truth_path
+from safeground.scenario.truth import truth_path
 from safeground.services.risk_evaluate import recall_at
 from safeground.services.risk_features import evidence_features
 from safeground.services.risk_layers import layers_for
@@ -35,19 +33,9 @@ DEMO_BOX = "-72.6,4.6,-71.4,5.8"  # the small demo's whole region
 
 
 @pytest.fixture(scope="module")
-def demo_file(small_demo: tuple[Workspace, Path], tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A writable copy of the session's small demo with its context file (its truth stays beside the original)."""
-    _, path = small_demo
-    copy = tmp_path_factory.mktemp("surface") / "d.gpkg"
-    with sqlite3.connect(path) as src, sqlite3.connect(copy) as dst:  # the demo is open, in WAL mode
-        src.backup(dst)
-    shutil.copy(context_path(path), copy.parent)  # risk.layers names it (under its own name) beside the database
-    return copy
-
-
-@pytest.fixture(scope="module")
-def demo_copy(demo_file: Path) -> Iterator[Workspace]:
-    with Workspace.open(demo_file, user="ana") as ws:
+def demo_copy(any_small_demo: str) -> Iterator[Workspace]:
+    """A writable copy of the small demo, on each backend in turn."""
+    with Workspace.open(any_small_demo, user="ana") as ws:
         yield ws
 
 
@@ -151,8 +139,7 @@ def test_unlabelled_cells_are_not_negatives_in_the_fit(demo_copy: Workspace, sur
     assert label_frequency(labels == 1, np.where(labels == 1, 0.5, 0.0)) == 0.5
 
 
-def test_the_surface_on_the_scenario_ground_truth(small_demo: tuple[Workspace, Path], demo_copy: Workspace,
-                                                   surface: Surface) -> None:
+def test_the_surface_on_the_scenario_ground_truth(demo_copy: Workspace, surface: Surface) -> None:
     """Scored against the scenario's true mines, which nothing in the fit can read, with the context layers as
     features. The served score must find most cells holding a mine in its top 10%. Beside it the nearest
     evidence alone, for the record: the model does *not* beat it on this scenario (docs/design.md says why:
@@ -162,7 +149,7 @@ def test_the_surface_on_the_scenario_ground_truth(small_demo: tuple[Workspace, P
 
     assert {"ctx_contact_dist", "ctx_contact_side", "ctx_road_dist", "ctx_bridge_dist"} <= set(surface.model.names)
     assert surface.run["parameters"]["layers"][0].startswith("contact=")
-    truth = truth_path(small_demo[1])
+    truth = truth_path(demo_copy.store.side_path)
     mines = pyogrio.read_dataframe(truth, layer="mine")
     hit = shapely.STRtree(surface.cells.polygons).query(mines.geometry.values, predicate="intersects")[1]
     y = np.zeros(len(surface.risk))

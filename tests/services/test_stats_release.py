@@ -49,9 +49,9 @@ def approve(ws: Workspace, rec: dict[str, Any], layer: str = "activity") -> None
 
 
 @pytest.fixture(scope="module")
-def built(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Workspace, World]]:
-    """The data is built once for the module (it takes a second or two); tests only read it."""
-    ws = Workspace.open(tmp_path_factory.mktemp("rel") / "rel.gpkg", user="ana", create=True)
+def built(any_module_db: str) -> Iterator[tuple[Workspace, World]]:
+    """The data is built once for the module and backend (it takes a second or two); tests only read it."""
+    ws = Workspace.open(any_module_db, user="ana", create=True)
     ws.set_config(Config(country="COL"))
     yield ws, build_world(ws, Builder(ws))
     ws.close()

@@ -1,13 +1,15 @@
-"""Opening a database read-only (what a report does) leaves the file as it was and refuses every write."""
+"""Opening a database read-only (what a report does) leaves the file as it was and refuses every write (the file's
+own tests; ``test_postgis.py`` has the server's, and the record-accuracy test runs on both backends)."""
 
 from __future__ import annotations
 
-import shutil
 import sqlite3
 from pathlib import Path
+from typing import TypeVar
 
 import pytest
 import shapely
+from tests.conftest import copy_db, db_content
 
 from safeground.domain.config import Config
 from safeground.domain.errors import StoreError
@@ -17,8 +19,11 @@ from safeground.services.stats_records import record_accuracy
 from safeground.services.workspace import Workspace
 from safeground.store import open_store
 
+#: A GeoPackage path, or a server URL.
+P = TypeVar("P", str, Path)
 
-def _database(path: Path) -> Path:
+
+def _database(path: P) -> P:
     with Workspace.open(path, user="ana", create=True) as ws:
         ws.set_config(Config(country="COL"))
         hz = add_record(ws, "hazard_area", {"name": "H", "hazard_class": "cha", "status": "open",
@@ -67,16 +72,17 @@ def test_a_missing_file_is_not_created(tmp_path: Path) -> None:
     assert info.value.code == "store.not_found" and not (tmp_path / "none.gpkg").exists()
 
 
-def test_record_accuracy_read_only_matches_in_memory_as_the_stored_matches_say(tmp_path: Path) -> None:
-    path = _database(tmp_path / "m.gpkg")
-    copy = tmp_path / "copy.gpkg"
-    shutil.copy(path, copy)
-    before = path.read_bytes()
+def test_record_accuracy_read_only_matches_in_memory_as_the_stored_matches_say(any_db: str, tmp_path: Path,
+                                                                              request: pytest.FixtureRequest) -> None:
+    path = _database(any_db)
+    (tmp_path / "copy").mkdir()
+    copy = copy_db(path, tmp_path / "copy", request)
+    before = db_content(path)
     with Workspace.open(path, read_only=True) as ws:
         assert ws.store.minefield_matches() == []
         memory = record_accuracy(ws)
         assert ws.store.minefield_matches() == []  # nothing stored
-    assert path.read_bytes() == before
+    assert db_content(path) == before
     with Workspace.open(copy, user="ana") as ws:
         match_minefield_records(ws)
         stored = record_accuracy(ws)

@@ -17,16 +17,18 @@ from safeground.web.app import create_app
 
 
 @pytest.fixture()
-def client(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[TestClient]:
+def client(any_db: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[TestClient]:
+    """On each backend in turn."""
     monkeypatch.setattr(credentials, "HASHER", credentials.FAST_FOR_TESTS)
-    db = tmp_path / "a.gpkg"
+    db = any_db
     with Workspace.open(db, user="admin", create=True) as ws:
         users.add_user(ws, "ana", "qa", "a long passphrase")
         users.add_user(ws, "old", "viewer", "another passphrase")
         users.retire_user(ws, "old")
         add_record(ws, "hazard_area", {"name": "North field", "hazard_class": "cha", "status": "open",
                                        "geometry": shapely.box(-72.50, 5.00, -72.49, 5.01)})
-    yield TestClient(create_app(db))
+    with TestClient(create_app(db)) as client:
+        yield client
 
 
 def _basic(name: str, password: str) -> dict[str, str]:
@@ -74,8 +76,8 @@ def test_tiles_need_sign_in_and_a_restricted_user_sees_only_their_areas(client: 
     assert client.get("/api/tiles/12/5000/1990.mvt", headers=headers).json()["code"] == "tiles.bad_tile"
 
 
-def test_the_signed_in_user_is_the_acting_user_in_the_audit_log(client: TestClient, tmp_path: Path) -> None:
+def test_the_signed_in_user_is_the_acting_user_in_the_audit_log(client: TestClient, any_db: str) -> None:
     client.post("/api/auth/token", json={"username": "ana", "password": "a long passphrase"})
-    with Workspace.open(tmp_path / "a.gpkg", read_only=True) as ws:
+    with Workspace.open(any_db, read_only=True) as ws:
         tokens = users.list_tokens(ws, "ana")
     assert tokens[-1]["created_by"] == "ana"

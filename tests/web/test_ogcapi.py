@@ -6,7 +6,6 @@ from __future__ import annotations
 import base64
 import datetime as dt
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -33,11 +32,11 @@ AREA = (-72.6, 4.95, -72.4, 5.05)  # an admin area around La Esperanza (HA-00000
 
 
 @pytest.fixture(scope="module")
-def db(tmp_path_factory: pytest.TempPathFactory) -> Path:
+def db(any_module_db: str) -> str:
     """Published hazards (one dated 2019, one 2020, one undated, one L-shaped), a submitted and a retired one,
     an accident with a casualty referred to assistance, an admin area, and a viewer, a data entry clerk, a QA
     officer and a viewer restricted to the admin area."""
-    path = tmp_path_factory.mktemp("ogc") / "ogc.gpkg"
+    path = any_module_db  # on each backend in turn
     with pytest.MonkeyPatch.context() as mp, Workspace.open(path, user="ana", create=True) as ws:
         mp.setattr(credentials, "HASHER", credentials.FAST_FOR_TESTS)
         for name, role in (("vera", "viewer"), ("dora", "data_entry"), ("quinn", "qa")):
@@ -70,10 +69,11 @@ def db(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="module")
-def client(db: Path) -> Iterator[TestClient]:
+def client(db: str) -> Iterator[TestClient]:
     with pytest.MonkeyPatch.context() as mp:
         mp.setattr(credentials, "HASHER", credentials.FAST_FOR_TESTS)
-        yield TestClient(create_app(db))
+        with TestClient(create_app(db)) as client:
+            yield client
 
 
 def basic(name: str) -> dict[str, str]:
@@ -307,10 +307,10 @@ def test_f_json_is_accepted_and_the_operation_ids_are_the_handler_names(client: 
     assert ids == {"ogc_landing", "ogc_conformance", "ogc_collections", "ogc_collection", "ogc_items", "ogc_item"}
 
 
-def test_an_edit_shows_in_the_next_extent_and_items(tmp_path: Path) -> None:
+def test_an_edit_shows_in_the_next_extent_and_items(any_db: str) -> None:
     """Extents are kept between requests until the audit log moves: publishing a hazard far away widens the
     collection's extent and the items at once, and retiring it narrows them again."""
-    db = tmp_path / "edit.gpkg"
+    db = any_db
     with Workspace.open(db, user="ana", create=True) as ws:
         add_record(ws, "hazard_area", {"name": "Las Palmas", "hazard_class": "cha", "status": "open",
                                        "geometry": shapely.box(-73.70, 3.40, -73.69, 3.41)}, review_state="published")

@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
@@ -24,16 +23,18 @@ JS = STATIC_DIR / "js"
 
 
 @pytest.fixture(scope="module")
-def demo_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    db = tmp_path_factory.mktemp("pages") / "demo.gpkg"
+def demo_db(any_module_db: str) -> str:
+    """The small demo (seed 3) on each backend in turn."""
+    db = any_module_db
     with Workspace.open(db, user="admin", create=True) as ws:
         build_demo(ws, scale="small", seed=3)
     return db
 
 
 @pytest.fixture(scope="module")
-def client(demo_db: Path) -> Iterator[TestClient]:
-    yield TestClient(create_app(demo_db))
+def client(demo_db: str) -> Iterator[TestClient]:
+    with TestClient(create_app(demo_db)) as client:
+        yield client
 
 
 @pytest.mark.parametrize(("url", "script"), [("/", "map.js"), ("/dashboard", "dashboard.js"),
@@ -66,7 +67,7 @@ def test_a_missing_or_escaping_static_path_is_a_404_problem(client: TestClient) 
         assert answer.json()["code"] == "http.not_found"
 
 
-def test_map_settings_open_on_the_admin_areas_with_the_configured_basemap(demo_db: Path, client: TestClient) -> None:
+def test_map_settings_open_on_the_admin_areas_with_the_configured_basemap(demo_db: str, client: TestClient) -> None:
     settings = client.get("/api/map").json()
     with Workspace.open(demo_db, read_only=True) as ws:
         areas = [r["geometry"] for r in ws.store.query("admin_area", fields=[])]
@@ -84,7 +85,7 @@ def test_map_settings_open_on_the_admin_areas_with_the_configured_basemap(demo_d
             ws.set_config(Config(**{**ws.config.model_dump(), "basemap_url": None}))
 
 
-def test_a_user_restricted_to_an_area_opens_the_map_on_it(demo_db: Path, client: TestClient,
+def test_a_user_restricted_to_an_area_opens_the_map_on_it(demo_db: str, client: TestClient,
                                                          monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(credentials, "HASHER", credentials.FAST_FOR_TESTS)
     with Workspace.open(demo_db, user="admin") as ws:

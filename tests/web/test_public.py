@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import concurrent.futures
 import json
-import shutil
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -18,6 +17,7 @@ import numpy as np
 import pytest
 import shapely
 from fastapi.testclient import TestClient
+from tests.conftest import backend_of, copy_db
 from tests.web.serving import served
 
 from safeground.domain.records import record_type
@@ -33,9 +33,9 @@ PROBLEM = "application/problem+json"
 
 
 @pytest.fixture(scope="module")
-def demo(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
-    """The small demo with one viewer and their API token."""
-    db = tmp_path_factory.mktemp("public") / "demo.gpkg"
+def demo_source(any_module_db: str) -> tuple[str, str]:
+    """The small demo with one viewer and their API token, on each backend in turn."""
+    db = any_module_db
     with Workspace.open(db, user="admin", create=True) as ws:
         build_demo(ws, scale="small", seed=1)
         users.add_user(ws, "vera", "viewer", None)
@@ -43,31 +43,40 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
     return db, token
 
 
+@pytest.fixture(scope="module")
+def demo(demo_source: tuple[str, str], request: pytest.FixtureRequest,
+         tmp_path_factory: pytest.TempPathFactory) -> tuple[str, str]:
+    """The demo the tests that only read share: on a server a copy, so that nobody is connected to the source
+    while ``db`` copies it."""
+    source, token = demo_source
+    if backend_of(source) == "gpkg":
+        return source, token
+    return copy_db(source, tmp_path_factory.mktemp("shared"), request), token
+
+
 @pytest.fixture()
-def db(demo: tuple[Path, str], tmp_path: Path) -> Path:
+def db(demo_source: tuple[str, str], tmp_path: Path, request: pytest.FixtureRequest) -> str:
     """A private copy of the demo, for tests that edit it."""
-    path = tmp_path / "demo.gpkg"
-    shutil.copyfile(demo[0], path)
-    return path
+    return copy_db(demo_source[0], tmp_path, request)
 
 
 @pytest.fixture()
-def client(demo: tuple[Path, str]) -> Iterator[TestClient]:
+def client(demo: tuple[str, str]) -> Iterator[TestClient]:
     with TestClient(create_app(demo[0], rate_limit=None)) as c:
         yield c
 
 
 @pytest.fixture()
-def bearer(demo: tuple[Path, str]) -> dict[str, str]:
+def bearer(demo: tuple[str, str]) -> dict[str, str]:
     return {"Authorization": f"Bearer {demo[1]}"}
 
 
-def index_of(db: Path) -> safety.SafetyIndex:
+def index_of(db: str) -> safety.SafetyIndex:
     with Workspace.open(db, read_only=True) as ws:
         return safety.safety_index(ws)
 
 
-def grid(db: Path, n: int = 40) -> tuple[np.ndarray, np.ndarray]:
+def grid(db: str, n: int = 40) -> tuple[np.ndarray, np.ndarray]:
     """Points (lat, lon): a grid over the public polygons' extent and a little beyond, and for each polygon a point
     inside it and one about 40 m east of its easternmost vertex (inside, within and clear all occur)."""
     public = index_of(db).hazards.geometry
@@ -80,7 +89,7 @@ def grid(db: Path, n: int = 40) -> tuple[np.ndarray, np.ndarray]:
     return xy[:, 1], xy[:, 0]
 
 
-def test_safety_point_says_inside_within_or_clear_with_the_caveat(client: TestClient, demo: tuple[Path, str],
+def test_safety_point_says_inside_within_or_clear_with_the_caveat(client: TestClient, demo: tuple[str, str],
                                                                    bearer: dict[str, str]) -> None:
     lat, lon = grid(demo[0])
     batch = client.post("/api/safety/batch", headers=bearer, json={"lat": lat.tolist(), "lon": lon.tolist()}).json()
@@ -103,7 +112,7 @@ def test_safety_point_says_inside_within_or_clear_with_the_caveat(client: TestCl
     assert wide["result"] == "within" and wide["distance_m"] == 50_000
 
 
-def test_safety_post_checks_a_route_and_an_area(client: TestClient, demo: tuple[Path, str]) -> None:
+def test_safety_post_checks_a_route_and_an_area(client: TestClient, demo: tuple[str, str]) -> None:
     public = index_of(demo[0]).hazards
     inner = public.geometry[0].representative_point()
     route = {"type": "LineString", "coordinates": [[inner.x - 0.02, inner.y], [inner.x + 0.02, inner.y]]}
@@ -135,7 +144,7 @@ def test_bad_coordinates_and_geometries_are_422_with_a_hint(client: TestClient, 
 
 
 def test_public_hazards_page_through_every_public_polygon_and_filter_by_box(client: TestClient,
-                                                                           demo: tuple[Path, str]) -> None:
+                                                                           demo: tuple[str, str]) -> None:
     public = index_of(demo[0]).hazards
     refs: list[str] = []
     offset: int | None = 0
@@ -167,7 +176,7 @@ def test_public_hazards_refuse_a_bad_box_or_page(client: TestClient, params: dic
     assert (answer.status_code, answer.json()["code"]) == (422, code)
 
 
-def test_settlements_and_casualty_figures(client: TestClient, demo: tuple[Path, str]) -> None:
+def test_settlements_and_casualty_figures(client: TestClient, demo: tuple[str, str]) -> None:
     doc = client.get("/api/public/settlements").json()
     with Workspace.open(demo[0], read_only=True) as ws:
         settlements = ws.store.query("priority_target", where={"kind": "settlement"}, geometry=False)
@@ -182,7 +191,7 @@ def test_settlements_and_casualty_figures(client: TestClient, demo: tuple[Path, 
     assert (answer.status_code, answer.json()["code"]) == (422, "request.invalid")
 
 
-def personal_values(db: Path) -> set[str]:
+def personal_values(db: str) -> set[str]:
     with Workspace.open(db, read_only=True) as ws:
         people = ws.store.query("casualty", geometry=False, include_retired=True)
     fields = record_type("casualty").personal_fields
@@ -199,7 +208,7 @@ def keys_of(doc: Any) -> set[str]:
     return set()
 
 
-def test_no_personal_field_in_any_public_answer(client: TestClient, demo: tuple[Path, str],
+def test_no_personal_field_in_any_public_answer(client: TestClient, demo: tuple[str, str],
                                                 bearer: dict[str, str]) -> None:
     """Every public route, and the batch, scanned for the demo's casualties' personal values and field names."""
     public = index_of(demo[0]).hazards
@@ -227,7 +236,7 @@ def test_no_personal_field_in_any_public_answer(client: TestClient, demo: tuple[
     assert not fields & (keys_of(docs) | {k for p in tile_props for k in p})
 
 
-def test_over_the_limit_is_429_with_retry_after_per_client(demo: tuple[Path, str]) -> None:
+def test_over_the_limit_is_429_with_retry_after_per_client(demo: tuple[str, str]) -> None:
     client = TestClient(create_app(demo[0], rate_limit="3/minute"))
     for _ in range(3):
         assert client.get("/api/public/settlements").status_code == 200
@@ -240,7 +249,7 @@ def test_over_the_limit_is_429_with_retry_after_per_client(demo: tuple[Path, str
     assert client.get("/api/health").status_code == 200, "only the public routes are limited"
 
 
-def test_behind_a_trusted_proxy_each_forwarded_client_has_its_own_limit(demo: tuple[Path, str]) -> None:
+def test_behind_a_trusted_proxy_each_forwarded_client_has_its_own_limit(demo: tuple[str, str]) -> None:
     client = TestClient(create_app(demo[0], rate_limit="2/minute", trusted_proxies="*"))
     for ip in ("203.0.113.1", "203.0.113.2"):
         codes = [client.get("/api/public/settlements", headers={"X-Forwarded-For": ip}).status_code
@@ -248,14 +257,14 @@ def test_behind_a_trusted_proxy_each_forwarded_client_has_its_own_limit(demo: tu
         assert codes == [200, 200, 429], ip
 
 
-def test_public_tiles_have_their_own_limit(demo: tuple[Path, str]) -> None:
+def test_public_tiles_have_their_own_limit(demo: tuple[str, str]) -> None:
     client = TestClient(create_app(demo[0], rate_limit="1/minute", tile_rate_limit="2/minute"))
     codes = [client.get("/api/public/tiles/10/300/500.mvt").status_code for _ in range(3)]
     assert codes == [200, 200, 429]
     assert client.get("/api/public/settlements").status_code == 200
 
 
-def test_batch_needs_sign_in_and_is_not_rate_limited(demo: tuple[Path, str], bearer: dict[str, str]) -> None:
+def test_batch_needs_sign_in_and_is_not_rate_limited(demo: tuple[str, str], bearer: dict[str, str]) -> None:
     client = TestClient(create_app(demo[0], rate_limit="2/minute"))
     body = {"points": [[-72.0, 5.0], [-71.9, 5.6]], "distance": 100}
     anonymous = client.post("/api/safety/batch", json=body)
@@ -265,7 +274,7 @@ def test_batch_needs_sign_in_and_is_not_rate_limited(demo: tuple[Path, str], bea
     assert client.get("/api/public/settlements").status_code == 200, "batches do not use the public allowance"
 
 
-def test_batch_gives_each_point_the_single_check_answer(client: TestClient, demo: tuple[Path, str],
+def test_batch_gives_each_point_the_single_check_answer(client: TestClient, demo: tuple[str, str],
                                                         bearer: dict[str, str]) -> None:
     lat, lon = grid(demo[0], 30)
     rows = client.post("/api/safety/batch", headers=bearer,
@@ -302,7 +311,7 @@ def test_batch_refuses_bad_input_with_a_hint(client: TestClient, bearer: dict[st
         assert "10,000" in answer.json()["hint"]
 
 
-def test_an_edit_shows_in_the_next_answer_without_rebuilding_the_index(db: Path, bearer: dict[str, str],
+def test_an_edit_shows_in_the_next_answer_without_rebuilding_the_index(db: str, bearer: dict[str, str],
                                                                          monkeypatch: pytest.MonkeyPatch) -> None:
     builds: list[int] = []
     build = safety.SafetyIndex.build
@@ -333,7 +342,7 @@ def test_an_edit_shows_in_the_next_answer_without_rebuilding_the_index(db: Path,
     assert builds == [1], "the index is built once for the app, then only brought up to date"
 
 
-def test_concurrent_requests_share_the_state_safely(db: Path, bearer: dict[str, str]) -> None:
+def test_concurrent_requests_share_the_state_safely(db: str, bearer: dict[str, str]) -> None:
     client = TestClient(create_app(db, rate_limit=None))
     lat, lon = grid(db, 10)
     bounds = index_of(db).hazards.geometry[0].bounds
@@ -357,26 +366,29 @@ def test_concurrent_requests_share_the_state_safely(db: Path, bearer: dict[str, 
     assert after["nearest_hazard"] == hazard["ref"]
 
 
-def test_signed_in_and_public_tiles_use_separate_caches(db: Path, bearer: dict[str, str]) -> None:
+def test_signed_in_and_public_tiles_use_separate_caches(db: str, bearer: dict[str, str]) -> None:
     client = TestClient(create_app(db, rate_limit=None))
     key = next(iter(tiles.tiles_covering(index_of(db).hazards.geometry[0].bounds, 12)))
     signed_in = mapbox_vector_tile.decode(client.get("/api/tiles/{}/{}/{}.mvt".format(*key), headers=bearer).content)
     public = mapbox_vector_tile.decode(client.get("/api/public/tiles/{}/{}/{}.mvt".format(*key)).content)
     assert "hazards" in signed_in and "public_hazards" not in signed_in
     assert set(public) == {"public_hazards"}
-    assert Path(f"{db}.tiles").is_file() and Path(f"{db}.public.tiles").is_file()
+    with Workspace.open(db, read_only=True) as ws:
+        side = ws.store.side_path
+    assert Path(f"{side}.tiles").is_file() and Path(f"{side}.public.tiles").is_file()
 
 
-def test_a_real_server_limits_by_remote_address_and_ignores_forwarded_for(demo: tuple[Path, str]) -> None:
+def test_a_real_server_limits_by_remote_address_and_ignores_forwarded_for(demo: tuple[str, str],
+                                                                          tmp_path: Path) -> None:
     """``safeground serve --rate-limit``: uvicorn's own X-Forwarded-For handling is off unless --trust-proxy."""
-    with served(demo[0], "--rate-limit", "2/minute", log=demo[0].parent / "limit.log", ready="/api") as base:
+    with served(demo[0], "--rate-limit", "2/minute", log=tmp_path / "limit.log", ready="/api") as base:
         codes = [httpx.get(f"{base}/api/public/settlements", headers={"X-Forwarded-For": f"198.51.100.{i}"})
                  for i in range(3)]
         assert [r.status_code for r in codes] == [200, 200, 429]
         assert int(codes[2].headers["retry-after"]) >= 1
 
 
-def test_a_revoked_token_is_refused_at_once_by_the_shared_sign_in_check(db: Path) -> None:
+def test_a_revoked_token_is_refused_at_once_by_the_shared_sign_in_check(db: str) -> None:
     with Workspace.open(db, user="admin") as ws:
         token, info = users.create_token(ws, "vera", name="laptop")
     client = TestClient(create_app(db, rate_limit=None))

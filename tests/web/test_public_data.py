@@ -27,8 +27,9 @@ MAX_PAGES = 30
 
 
 @pytest.fixture(scope="module")
-def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[TestClient, dict[str, Any]]]:
-    db = tmp_path_factory.mktemp("public") / "demo.gpkg"
+def demo(any_module_db: str) -> Iterator[tuple[TestClient, dict[str, Any]]]:
+    """The small demo (seed 5) on each backend in turn."""
+    db = any_module_db
     with Workspace.open(db, user="admin", create=True) as ws:
         build_demo(ws, scale="small", seed=5)
         secrets: set[str] = set()

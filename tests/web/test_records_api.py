@@ -9,7 +9,7 @@ import csv
 import datetime as dt
 import json
 from collections.abc import Iterator
-from pathlib import Path
+from contextlib import contextmanager
 from typing import Any
 
 import httpx
@@ -18,7 +18,7 @@ import shapely
 from fastapi.testclient import TestClient
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from tests.conftest import DATA, HAZARD_BOX
+from tests.conftest import DATA, HAZARD_BOX, backend_db, db_content
 
 from safeground.domain.config import AttachmentsConfig, Config
 from safeground.io.naturalearth import country_outline
@@ -46,7 +46,7 @@ def _geojson(geom: shapely.Geometry) -> dict[str, Any]:
     return json.loads(shapely.to_geojson(geom))
 
 
-def _build(db: Path, *, max_mb: float = 25.0) -> None:
+def _build(db: str, *, max_mb: float = 25.0) -> None:
     """Colombia with Meta (and Vistahermosa in it) and Antioquia, the people above, a hazard in each
     department, and an accident in Meta with one casualty."""
     with Workspace.open(db, user="admin", create=True) as ws:
@@ -72,16 +72,28 @@ def _build(db: Path, *, max_mb: float = 25.0) -> None:
 
 
 @pytest.fixture()
-def db(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+def db(any_db: str, monkeypatch: pytest.MonkeyPatch) -> str:
+    """The database of each backend in turn, built by ``_build``."""
     monkeypatch.setattr(credentials, "HASHER", credentials.FAST_FOR_TESTS)
-    path = tmp_path / "r.gpkg"
-    _build(path)
-    return path
+    _build(any_db)
+    return any_db
 
 
 @pytest.fixture()
-def client(db: Path) -> TestClient:
-    return TestClient(create_app(db))
+def client(db: str) -> Iterator[TestClient]:
+    with TestClient(create_app(db)) as client:
+        yield client
+
+
+@contextmanager
+def _module_db(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A new database of the backend ``request.param`` for a module-scoped client (side files in a folder of its
+    own), with the fast password hasher while it is built."""
+    folder = tmp_path_factory.mktemp(request.param)
+    with pytest.MonkeyPatch.context() as mp:
+        mp.chdir(folder)
+        mp.setattr(credentials, "HASHER", credentials.FAST_FOR_TESTS)
+        yield backend_db(request.param, folder, "r", request)
 
 
 def _ok(answer: httpx.Response, status: int = 200) -> Any:
@@ -110,7 +122,7 @@ def test_every_route_of_the_records_api_is_in_the_openapi_document_with_its_oper
 
 
 def test_create_answers_201_with_the_stored_record_its_location_and_the_user_in_the_audit(client: TestClient,
-                                                                                         db: Path) -> None:
+                                                                                         db: str) -> None:
     answer = client.post("/api/records/hazard_area", json=_new_hazard(marking="fenced"), headers=_auth("dana"))
     record = _ok(answer, 201)
     assert (record["ref"], record["review_state"], record["version"], record["marking"]) == \
@@ -133,8 +145,8 @@ def test_get_by_uuid_and_by_ref_give_the_same_record_with_iso_dates(client: Test
 
 
 # --- 401 and 403 -------------------------------------------------------------------------------------------
-def test_every_write_without_sign_in_is_401_with_a_challenge_and_changes_nothing(client: TestClient, db: Path) -> None:
-    before = db.read_bytes()
+def test_every_write_without_sign_in_is_401_with_a_challenge_and_changes_nothing(client: TestClient, db: str) -> None:
+    before = db_content(db)
     writes = [client.post("/api/records/hazard_area", json=_new_hazard()),
               client.patch("/api/records/hazard_area/HA-000001", json={"version": 1, "changes": {"status": "open"}}),
               client.delete("/api/records/hazard_area/HA-000001", params={"reason": "duplicate", "version": 1}),
@@ -145,7 +157,7 @@ def test_every_write_without_sign_in_is_401_with_a_challenge_and_changes_nothing
     for answer in writes:
         assert _code(answer, 401) == "auth.required"
         assert "Bearer" in answer.headers["www-authenticate"]
-    assert db.read_bytes() == before
+    assert db_content(db) == before
 
 
 def test_a_viewer_may_read_but_not_write(client: TestClient) -> None:
@@ -179,7 +191,7 @@ def test_data_entry_may_not_approve_retire_or_edit_an_approved_record(client: Te
     assert (_ok(fixed)["marking"], fixed.json()["version"]) == ("fenced", 3)
 
 
-def test_a_restricted_user_writes_only_in_their_areas_and_cannot_see_others(client: TestClient, db: Path) -> None:
+def test_a_restricted_user_writes_only_in_their_areas_and_cannot_see_others(client: TestClient, db: str) -> None:
     rita = _auth("rita")  # data entry, Meta only
     inside = client.post("/api/records/hazard_area", json=_new_hazard(), headers=rita)
     assert _ok(inside, 201)["ref"] == "HA-000003"
@@ -266,11 +278,11 @@ def test_two_clients_editing_the_same_version_the_second_gets_409_and_the_first_
     # Latitude and longitude swapped: in the sea off Antarctica, not in Colombia.
     (_new_hazard(geometry=_geojson(shapely.box(5.0, -72.5, 5.01, -72.49))), "geometry.swapped_lat_lon"),
 ])
-def test_bad_records_are_422_with_the_domain_code_and_nothing_is_stored(client: TestClient, db: Path,
+def test_bad_records_are_422_with_the_domain_code_and_nothing_is_stored(client: TestClient, db: str,
                                                                        body: dict[str, Any], code: str) -> None:
-    before = db.read_bytes()
+    before = db_content(db)
     assert _code(client.post("/api/records/hazard_area", json=body, headers=_auth("dana")), 422) == code
-    assert db.read_bytes() == before
+    assert db_content(db) == before
 
 
 def test_bad_changes_are_422(client: TestClient) -> None:
@@ -348,12 +360,11 @@ def _register_rows(n: int) -> list[dict[str, str]]:
         return [r for _, r in zip(range(n), csv.DictReader(f), strict=False)]
 
 
-@pytest.fixture(scope="module")
-def register_client(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TestClient]:
+@pytest.fixture(scope="module", params=["gpkg", "postgis"])
+def register_client(request: pytest.FixtureRequest,
+                    tmp_path_factory: pytest.TempPathFactory) -> Iterator[TestClient]:
     """The first 120 events of the real Colombia register (1990–), stored as accidents and events."""
-    db = tmp_path_factory.mktemp("register") / "r.gpkg"
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setattr(credentials, "HASHER", credentials.FAST_FOR_TESTS)
+    with _module_db(request, tmp_path_factory) as db:
         with Workspace.open(db, user="admin", create=True) as ws:
             ws.set_config(Config(country="COL"))
             users.add_user(ws, "quinn", "qa", PASSWORD)
@@ -364,7 +375,8 @@ def register_client(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TestCl
                  "event_date": [f"{r['year']}-07-01" for r in rows],
                  "admin1": [r["departamento"] for r in rows], "admin2": [r["municipio"] for r in rows]},
                 geometry=shapely.points([(float(r["lon"]), float(r["lat"])) for r in rows])))
-        yield TestClient(create_app(db))
+        with TestClient(create_app(db)) as client:
+            yield client
 
 
 @settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
@@ -466,9 +478,9 @@ def test_attachment_round_trip_upload_list_download_identical(client: TestClient
     assert history[-1]["op"] == "attach" and history[-1]["actor"] == "dana"
 
 
-def test_a_file_over_the_limit_is_413_and_not_stored(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_file_over_the_limit_is_413_and_not_stored(any_db: str, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(credentials, "HASHER", credentials.FAST_FOR_TESTS)
-    db = tmp_path / "small.gpkg"
+    db = any_db
     _build(db, max_mb=0.01)  # 10,000 bytes
     client = TestClient(create_app(db))
     url = "/api/records/hazard_area/HA-000001/attachments"
@@ -542,15 +554,15 @@ def test_a_casualtys_personal_fields_never_reach_a_data_entry_or_viewer_user(cli
 
 
 # --- round trip --------------------------------------------------------------------------------------------
-@pytest.fixture(scope="module")
-def roundtrip_client(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TestClient]:
-    db = tmp_path_factory.mktemp("roundtrip") / "r.gpkg"
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setattr(credentials, "HASHER", credentials.FAST_FOR_TESTS)
+@pytest.fixture(scope="module", params=["gpkg", "postgis"])
+def roundtrip_client(request: pytest.FixtureRequest,
+                     tmp_path_factory: pytest.TempPathFactory) -> Iterator[TestClient]:
+    with _module_db(request, tmp_path_factory) as db:
         with Workspace.open(db, user="admin", create=True) as ws:
             ws.set_config(Config(country="COL"))
             users.add_user(ws, "quinn", "qa", PASSWORD)
-        yield TestClient(create_app(db))
+        with TestClient(create_app(db)) as client:
+            yield client
 
 
 _text = st.text(st.characters(codec="utf-8", exclude_categories=("Cs", "Cc")), min_size=1, max_size=40)

@@ -27,9 +27,10 @@ CELLS = [shapely.box(-72.58, 4.95, -72.52, 5.05), shapely.box(-72.48, 4.95, -72.
 
 
 @pytest.fixture(scope="module")
-def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
+def served(any_module_db: str) -> Iterator[dict[str, Any]]:
+    """On each backend in turn."""
     saved, credentials.HASHER = credentials.HASHER, credentials.FAST_FOR_TESTS
-    db = tmp_path_factory.mktemp("risk") / "r.gpkg"
+    db = any_module_db
     try:
         with Workspace.open(db, user="admin", create=True) as ws:
             ws.set_config(Config(country="COL"))

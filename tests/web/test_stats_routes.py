@@ -18,9 +18,10 @@ from safeground.web.app import create_app
 
 
 @pytest.fixture(scope="module")
-def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[TestClient, Path, dict[str, str]]]:
+def demo(any_module_db: str) -> Iterator[tuple[TestClient, str, dict[str, str]]]:
+    """The small demo (seed 11) on each backend in turn, with a viewer and their API token."""
     saved, credentials.HASHER = credentials.HASHER, credentials.FAST_FOR_TESTS
-    db = tmp_path_factory.mktemp("stats") / "demo.gpkg"
+    db = any_module_db
     try:
         with Workspace.open(db, user="admin", create=True) as ws:
             build_demo(ws, scale="small", seed=11)
@@ -39,14 +40,14 @@ def _same(answer: dict[str, Any], expected: dict[str, Any]) -> None:
     assert answer == expected
 
 
-def test_every_figure_route_needs_a_sign_in(demo: tuple[TestClient, Path, dict[str, str]]) -> None:
+def test_every_figure_route_needs_a_sign_in(demo: tuple[TestClient, str, dict[str, str]]) -> None:
     client, _, _ = demo
     for route in ("summary", "casualties", "release", "eore"):
         answer = client.get(f"/api/stats/{route}")
         assert (answer.status_code, answer.json()["code"]) == (401, "auth.required"), route
 
 
-def test_the_dashboard_figures_are_the_services_documents(demo: tuple[TestClient, Path, dict[str, str]]) -> None:
+def test_the_dashboard_figures_are_the_services_documents(demo: tuple[TestClient, str, dict[str, str]]) -> None:
     client, db, auth = demo
     with Workspace.open(db, read_only=True) as ws:
         summary = stats.summary(ws)
@@ -65,7 +66,7 @@ def test_the_dashboard_figures_are_the_services_documents(demo: tuple[TestClient
 
 
 def test_a_bad_breakdown_or_period_is_refused_with_the_services_codes(
-        demo: tuple[TestClient, Path, dict[str, str]]) -> None:
+        demo: tuple[TestClient, str, dict[str, str]]) -> None:
     client, _, auth = demo
     cases = [("/api/stats/casualties?by=name", 422, "stats.bad_dimension"),
              ("/api/stats/release?by=colour", 422, "stats.unknown_breakdown"),
@@ -76,7 +77,7 @@ def test_a_bad_breakdown_or_period_is_refused_with_the_services_codes(
         assert (answer.status_code, answer.json()["code"]) == (status, code), url
 
 
-def test_no_answer_names_a_casualty(demo: tuple[TestClient, Path, dict[str, str]]) -> None:
+def test_no_answer_names_a_casualty(demo: tuple[TestClient, str, dict[str, str]]) -> None:
     client, db, auth = demo
     with Workspace.open(db, read_only=True) as ws:
         personal = record_type("casualty").personal_fields

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import mapbox_vector_tile
@@ -22,9 +21,10 @@ TILE = "12/1223/1990"
 
 
 @pytest.fixture()
-def db(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+def db(any_db: str, monkeypatch: pytest.MonkeyPatch) -> str:
+    """On each backend in turn."""
     monkeypatch.setattr(credentials, "HASHER", credentials.FAST_FOR_TESTS)
-    path = tmp_path / "f.gpkg"
+    path = any_db
     with Workspace.open(path, user="admin", create=True) as ws:
         for name, code, box in (("Meta", "CO50", (-73.0, 4.5, -72.0, 5.5)),
                                 ("Antioquia", "CO05", (-76.0, 6.0, -75.0, 7.0))):
@@ -39,13 +39,13 @@ def db(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 
 @pytest.fixture()
-def tokens(db: Path) -> dict[str, dict[str, str]]:
+def tokens(db: str) -> dict[str, dict[str, str]]:
     with Workspace.open(db, user="admin") as ws:
         return {name: {"Authorization": f"Bearer {users.create_token(ws, name)[0]}"} for name in ("ana", "ben")}
 
 
 @pytest.fixture()
-def client(db: Path, tokens: dict[str, dict[str, str]]) -> Iterator[TestClient]:
+def client(db: str, tokens: dict[str, dict[str, str]]) -> Iterator[TestClient]:
     with TestClient(create_app(db, tile_rate_limit="3/minute")) as c:
         yield c
 
@@ -114,7 +114,7 @@ def test_wrong_tokens_and_no_sign_in_still_get_the_routes_401(
 
 
 def test_an_edit_is_in_the_next_tile_even_when_it_was_cached(
-        client: TestClient, db: Path, tokens: dict[str, dict[str, str]]) -> None:
+        client: TestClient, db: str, tokens: dict[str, dict[str, str]]) -> None:
     url = f"/api/tiles/{TILE}.mvt"
     client.get(url, headers=tokens["ana"])
     with Workspace.open(db, user="admin") as ws:
@@ -140,7 +140,7 @@ def test_paths_that_are_not_tiles_go_to_the_routes(client: TestClient, tokens: d
 
 
 def test_the_background_refresh_renders_edited_tiles_again_so_they_are_served_from_the_cache(
-        client: TestClient, db: Path, tokens: dict[str, dict[str, str]], answered_in_front: list[str]) -> None:
+        client: TestClient, db: str, tokens: dict[str, dict[str, str]], answered_in_front: list[str]) -> None:
     url = f"/api/tiles/{TILE}.mvt"
     client.get(url, headers=tokens["ana"])
     with Workspace.open(db, user="admin") as ws:

@@ -149,6 +149,16 @@ class RiskConfig(_Section):
     layers: list[RiskLayerConfig] = Field(default_factory=list, description="Context layers measured for every "
                                           "cell (distance, signed distance to the line of contact, points within "
                                           "5 km), unless a command names its own with --layer or says --no-layers.")
+class ServerConfig(_Section):
+    """How ``safeground serve`` uses a PostgreSQL database (a GeoPackage file is opened per request instead)."""
+
+    max_connections: int = Field(10, ge=1, le=1000, description="Most connections the web app holds to a PostgreSQL "
+                                                                "database for its requests (a pool they share; the "
+                                                                "app's shared reader holds one more). Keep the sum "
+                                                                "over all servers under the server's "
+                                                                "max_connections.")
+    pool_timeout_s: float = Field(30.0, gt=0, description="How long a request waits for a free connection before "
+                                                          "it is answered 503 (store.pool_exhausted).")
 
 
 class Config(_Section):
@@ -166,6 +176,7 @@ class Config(_Section):
     statistics: StatisticsConfig = Field(default_factory=StatisticsConfig)
     plan: PlanConfig = Field(default_factory=PlanConfig)
     risk: RiskConfig = Field(default_factory=RiskConfig)
+    server: ServerConfig = Field(default_factory=ServerConfig)
 
     @field_validator("country")
     @classmethod

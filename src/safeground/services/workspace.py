@@ -21,7 +21,8 @@ from safeground.domain.config import Config, parse_config
 from safeground.domain.errors import ConfigError
 from safeground.geo.crs import utm_epsg
 from safeground.io.naturalearth import country_outline
-from safeground.store import Store, open_store
+from safeground.store import Store, is_server, open_store
+from safeground.store.pool import StorePool
 
 
 def acting_user(explicit: str | None = None) -> str:
@@ -35,6 +36,15 @@ def acting_user(explicit: str | None = None) -> str:
         return getpass.getuser()
     except (KeyError, OSError):
         return "unknown"
+
+
+def database_present(db: str | Path) -> bool:
+    """Whether ``db`` may be opened without creating it: a server URL (its server says), or an existing file.
+
+    >>> database_present("postgresql://ana@db.example.org/safeground"), database_present("no/such.gpkg")
+    (True, False)
+    """
+    return is_server(db) or Path(db).exists()
 
 
 class Workspace:
@@ -96,3 +106,38 @@ class Workspace:
             return None
         c = self.outline.centroid
         return utm_epsg(c.x, c.y)
+
+
+class WorkspacePool:
+    """Workspaces on one database for a server's threads (``safeground serve``): a PostgreSQL database lends a
+    pooled connection to each (at most the configuration's ``server.max_connections``, waiting at most
+    ``server.pool_timeout_s``), given back when the workspace is closed; a GeoPackage file is opened anew each time.
+
+    Opening it migrates the database once (unless ``read_only``) and reads the configuration.
+
+    >>> import tempfile, os
+    >>> db = os.path.join(tempfile.mkdtemp(), "w.gpkg")
+    >>> pool = WorkspacePool(db, create=True)
+    >>> with pool.open(user="ana") as ws:
+    ...     ws.user, ws.store.count("hazard_area")
+    ('ana', 0)
+    >>> pool.close()
+    """
+
+    def __init__(self, db: str | Path, *, read_only: bool = False, create: bool = False) -> None:
+        with Workspace.open(db, user="anonymous", read_only=read_only, create=create) as first:
+            server = first.config.server
+            #: where files kept beside the database go (tile caches)
+            self.side_path = first.store.side_path
+        self.db = str(db)
+        self.read_only = read_only
+        self._stores = StorePool(db, read_only=read_only, max_connections=server.max_connections,
+                                 timeout_s=server.pool_timeout_s)
+
+    def open(self, *, user: str | None = None) -> Workspace:
+        """A workspace acting as ``user``; close it to give its connection back."""
+        return Workspace(self._stores.open(), acting_user(user))
+
+    def close(self) -> None:
+        """Close the pooled connections."""
+        self._stores.close()

@@ -12,6 +12,15 @@ from safeground.domain.errors import StoreError
 from safeground.store.base import Store
 
 
+def is_server(db: str | Path) -> bool:
+    """Whether ``db`` names a server database (a PostgreSQL URL) rather than a GeoPackage file.
+
+    >>> is_server("postgresql://ana@db.example.org/safeground"), is_server("demo.gpkg")
+    (True, False)
+    """
+    return str(db).startswith(("postgresql://", "postgres://"))
+
+
 def open_store(db: str | Path, *, create: bool = False, read_only: bool = False) -> Store:
     """Open the database ``db`` (a GeoPackage path or a PostgreSQL URL), creating it (a new GeoPackage, or the
     schema in an empty PostgreSQL database) when ``create`` is true; ``read_only`` opens it so that nothing can be
@@ -24,7 +33,7 @@ def open_store(db: str | Path, *, create: bool = False, read_only: bool = False)
     0
     """
     text = str(db)
-    if text.startswith(("postgresql://", "postgres://")):
+    if is_server(text):
         try:
             from safeground.store.postgis import PostGISStore
         except ImportError:  # pragma: no cover - psycopg is a dependency; only a broken installation lacks it
@@ -37,4 +46,4 @@ def open_store(db: str | Path, *, create: bool = False, read_only: bool = False)
     return GeoPackageStore.open(Path(text), create=create, read_only=read_only)
 
 
-__all__ = ["Store", "open_store"]
+__all__ = ["Store", "is_server", "open_store"]

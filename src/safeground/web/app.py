@@ -1,7 +1,8 @@
 """The FastAPI application: :func:`create_app` over one database.
 
-Every request opens the database through :class:`~safeground.services.workspace.Workspace` (SQLite
-connections are not shared between the server's threads) and closes it when the answer is sent; reads of derived
+Every request opens the database through :class:`~safeground.services.workspace.WorkspacePool` (a SQLite
+connection of its own, as they are not shared between the server's threads; on PostgreSQL a connection of the app's
+pool, at most the configuration's ``server.max_connections``) and closes it when the answer is sent; reads of derived
 state that is costly to build (the safety index, tiles) go through the app's one shared read-only workspace
 (:mod:`safeground.web.shared`). Operation ids are the handlers' names, so clients generated from the OpenAPI
 document keep working across releases.
@@ -36,9 +37,9 @@ from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 from safeground import __version__
 from safeground.domain.errors import NotFoundError
 from safeground.domain.records import LAYERS
-from safeground.services.workspace import Workspace
+from safeground.services.workspace import WorkspacePool
 from safeground.web import problems
-from safeground.web.auth import ANONYMOUS, WorkspaceDep
+from safeground.web.auth import WorkspaceDep
 from safeground.web.catalogue import layer_document, layers_document
 from safeground.web.rate_limit import DEFAULT, TILES_DEFAULT, RateLimit
 from safeground.web.routes import (
@@ -95,9 +96,10 @@ def create_app(db: str | Path, *, read_only: bool = False, rate_limit: str | Non
                             hint="Create one with 'safeground init --db FILE' or 'safeground demo --db FILE'.")
     limits = (RateLimit(rate_limit) if rate_limit else None,
               RateLimit(tile_rate_limit) if tile_rate_limit else None)
-    # Bring the schema up to date now (the shared reader opens it read-only), and learn where side files go.
-    with Workspace.open(path, user=ANONYMOUS, read_only=read_only) as first:
-        side = first.store.side_path
+    # Bring the schema up to date now (the shared reader opens it read-only), and learn where side files go; the
+    # requests' workspaces: a pool of connections to a server (server.max_connections), or the file opened anew.
+    workspaces = WorkspacePool(path, read_only=read_only)
+    side = workspaces.side_path
     shared = SharedReader(path, tile_cache=tile_cache if tile_cache is not None else str(side) + ".tiles")
 
     @asynccontextmanager
@@ -109,6 +111,7 @@ def create_app(db: str | Path, *, read_only: bool = False, rate_limit: str | Non
             with contextlib.suppress(asyncio.CancelledError):
                 await refresher
         shared.close()
+        workspaces.close()
 
     app = FastAPI(title="SafeGround", version=__version__, openapi_url="/api/openapi.json", docs_url="/api/docs",
                   redoc_url=None, generate_unique_id_function=_operation_id,
@@ -117,6 +120,7 @@ def create_app(db: str | Path, *, read_only: bool = False, rate_limit: str | Non
                   lifespan=lifespan)
     app.state.db = path
     app.state.read_only = read_only
+    app.state.workspaces = workspaces
     app.state.shared = shared
     app.state.rate_limit, app.state.tile_rate_limit = limits
     # cached tiles are answered before routing (tile_front); inside the proxy headers, so that the public tiles'

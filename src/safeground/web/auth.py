@@ -25,7 +25,7 @@ from fastapi.concurrency import run_in_threadpool
 from safeground.domain.errors import AuthenticationError
 from safeground.domain.users import User
 from safeground.services import users
-from safeground.services.workspace import Workspace
+from safeground.services.workspace import Workspace, WorkspacePool
 from safeground.web.shared import SharedReader
 
 #: The acting user of requests nobody signed in to (they may only read public views).
@@ -60,7 +60,7 @@ def identify(ws: Workspace, authorization: str | None) -> User | None:
 
 def open_workspace(request: Request) -> Iterator[Workspace]:
     """The request's workspace on the app's database, acting as whoever the request signed in as."""
-    ws = Workspace.open(request.app.state.db, read_only=request.app.state.read_only, user=ANONYMOUS)
+    ws = request.app.state.workspaces.open(user=ANONYMOUS)
     try:
         user = identify(ws, request.headers.get("authorization"))
         request.state.user = user
@@ -103,7 +103,7 @@ async def signed_in_shared(request: Request) -> User:
             return signed_in(identify(ws, header))
         finally:
             shared.release()
-    return await run_in_threadpool(_identify_own, request.app.state.db, request.app.state.read_only, header)
+    return await run_in_threadpool(_identify_own, request.app.state.workspaces, header)
 
 
 def _identify_shared(shared: SharedReader, header: str | None) -> User:
@@ -111,8 +111,8 @@ def _identify_shared(shared: SharedReader, header: str | None) -> User:
         return signed_in(identify(ws, header))
 
 
-def _identify_own(db: str, read_only: bool, header: str | None) -> User:
-    with Workspace.open(db, read_only=read_only, user=ANONYMOUS) as ws:
+def _identify_own(workspaces: WorkspacePool, header: str | None) -> User:
+    with workspaces.open(user=ANONYMOUS) as ws:
         return signed_in(identify(ws, header))
 
 
