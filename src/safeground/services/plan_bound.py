@@ -9,8 +9,9 @@ each period's end), and adds each project's value in the week of its deadline. E
 - ``f[m,h]`` share of hazard ``h`` worked by the crew of method ``m``, ``W[h] ≤ Σ_m f[m,h]``, ``W[h] ≤ 1``;
 - ``Y[k] ≤ W[h]`` for each blocking hazard ``h`` of target ``k``;
 - ``Σ_h need[m,h]·f[m,h] ≤`` the capacity of ``m``'s teams over their available weeks up to ``w``, where
-  ``need[m,h] = min over m's teams of max(capacity, area·effort + capacity·loss)``: a team spends a whole
-  week on a hazard at least, and loses its travel;
+  ``need[m,h] = min over m's teams of capacity·max(1, area/rate + loss)``: a team spends a whole week on a
+  hazard at least, and loses its travel (capacity: m² of standard terrain a week, which weighs a team's
+  weeks; rate: m² of this hazard a week, on its terrain class);
 - maximise ``Σ_h hazard_value·W[h] + Σ_settlements w·households·Y[k] + Σ_projects due in w  w·value·Y[k]``.
 
 The prefixes are independent LPs that differ only in the capacities and the projects due, so HiGHS solves
@@ -65,16 +66,17 @@ def _rates(instance: PlanInstance) -> tuple[np.ndarray, np.ndarray]:
     travel = instance.travel_loss
     for ti, team in enumerate(instance.teams):
         for hi, hazard in enumerate(instance.hazards):
-            effort = hazard.effort.get(team.method)
-            if effort:
-                rate[ti, hi] = team.capacity_m2_week / effort
+            r = instance.rate(team, hazard)  # the team's capacity on the hazard's terrain class over the effort
+            if r > 0:
+                rate[ti, hi] = r
                 loss[ti, hi] = travel.get((team.id, hazard.id), 0.0)
     return rate, np.clip(loss, 0.0, 1.0)
 
 
 def _needs(instance: PlanInstance, rate: np.ndarray, loss: np.ndarray, method: str) -> dict[int, float]:
-    """By hazard index, the least capacity (m² of standard terrain) a team of ``method`` spends to release
-    it: ``min over teams of max(capacity, area·effort + capacity·loss)``."""
+    """By hazard index, the least capacity a team of ``method`` spends to release it, counting each of its
+    weeks at its standard-terrain capacity: ``min over teams of capacity·max(1, area/rate + loss)`` (``rate``
+    on the hazard's terrain class)."""
     teams = [i for i, t in enumerate(instance.teams) if t.method == method]
     if not teams:
         return {}
