@@ -77,6 +77,26 @@ def _rates(instance: PlanInstance) -> tuple[np.ndarray, np.ndarray]:
     return rate, np.clip(loss, 0.0, 1.0)
 
 
+def _release_slack(horizon: int) -> float:
+    """How far below a hazard's area the checker still releases it: its allowance per assignment, for up to
+    two teams' assignments in every week."""
+    return TOLERANCE_M2 * (1 + 2 * horizon)
+
+
+def _least_weeks(area: np.ndarray, rate: np.ndarray, loss: np.ndarray, horizon: int) -> np.ndarray:
+    """Weeks a team of ``rate`` and travel ``loss`` works on a hazard of ``area`` alone at least, counting the
+    checker's allowances (a week clears ``rate + TOLERANCE_M2``; release at ``area − slack``); ``inf`` where
+    ``rate`` is 0. Without the allowances it is ``area/rate + loss``.
+
+    >>> _least_weeks(np.array([2000.0]), np.array([1000.0]), np.array([0.2]), 4).round(3).tolist()
+    [2.2]
+    """
+    with np.errstate(divide="ignore", invalid="ignore"):
+        fast = rate + TOLERANCE_M2
+        weeks = (np.maximum(0.0, area - _release_slack(horizon)) + rate * loss) / fast
+    return np.where(rate > 0, weeks, np.inf)
+
+
 def earliest_release(instance: PlanInstance, rate: np.ndarray, loss: np.ndarray, hazards: np.ndarray) -> np.ndarray:
     """For each hazard index in ``hazards``, the first week by whose end ``max_teams_per_hazard`` teams could
     have released it, each working on it in every week it is available from week 0 and losing its travel
@@ -94,11 +114,11 @@ def earliest_release(instance: PlanInstance, rate: np.ndarray, loss: np.ndarray,
     avail = np.cumsum([[t.available(w) for w in range(horizon)] for t in instance.teams], axis=1)
     r, lo = rate[:, hazards], loss[:, hazards]
     area = np.array([instance.hazards[h].area_m2 for h in hazards])
-    slack = TOLERANCE_M2 * (1 + 2 * horizon) + 1e-9 * area  # the checker's rounding allowance, and more
+    slack = _release_slack(horizon) + 1e-9 * area
     out = np.full(len(hazards), horizon, dtype=np.int64)
     for w in range(horizon - 1, -1, -1):
         a = avail[:, w][:, None]
-        cleared = np.where(a >= 1, r * np.maximum(0.0, a - lo), 0.0)
+        cleared = np.where(a >= 1, r * np.maximum(0.0, a - lo) + a * TOLERANCE_M2, 0.0)  # the checker's allowance
         best = (-np.partition(-cleared, k - 1, axis=0)[:k]).sum(axis=0) if len(cleared) > k else cleared.sum(axis=0)
         out[best >= area - slack] = w
     return out
@@ -176,8 +196,13 @@ def _build(instance: PlanInstance, whole_weeks: bool = True) -> _Prefix:
     cols_w = np.array(workable, dtype=np.int64)
     area = np.array([hazards[h].area_m2 for h in workable])
     fastest = rate[:, cols_w].max(axis=0, initial=0.0)
-    least_loss = np.where(rate[:, cols_w] > 0, loss[:, cols_w], np.inf).min(axis=0, initial=np.inf)
-    weeks_needed = np.ceil(area / fastest + least_loss - 1e-9)
+    # (with the checker's allowances: a week clears up to rate + TOLERANCE_M2, release at area − slack)
+    fastest_weeks = _least_weeks(area, fastest, np.zeros(n_w), horizon)
+    with np.errstate(invalid="ignore"):
+        least_travel = np.where(rate[:, cols_w] > 0, _least_weeks(np.zeros(n_w)[None, :], rate[:, cols_w],
+                                                                  loss[:, cols_w], horizon), np.inf
+                                ).min(axis=0, initial=np.inf)
+    weeks_needed = np.ceil(fastest_weeks + least_travel - 1e-9)
     rows.append(np.full(n_w, n_row))
     cols.append(w_cols)
     vals.append(weeks_needed)
@@ -198,9 +223,7 @@ def _build(instance: PlanInstance, whole_weeks: bool = True) -> _Prefix:
     for mi, method in enumerate(methods if whole_weeks else []):
         teams = np.array([i for i, t in enumerate(instance.teams) if t.method == method], dtype=np.int64)
         r = rate[np.ix_(teams, cols_w)]
-        with np.errstate(divide="ignore"):
-            alone = np.where(r > 0, np.maximum(1.0, area / np.where(r > 0, r, 1.0) + loss[np.ix_(teams, cols_w)]),
-                             np.inf).min(axis=0)
+        alone = np.maximum(1.0, _least_weeks(area[None, :], r, loss[np.ix_(teams, cols_w)], horizon)).min(axis=0)
         hs = np.flatnonzero(np.isfinite(alone))
         whole = np.ceil(alone[hs] - 1e-9)
         a = np.arange(n_col, n_col + len(hs))
@@ -213,7 +236,7 @@ def _build(instance: PlanInstance, whole_weeks: bool = True) -> _Prefix:
         n_col += n_w
         rows += [cover, np.full(n_w, total_row)]
         cols += [shared, shared]
-        vals += [-np.ones(n_w), np.maximum(2.0, np.ceil(area / fastest + 2 * least_loss - 1e-9))]
+        vals += [-np.ones(n_w), np.maximum(2.0, np.ceil(fastest_weeks + 2 * least_travel - 1e-9))]
     cap_rows += [*method_rows, total_row]
     index = {h.id: i for i, h in enumerate(hazards)}
     weights = instance.weights
