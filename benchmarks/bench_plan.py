@@ -5,7 +5,8 @@ Plain script, not a test: python benchmarks/bench_plan.py [HAZARDS TEAMS WEEKS S
 of 500-40,000 m² around ten team bases, teams of four methods, settlements that count only when all their
 hazards are released, projects with deadlines, travel as lost days per distance). The reference is the
 greedy plan (value per area), run in the same run. The table gives the bound (pooled-crew prefix
-relaxation, timed on its own, weekly and with two-week periods), then the plan's value and gap at a sixth,
+relaxation, timed on its own: weekly, with two-week periods, and weekly with the whole-weeks rows; the gap is
+to the lowest), then the plan's value and gap at a sixth,
 half and all of the time limit, read from one run's record of improvements, and the first time the plan's
 gap to the bound was within 2 %, if it was. The machine's load average is printed: the planner's times
 scale with the CPU it gets.
@@ -35,8 +36,10 @@ def main() -> None:
     greedy = greedy_plan(inst)
     greedy_s = time.perf_counter() - t
     greedy_value = inst.value_of_release(check_plan(inst, greedy).released)
-    bound = plan_bound(inst, time_limit=seconds)
-    coarse = plan_bound(inst, period=2, time_limit=seconds)  # half the LPs, a little looser
+    plain = plan_bound(inst, time_limit=seconds, whole_weeks=False)  # plan make's default at this size
+    coarse = plan_bound(inst, period=2, time_limit=seconds, whole_weeks=False)  # half the LPs, a little looser
+    whole = plan_bound(inst, time_limit=10 * seconds, whole_weeks=True)  # tighter, slower: timed on its own
+    bound = min((plain, whole), key=lambda b: b.bound)  # both are valid: the lower is the gap's reference
     result = improve_plan(inst, time_limit=seconds)
     check_plan(inst, result.plan)
 
@@ -54,10 +57,9 @@ def main() -> None:
     print(f"{'what':<28} {'seconds':>8} {'value':>14} {'gap':>8} {'vs greedy':>10}")
     print(f"{'greedy (reference)':<28} {greedy_s:>8.2f} {greedy_value:>14.1f} {100 * gap(greedy_value):>7.2f}% "
           f"{1.0:>10.4f}")
-    print(f"{f'bound (period {bound.period} w)':<28} {bound.seconds:>8.2f} {bound.bound:>14.1f} "
-          f"{'optimal' if bound.optimal else 'dual bd':>8}")
-    print(f"{f'bound (period {coarse.period} w)':<28} {coarse.seconds:>8.2f} {coarse.bound:>14.1f} "
-          f"{'optimal' if coarse.optimal else 'dual bd':>8}")
+    for name, b in (("bound (weekly)", plain), ("bound (2-week periods)", coarse),
+                    ("bound (weekly, whole weeks)", whole)):
+        print(f"{name:<28} {b.seconds:>8.2f} {b.bound:>14.1f} {'optimal' if b.optimal else 'dual bd':>8}")
     for limit, value in rows:
         print(f"{f'plan at {limit:.0f} s':<28} {limit:>8.0f} {value:>14.1f} {100 * gap(value):>7.2f}% "
               f"{value / greedy_value if greedy_value else float('nan'):>10.4f}")

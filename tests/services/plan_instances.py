@@ -2,17 +2,21 @@
 
 from __future__ import annotations
 
+import dataclasses
 import random
 
 from hypothesis import strategies as st
 
 from safeground.domain.plan import Hazard, PlanInstance, PlanWeights, Target, Team
+from safeground.domain.vocabularies import TERRAIN_CLASS
 
 METHODS = ("manual", "mechanical", "mdd")
+TERRAINS = TERRAIN_CLASS.codes
 
 
 def random_instance(seed: int, hazards: int = 10, teams: int = 2, weeks: int = 6, targets: int = 3) -> PlanInstance:
-    """A random instance: hazards of 200–3,000 m² in two regions, teams with 400–1,500 m²/week, some weeks
+    """A random instance: hazards of 200–3,000 m² in two regions on random terrain classes, teams with
+    400–1,500 m²/week on open ground and 0–1.2 times that on other classes (0: cannot work there), some weeks
     unavailable, travel losses up to half a week, settlements and projects blocked by 1–4 hazards."""
     rnd = random.Random(seed)
     team_list = tuple(
@@ -33,6 +37,11 @@ def random_instance(seed: int, hazards: int = 10, teams: int = 2, weeks: int = 6
             target_list.append(Target(f"PT-{i}", "project", blocking, value=rnd.uniform(100, 5000),
                                       deadline_week=rnd.randint(0, weeks)))
     loss = {(t.id, h.id): rnd.uniform(0, 0.5) for t in team_list for h in hazard_list}
+    ground = random.Random(-seed - 1)  # terrain from a second stream: the rest is as without it
+    team_list = tuple(dataclasses.replace(t, terrain_capacity=tuple(
+        (c, 0.0 if ground.random() < 0.1 else t.capacity_m2_week * ground.uniform(0.3, 1.2)) for c in TERRAINS[1:]))
+        for t in team_list)
+    hazard_list = [dataclasses.replace(h, terrain=ground.choice(TERRAINS)) for h in hazard_list]
     return PlanInstance(tuple(hazard_list), team_list, tuple(target_list), weeks,
                         PlanWeights(households=1.0, project=1.0, risk=rnd.choice([0.0, 0.1, 1.0])), loss)
 

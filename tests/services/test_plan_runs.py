@@ -106,6 +106,37 @@ def test_teams_csv_creates_updates_and_quarantines_rows_with_their_reason(ws: Wo
     assert built.instance.teams[2].available_weeks == frozenset(range(3, 8)), "weeks that overlap 1 Feb on"
 
 
+def test_capacity_by_terrain_class_comes_from_the_team_file_else_the_configured_factor(
+        ws: Workspace, build: Builder, tmp_path: Path) -> None:
+    build.organisation(acronym="DNGO")
+    forest = build.hazard("cha", name="Monte", terrain="forest")
+    plain = build.hazard("cha", geometry=OTHER_BOX, name="Llano")  # no terrain: open ground
+    teams = tmp_path / "teams.csv"
+    teams.write_text(TEAMS_HEADER.strip() + ",capacity_m2_week_forest,capacity_m2_week_rocky\n"
+                     ",Manual 1,DNGO,manual,2000,-72.48,5.005,,,900,\n"     # its own forest rate
+                     ",Manual 2,DNGO,manual,3000,-72.48,5.005,,,,\n"        # the configured factor
+                     ",Machine,DNGO,mechanical,8000,-72.48,5.005,,,0,\n"    # cannot work in forest
+                     ",Slow,DNGO,manual,2000,-72.48,5.005,,,-5,\n", encoding="utf-8")
+    report = import_teams(ws, teams)
+    assert report.created == ["TM-000001", "TM-000002", "TM-000003"]
+    assert report.quarantine_reasons == {"plan.team_capacity": 1} and report.ignored_columns == []
+    stored = {t["ref"]: t for t in ws.store.query("team", fields=["capacity_m2_week_forest"], geometry=False)}
+    assert [stored[r]["capacity_m2_week_forest"] for r in sorted(stored)] == [900.0, None, 0.0]
+    inst = build_instance(ws, START, 8).instance
+    one, two, machine = inst.teams
+    in_forest, in_open = inst.hazard(forest["ref"]), inst.hazard(plain["ref"])
+    assert (in_forest.terrain, in_open.terrain) == ("forest", "open")
+    factor = Config().plan.terrain_factor["manual"]["forest"]
+    assert inst.rate(one, in_forest) == pytest.approx(900.0)  # CHA: effort 1
+    assert inst.rate(two, in_forest) == pytest.approx(3000.0 * factor) and factor < 1
+    assert inst.rate(machine, in_forest) == 0.0 and inst.rate(machine, in_open) == pytest.approx(8000.0)
+    assert (inst.rate(one, in_open), inst.rate(two, in_open)) == (pytest.approx(2000.0), pytest.approx(3000.0))
+    # The checker holds a team to its forest rate: a week at its open-ground rate there is a planner bug.
+    with pytest.raises(SafeGroundError) as info:
+        check_plan(inst, Plan((Assignment(one.id, in_forest.id, 0, 1500.0),)))
+    assert info.value.code == "plan.capacity"
+
+
 def test_a_teams_file_without_its_columns_is_refused_whole(ws: Workspace, db_path: Path, tmp_path: Path) -> None:
     bad = tmp_path / "teams.csv"
     bad.write_text("name,method\nManual 1,manual\n", encoding="utf-8")

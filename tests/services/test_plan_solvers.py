@@ -44,8 +44,11 @@ def test_bound_is_at_least_the_exact_optimum_which_is_at_least_the_plan(instance
     assert bound.bound >= optimum - 1e-6 * max(1.0, optimum)
     lp_bound = plan_bound(instance, period=3, integral=False)
     assert lp_bound.bound >= optimum - 1e-6 * max(1.0, optimum)
-    weekly = plan_bound(instance, integral=False)  # the default: one prefix LP per week, as at national scale
+    weekly = plan_bound(instance, integral=False)  # the default: one prefix LP per week, whole-weeks rows
     assert weekly.period == 1 and weekly.bound >= optimum - 1e-6 * max(1.0, optimum)
+    plain = plan_bound(instance, integral=False, whole_weeks=False)  # as at national scale
+    assert plain.bound >= optimum - 1e-6 * max(1.0, optimum)
+    assert weekly.bound <= plain.bound + 1e-6 * max(1.0, plain.bound)  # the whole-weeks rows only tighten
     result = improve_plan(instance, time_limit=5)
     assert optimum >= result.value - 1e-6 * max(1.0, optimum)
 

@@ -16,6 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from safeground.domain.errors import ConfigError
 from safeground.domain.risk import LAYER_KINDS, layer_kind
+from safeground.domain.vocabularies import TERRAIN_CLASS
 
 
 class _Section(BaseModel):
@@ -121,9 +122,33 @@ class PlanConfig(_Section):
         description="Team-m² of work per m² of remaining area, by method and hazard class; a class a method "
                     "lacks is one it cannot release. SHA 0.3: technical survey releases most of an SHA quickly; "
                     "CHA 1.0: full clearance.")
+    terrain_factor: dict[str, dict[str, float]] = Field(
+        default_factory=lambda: {
+            "manual": {"vegetated": 0.6, "forest": 0.4, "rocky": 0.5, "urban": 0.5},
+            "mechanical": {"vegetated": 0.8, "forest": 0.3, "rocky": 0.2, "urban": 0.3},
+            "mdd": {"vegetated": 0.7, "forest": 0.5, "rocky": 0.6, "urban": 0.4},
+            "bac": {"vegetated": 0.7, "forest": 0.5, "rocky": 0.6, "urban": 0.6},
+            "nts": {"vegetated": 0.8, "forest": 0.6, "rocky": 0.7, "urban": 0.8},
+        },
+        description="A team's capacity on each terrain class (hazard_area.terrain) as a share of its capacity on "
+                    "open ground (capacity_m2_week), by method; a team's own capacity_m2_week_<class> overrides "
+                    "it. A class or method not named clears at the open-ground capacity; 0: the method cannot "
+                    "work there.")
     travel_days_per_100km: float = Field(1.0, ge=0, description="Working days a team loses per 100 km between its "
                                                                 "base and a hazard, each time it starts there.")
     workdays_per_week: float = Field(5.0, gt=0, le=7, description="Working days in a team's week.")
+
+    @field_validator("terrain_factor")
+    @classmethod
+    def _terrain_classes(cls, value: dict[str, dict[str, float]]) -> dict[str, dict[str, float]]:
+        for method, factors in value.items():
+            for terrain, factor in factors.items():
+                if terrain not in TERRAIN_CLASS:
+                    raise ValueError(f"plan.terrain_factor.{method}: '{terrain}' is not a terrain class "
+                                     f"({', '.join(TERRAIN_CLASS.codes)})")
+                if factor < 0:
+                    raise ValueError(f"plan.terrain_factor.{method}.{terrain} is negative")
+        return value
 
 
 class RiskLayerConfig(_Section):
@@ -149,6 +174,8 @@ class RiskConfig(_Section):
     layers: list[RiskLayerConfig] = Field(default_factory=list, description="Context layers measured for every "
                                           "cell (distance, signed distance to the line of contact, points within "
                                           "5 km), unless a command names its own with --layer or says --no-layers.")
+
+
 class ServerConfig(_Section):
     """How ``safeground serve`` uses a PostgreSQL database (a GeoPackage file is opened per request instead)."""
 

@@ -1,10 +1,10 @@
 """The clearance-planning instance, a plan, its value and its checker (issue 7, pure: no store, no solver).
 
 Time is in whole weeks ``0 .. horizon - 1``. In a week a team works on at most one hazard; a team clears
-``capacity_m2_week / effort[method]`` m² of a hazard per week, less the travel days it loses in the first
-week of each run of weeks on that hazard. A hazard is *released* in the week its cleared area reaches its
-remaining area; a target (a settlement or a reconstruction project) counts only once all its blocking hazards
-are released. The plan's value is
+``capacity(terrain) / effort[method]`` m² of a hazard per week (its capacity on the hazard's terrain class),
+less the travel days it loses in the first week of each run of weeks on that hazard. A hazard is *released*
+in the week its cleared area reaches its remaining area; a target (a settlement or a reconstruction project)
+counts only once all its blocking hazards are released. The plan's value is
 
 - settlements: ``households_weight × households × (horizon − week released)``;
 - projects: ``project_weight × value`` if released in or before the deadline week;
@@ -33,6 +33,9 @@ from safeground.domain.errors import ValidationError
 METHODS = ("manual", "mechanical", "mdd", "bac")
 """Clearance methods: manual, mechanical, mine detection dogs, battle area clearance."""
 
+STANDARD_TERRAIN = "open"
+"""The terrain class a team's ``capacity_m2_week`` is given for (open or agricultural ground)."""
+
 TOLERANCE_M2 = 1e-3
 """Rounding allowance (m²) on capacities and released areas, for solvers' floating point."""
 
@@ -44,29 +47,45 @@ class PlanError(ValidationError):
 @dataclass(frozen=True)
 class Hazard:
     """A hazard area to plan: remaining area (m²), effort per method (team-m² per m², absent = method cannot
-    work there), risk (0..1, predicted contamination or 0)."""
+    work there), risk (0..1, predicted contamination or 0), terrain class (vocabulary ``terrain_class``)."""
 
     id: str
     area_m2: float
     effort: Mapping[str, float]
     risk: float = 0.0
     region: str = ""
+    terrain: str = STANDARD_TERRAIN
 
 
 @dataclass(frozen=True)
 class Team:
-    """A clearance team: method, capacity (m² of standard terrain per week) and the weeks it is available
-    (``None`` = every week of the horizon)."""
+    """A clearance team: method, capacity (m² of open ground, the standard terrain, per week), the weeks it is
+    available (``None`` = every week of the horizon), its base, and its capacity on other terrain classes
+    (``(class, m² per week)`` pairs; a class not named is cleared at the standard capacity, 0 = cannot work)."""
 
     id: str
     method: str
     capacity_m2_week: float
     available_weeks: frozenset[int] | None = None
     base: str = ""
+    terrain_capacity: tuple[tuple[str, float], ...] = ()
 
     def available(self, week: int) -> bool:
         """Whether the team can work in ``week``."""
         return self.available_weeks is None or week in self.available_weeks
+
+    def capacity(self, terrain: str) -> float:
+        """m² of ``terrain`` the team clears in a week at effort 1.
+
+        >>> Team("T", "manual", 2000.0, terrain_capacity=(("forest", 800.0),)).capacity("forest")
+        800.0
+        >>> Team("T", "manual", 2000.0).capacity("forest")
+        2000.0
+        """
+        for name, capacity in self.terrain_capacity:
+            if name == terrain:
+                return capacity
+        return self.capacity_m2_week
 
 
 @dataclass(frozen=True)
@@ -118,6 +137,9 @@ class PlanInstance:
             if team.capacity_m2_week <= 0:
                 raise PlanError("plan.bad_team", f"Team {team.id} has no capacity ({team.capacity_m2_week} m²/week).",
                                 hint="Give every team a positive capacity in m² per week.")
+            if any(c < 0 for _, c in team.terrain_capacity):
+                raise PlanError("plan.bad_team", f"Team {team.id} has a negative capacity on some terrain class.",
+                                hint="Give capacities by terrain class as m² per week, 0 or more.")
 
     def hazard(self, hazard_id: str) -> Hazard:
         """The hazard with this id."""
@@ -131,9 +153,10 @@ class PlanInstance:
         return cache
 
     def rate(self, team: Team, hazard: Hazard) -> float:
-        """m² of ``hazard`` that ``team`` clears in a full week (0 when its method cannot work there)."""
+        """m² of ``hazard`` that ``team`` clears in a full week: its capacity on the hazard's terrain class over
+        the method's effort (0 when its method cannot work there)."""
         effort = hazard.effort.get(team.method)
-        return team.capacity_m2_week / effort if effort else 0.0
+        return team.capacity(hazard.terrain) / effort if effort else 0.0
 
     def loss(self, team: Team, hazard: Hazard) -> float:
         """Fraction of the first week of a run on ``hazard`` that ``team`` loses to travel (0..1)."""

@@ -171,6 +171,8 @@ HAZARD_AREA = RecordType("hazard_area", "HA", "Hazard area", "MULTIPOLYGON", (
     F("contamination_type", TEXT, "Contamination type", "Tipo de contaminación", hxl="#indicator+contamination",
       vocab=voc.CONTAMINATION_TYPE),
     F("blockages", CHOICES, "Blockages", "Bloqueos", hxl="#impact", vocab=voc.BLOCKAGE),
+    F("terrain", TEXT, "Terrain class", "Clase de terreno", vocab=voc.TERRAIN_CLASS,
+      description="Ground and vegetation, which set how fast teams clear it; empty is open ground."),
     F("expected_returnees", INTEGER, "Expected returnee households", "Hogares retornantes esperados",
       hxl="#affected+hh+returnees", unit="households", minimum=0),
     F("estimated_area_m2", REAL, "Estimated area (as reported)", "Área estimada", hxl="#indicator+area+estimated",
@@ -346,7 +348,12 @@ TEAM = RecordType("team", "TM", "Team", "POINT", (
     F("name", TEXT, "Name", "Nombre", required=True, hxl="#org+team"),
     F("organisation", LINK, "Organisation", "Organización", required=True, links_to="organisation"),
     F("method", TEXT, "Method", "Método", required=True, vocab=voc.TEAM_METHOD),
-    F("capacity_m2_week", REAL, "Capacity", "Capacidad", unit="m2/week", minimum=0),
+    F("capacity_m2_week", REAL, "Capacity", "Capacidad", unit="m2/week", minimum=0,
+      description="m² of open ground (the standard terrain) it clears in a week."),
+    *(F(f"capacity_m2_week_{t.code}", REAL, f"Capacity: {t.label.lower()}", f"Capacidad: {t.es.lower()}",
+        unit="m2/week", minimum=0, description=f"m² of {t.label.lower()} it clears in a week; empty: "
+                                               "capacity_m2_week × plan.terrain_factor[method].")
+      for t in voc.TERRAIN_CLASS.terms if t.code != "open"),
     F("available_from", DATE, "Available from", "Disponible desde"),
     F("available_until", DATE, "Available until", "Disponible hasta"),
 ), description="A survey or clearance team; its point is its base.")

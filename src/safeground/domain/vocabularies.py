@@ -263,6 +263,14 @@ TEAM_METHOD = V("team_method", (
     T("nts", "Non-technical survey", "Estudio no técnico"),
 ), "IMAS 09.10")
 
+TERRAIN_CLASS = V("terrain_class", (
+    T("open", "Open or agricultural ground", "Terreno abierto o agrícola"),
+    T("vegetated", "Bush or scrub", "Matorral"),
+    T("forest", "Forest or jungle", "Bosque o selva"),
+    T("rocky", "Rocky or mountain ground", "Terreno rocoso o de montaña"),
+    T("urban", "Urban ground or rubble", "Zona urbana o escombros"),
+), "IMAS 09.10 (terrain and vegetation set the clearance rate); empty is open ground, the standard terrain")
+
 AREA_TYPE = V("area_type", (
     T("rural", "Rural", "Rural"), T("urban", "Urban", "Urbano"), T("unknown", "Unknown", "Desconocido"),
 ))

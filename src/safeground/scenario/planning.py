@@ -4,18 +4,24 @@ Hazards of 500-40,000 m² (SHA, CHA and indications) scattered around ten team b
 teams of four methods (manual, mechanical, mine detection dogs, non-technical survey) with capacities drawn
 around typical rates and about 8 % of weeks away; settlements that count only when all their (up to ten)
 hazards are released and projects with deadlines, 0.3 targets per hazard; travel as lost days per distance
-(a fifth of a week per 100 km). ``benchmarks/bench_plan.py`` plans the 5,000-hazard instance and the planner
+(a fifth of a week per 100 km). Each hazard has a terrain class (open ground, bush, forest, rocky, urban) and
+each team a capacity on each class: the configuration's default ``plan.terrain_factor`` of its method times
+its open-ground capacity, ±15 % per team (drawn from a second stream, so the rest is as without terrain).
+``benchmarks/bench_plan.py`` plans the 5,000-hazard instance and the planner
 tests plan small ones.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import random
 
+from safeground.domain.config import PlanConfig
 from safeground.domain.plan import Hazard, PlanInstance, PlanWeights, Target, Team
 
 EFFORT = {"sha": 0.3, "cha": 1.0, "indication": 0.2}
+TERRAIN = {"open": 0.35, "vegetated": 0.3, "forest": 0.2, "rocky": 0.12, "urban": 0.03}
 
 
 def planning_instance(n_hazards: int, n_teams: int, weeks: int, seed: int = 7) -> PlanInstance:
@@ -63,5 +69,12 @@ def planning_instance(n_hazards: int, n_teams: int, weeks: int, seed: int = 7) -
         else:
             targets.append(Target(f"PT-{i:05d}", "project", blocking, value=rnd.uniform(2e4, 5e5),
                                   deadline_week=rnd.randint(4, weeks + 10)))
+    ground = random.Random(f"terrain-{seed}")
+    factors = PlanConfig().terrain_factor
+    teams = [dataclasses.replace(t, terrain_capacity=tuple(
+        (c, t.capacity_m2_week * f * ground.uniform(0.85, 1.15)) for c, f in factors[t.method].items()))
+        for t in teams]
+    hazards = [dataclasses.replace(h, terrain=ground.choices(list(TERRAIN), list(TERRAIN.values()))[0])
+               for h in hazards]
     return PlanInstance(tuple(hazards), tuple(teams), tuple(targets), weeks,
                         PlanWeights(households=1.0, project=0.01, risk=0.01), loss)

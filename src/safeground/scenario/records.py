@@ -12,6 +12,7 @@ from safeground.scenario import dates, names
 from safeground.scenario.identifiers import source_ids, uuids
 from safeground.scenario.minefield_records import reference_points
 from safeground.scenario.rows import SOURCE, Rows, choose, group_rank, optional, review_states
+from safeground.scenario.seeds import stream
 from safeground.scenario.shapes import segments
 from safeground.scenario.world import World
 
@@ -23,6 +24,9 @@ MODELS = {"ap_mine": ("PMN-2", "M14", "Type 72", "VS-50", "PMA-3"),
           "av_mine": ("TM-62M", "M15", "TC-6"), "unspecified_mine": ("Unidentified",),
           "cluster_submunition": ("BLU-97", "M77"), "other_erw": ("60 mm mortar bomb", "40 mm grenade", "Hand grenade")}
 BLOCKAGES = (("farming", 0.5), ("housing", 0.15), ("water", 0.15), ("infrastructure", 0.1), ("services", 0.1))
+#: Terrain classes of hazards (vocabulary ``terrain_class``), away from roads and within 200 m of one.
+TERRAIN = (("open", 0.35), ("vegetated", 0.3), ("forest", 0.2), ("rocky", 0.12), ("urban", 0.03))
+TERRAIN_NEAR_ROAD = (("open", 0.5), ("vegetated", 0.2), ("forest", 0.08), ("rocky", 0.07), ("urban", 0.15))
 
 #: Insert order: every link points to a layer inserted earlier.
 ORDER = ("organisation", "admin_area", "team", "hazard_area", "activity:nts", "evidence", "minefield_record",
@@ -118,9 +122,14 @@ def hazard_areas(rng: np.random.Generator, w: World, admin: tuple[np.ndarray, np
     event = dates.between(rng, lo, np.maximum(hi, lo), n)
     precision = dates.precisions(rng, n)
     status = np.where(rl.hazard_busy, "worked_on", "open").astype(object)
+    # Terrain class from its own stream (the other columns stay as they were): open or urban ground is more
+    # common near roads, bush and forest away from them.
+    ground = stream(w.seed, "terrain")
+    terrain = np.where(near_road, choose(ground, TERRAIN_NEAR_ROAD, n), choose(ground, TERRAIN, n))
     return Rows("hazard_area", {
         "uuid": w.hazard_uuid, "name": name, "hazard_class": rl.hazard_class, "status": status, "marking": marking,
-        "contamination_type": contamination, "blockages": blockages, "expected_returnees": returnees,
+        "contamination_type": contamination, "blockages": blockages, "terrain": terrain,
+        "expected_returnees": returnees,
         "estimated_area_m2": estimate, "organisation": w.ops.uuid[org],
         "reported_date": dates.coarsen(event, precision), "date_precision": precision,
         "admin1": admin1, "admin2": admin2, "admin2_code": code2, "info_date": _info(rng, event, as_of, 0, 60)},

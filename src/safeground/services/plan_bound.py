@@ -9,8 +9,9 @@ each period's end), and adds each project's value in the week of its deadline. E
 - ``f[m,h]`` share of hazard ``h`` worked by the crew of method ``m``, ``W[h] ≤ Σ_m f[m,h]``, ``W[h] ≤ 1``;
 - ``Y[k] ≤ W[h]`` for each blocking hazard ``h`` of target ``k``;
 - ``Σ_h need[m,h]·f[m,h] ≤`` the capacity of ``m``'s teams over their available weeks up to ``w``, where
-  ``need[m,h] = min over m's teams of max(capacity, area·effort + capacity·loss)``: a team spends a whole
-  week on a hazard at least, and loses its travel;
+  ``need[m,h] = min over m's teams of capacity·max(1, area/rate + loss)``: a team spends a whole week on a
+  hazard at least, and loses its travel (capacity: m² of standard terrain a week, which weighs a team's
+  weeks; rate: m² of this hazard a week, on its terrain class);
 - maximise ``Σ_h hazard_value·W[h] + Σ_settlements w·households·Y[k] + Σ_projects due in w  w·value·Y[k]``.
 
 The prefixes are independent LPs that differ only in the capacities and the projects due, so HiGHS solves
@@ -35,8 +36,12 @@ from dataclasses import dataclass
 import highspy
 import numpy as np
 
-from safeground.domain.plan import PlanInstance
+from safeground.domain.plan import TOLERANCE_M2, PlanInstance
 from safeground.services.plan_milp import new_highs
+
+WHOLE_WEEKS_HAZARDS = 1000
+"""Up to this many hazards the bound has the whole-weeks rows by default (at 5,000 hazards and 52 weeks they
+take the 52 LPs from about 20 s to about 2 minutes on two shared cores)."""
 
 
 @dataclass(frozen=True)
@@ -65,16 +70,64 @@ def _rates(instance: PlanInstance) -> tuple[np.ndarray, np.ndarray]:
     travel = instance.travel_loss
     for ti, team in enumerate(instance.teams):
         for hi, hazard in enumerate(instance.hazards):
-            effort = hazard.effort.get(team.method)
-            if effort:
-                rate[ti, hi] = team.capacity_m2_week / effort
+            r = instance.rate(team, hazard)  # the team's capacity on the hazard's terrain class over the effort
+            if r > 0:
+                rate[ti, hi] = r
                 loss[ti, hi] = travel.get((team.id, hazard.id), 0.0)
     return rate, np.clip(loss, 0.0, 1.0)
 
 
+def _release_slack(horizon: int) -> float:
+    """How far below a hazard's area the checker still releases it: its allowance per assignment, for up to
+    two teams' assignments in every week."""
+    return TOLERANCE_M2 * (1 + 2 * horizon)
+
+
+def _least_weeks(area: np.ndarray, rate: np.ndarray, loss: np.ndarray, horizon: int) -> np.ndarray:
+    """Weeks a team of ``rate`` and travel ``loss`` works on a hazard of ``area`` alone at least, counting the
+    checker's allowances (a week clears ``rate + TOLERANCE_M2``; release at ``area − slack``); ``inf`` where
+    ``rate`` is 0. Without the allowances it is ``area/rate + loss``.
+
+    >>> _least_weeks(np.array([2000.0]), np.array([1000.0]), np.array([0.2]), 4).round(3).tolist()
+    [2.2]
+    """
+    with np.errstate(divide="ignore", invalid="ignore"):
+        fast = rate + TOLERANCE_M2
+        weeks = (np.maximum(0.0, area - _release_slack(horizon)) + rate * loss) / fast
+    return np.where(rate > 0, weeks, np.inf)
+
+
+def earliest_release(instance: PlanInstance, rate: np.ndarray, loss: np.ndarray, hazards: np.ndarray) -> np.ndarray:
+    """For each hazard index in ``hazards``, the first week by whose end ``max_teams_per_hazard`` teams could
+    have released it, each working on it in every week it is available from week 0 and losing its travel
+    once (``rate·(available weeks − loss)`` m² at most); ``horizon`` when no teams could within the horizon.
+
+    >>> from safeground.domain.plan import Hazard, PlanInstance, Team
+    >>> inst = PlanInstance((Hazard("A", 5000.0, {"manual": 1.0}),),
+    ...                     (Team("T1", "manual", 1000.0), Team("T2", "manual", 1000.0), Team("T3", "manual", 1000.0)),
+    ...                     (), 6)
+    >>> rate, loss = _rates(inst)
+    >>> earliest_release(inst, rate, loss, np.array([0])).tolist()  # two teams, 2,000 m² a week: in week 2
+    [2]
+    """
+    horizon, k = instance.horizon, max(1, instance.max_teams_per_hazard)
+    avail = np.cumsum([[t.available(w) for w in range(horizon)] for t in instance.teams], axis=1)
+    r, lo = rate[:, hazards], loss[:, hazards]
+    area = np.array([instance.hazards[h].area_m2 for h in hazards])
+    slack = _release_slack(horizon) + 1e-9 * area
+    out = np.full(len(hazards), horizon, dtype=np.int64)
+    for w in range(horizon - 1, -1, -1):
+        a = avail[:, w][:, None]
+        cleared = np.where(a >= 1, r * np.maximum(0.0, a - lo) + a * TOLERANCE_M2, 0.0)  # the checker's allowance
+        best = (-np.partition(-cleared, k - 1, axis=0)[:k]).sum(axis=0) if len(cleared) > k else cleared.sum(axis=0)
+        out[best >= area - slack] = w
+    return out
+
+
 def _needs(instance: PlanInstance, rate: np.ndarray, loss: np.ndarray, method: str) -> dict[int, float]:
-    """By hazard index, the least capacity (m² of standard terrain) a team of ``method`` spends to release
-    it: ``min over teams of max(capacity, area·effort + capacity·loss)``."""
+    """By hazard index, the least capacity a team of ``method`` spends to release it, counting each of its
+    weeks at its standard-terrain capacity: ``min over teams of capacity·max(1, area/rate + loss)`` (``rate``
+    on the hazard's terrain class)."""
     teams = [i for i, t in enumerate(instance.teams) if t.method == method]
     if not teams:
         return {}
@@ -104,10 +157,12 @@ class _Prefix:
     project_value: np.ndarray  # one-off value of each Y column (projects)
     deadline: np.ndarray  # deadline week of each Y column (projects; −1 otherwise)
     cap_rows: np.ndarray
-    cumulative: np.ndarray  # (methods + 1) × weeks: each method's capacity, then team-weeks, up to each week
+    cumulative: np.ndarray  # by capacity row × weeks: each method's capacity, team-weeks, each method's team-weeks,
+    # team-weeks again (the whole-weeks row), up to each week
+    earliest: np.ndarray  # by W column: the first week its hazard could be released (horizon: never)
 
 
-def _build(instance: PlanInstance) -> _Prefix:
+def _build(instance: PlanInstance, whole_weeks: bool = True) -> _Prefix:
     """The prefix LP with zero costs and capacities (set per prefix by :func:`plan_bound`)."""
     horizon, hazards = instance.horizon, instance.hazards
     methods = sorted({t.method for t in instance.teams})
@@ -141,13 +196,48 @@ def _build(instance: PlanInstance) -> _Prefix:
     cols_w = np.array(workable, dtype=np.int64)
     area = np.array([hazards[h].area_m2 for h in workable])
     fastest = rate[:, cols_w].max(axis=0, initial=0.0)
-    least_loss = np.where(rate[:, cols_w] > 0, loss[:, cols_w], np.inf).min(axis=0, initial=np.inf)
-    weeks_needed = np.ceil(area / fastest + least_loss - 1e-9)
+    # (with the checker's allowances: a week clears up to rate + TOLERANCE_M2, release at area − slack)
+    fastest_weeks = _least_weeks(area, fastest, np.zeros(n_w), horizon)
+    with np.errstate(invalid="ignore"):
+        least_travel = np.where(rate[:, cols_w] > 0, _least_weeks(np.zeros(n_w)[None, :], rate[:, cols_w],
+                                                                  loss[:, cols_w], horizon), np.inf
+                                ).min(axis=0, initial=np.inf)
+    weeks_needed = np.ceil(fastest_weeks + least_travel - 1e-9)
     rows.append(np.full(n_w, n_row))
     cols.append(w_cols)
     vals.append(weeks_needed)
     cap_rows.append(n_row)
     n_row += 1
+    # Whole weeks: a hazard released by one team alone takes ⌈area/rate + loss⌉ of its weeks (a team works one
+    # hazard a week); shared, at least max(2, ⌈area/fastest + 2·least loss⌉) team-weeks. A[m,h]: released by a
+    # team of m alone; S[h]: shared; W[h] ≤ Σ_m A[m,h] + S[h].
+    cover = np.arange(n_row, n_row + n_w) if whole_weeks else np.zeros(0, np.int64)
+    n_w_whole = len(cover)
+    rows.append(cover)
+    cols.append(w_cols[:n_w_whole])
+    vals.append(np.ones(n_w_whole))
+    n_row += n_w_whole
+    method_rows = np.arange(n_row, n_row + len(methods))
+    total_row = n_row + len(methods)
+    n_row = total_row + 1
+    for mi, method in enumerate(methods if whole_weeks else []):
+        teams = np.array([i for i, t in enumerate(instance.teams) if t.method == method], dtype=np.int64)
+        r = rate[np.ix_(teams, cols_w)]
+        alone = np.maximum(1.0, _least_weeks(area[None, :], r, loss[np.ix_(teams, cols_w)], horizon)).min(axis=0)
+        hs = np.flatnonzero(np.isfinite(alone))
+        whole = np.ceil(alone[hs] - 1e-9)
+        a = np.arange(n_col, n_col + len(hs))
+        n_col += len(hs)
+        rows += [cover[hs], np.full(len(hs), method_rows[mi]), np.full(len(hs), total_row)]
+        cols += [a, a, a]
+        vals += [-np.ones(len(hs)), whole, whole]
+    if whole_weeks and instance.max_teams_per_hazard >= 2:
+        shared = np.arange(n_col, n_col + n_w)
+        n_col += n_w
+        rows += [cover, np.full(n_w, total_row)]
+        cols += [shared, shared]
+        vals += [-np.ones(n_w), np.maximum(2.0, np.ceil(fastest_weeks + 2 * least_travel - 1e-9))]
+    cap_rows += [*method_rows, total_row]
     index = {h.id: i for i, h in enumerate(hazards)}
     weights = instance.weights
     y_list, settle, project, deadline = [], [], [], []
@@ -167,34 +257,41 @@ def _build(instance: PlanInstance) -> _Prefix:
         settle.append(weights.households * target.households if is_settlement else 0.0)
         project.append(0.0 if is_settlement else weights.project * target.value)
         deadline.append(-1 if is_settlement else min(target.deadline_week, horizon - 1))
+    team_weeks = np.cumsum([sum(t.available(w) for t in instance.teams) for w in range(horizon)])
     cumulative = np.array([np.cumsum([sum(t.capacity_m2_week for t in instance.teams
                                           if t.method == m and t.available(w)) for w in range(horizon)])
-                           for m in methods] +
-                          [np.cumsum([sum(t.available(w) for t in instance.teams) for w in range(horizon)])]
-                          ).reshape(len(methods) + 1, horizon)
+                           for m in methods] + [team_weeks] +
+                          [np.cumsum([sum(t.available(w) for t in instance.teams if t.method == m)
+                                      for w in range(horizon)]) for m in methods] + [team_weeks]
+                          ).reshape(2 * len(methods) + 2, horizon)
+    earliest = earliest_release(instance, rate, loss, cols_w)
     return _Prefix(np.zeros(n_col), np.ones(n_col), np.concatenate(rows) if rows else np.zeros(0, np.int64),
                    np.concatenate(cols) if cols else np.zeros(0, np.int64),
                    np.concatenate(vals) if vals else np.zeros(0), np.zeros(n_row), w_cols, hazard_rate,
                    np.array(y_list, dtype=np.int64), np.array(settle), np.array(project),
-                   np.array(deadline, dtype=np.int64), np.array(cap_rows, dtype=np.int64), cumulative)
+                   np.array(deadline, dtype=np.int64), np.array(cap_rows, dtype=np.int64), cumulative, earliest)
 
 
-def _lagrangian(lp: _Prefix, cost: np.ndarray, row_upper: np.ndarray, duals: np.ndarray) -> float:
+def _lagrangian(lp: _Prefix, cost: np.ndarray, row_upper: np.ndarray, duals: np.ndarray,
+                upper: np.ndarray) -> float:
     """``λ·b + Σ_j u_j·max(0, c_j − (Aᵀλ)_j)`` for ``λ = max(0, duals)``: an upper bound on the LP."""
     lam = np.maximum(duals, 0.0)
     reduced = cost - np.bincount(lp.cols, weights=lam[lp.rows] * lp.vals, minlength=len(cost))
-    return float(lam @ row_upper + lp.upper @ np.maximum(reduced, 0.0))
+    return float(lam @ row_upper + upper @ np.maximum(reduced, 0.0))
 
 
 def plan_bound(instance: PlanInstance, period: int | None = None, time_limit: float = 30.0,
-               integral: bool = True, max_integral: int = 200) -> Bound:
+               integral: bool = True, max_integral: int = 200, whole_weeks: bool | None = None) -> Bound:
     """Sum the prefix LPs' optima (see module) over the period ends and return the bound. With
     ``integral`` and at most ``max_integral`` hazards, ``W`` is binary in each prefix (a MILP, tighter;
-    its dual bound is used)."""
+    its dual bound is used). ``whole_weeks`` adds the whole-weeks rows (tighter, about twice the columns and
+    five times the time); by default only up to ``WHOLE_WEEKS_HAZARDS`` hazards."""
     began = time.monotonic()
     horizon = instance.horizon
     length = period or default_period(horizon)
-    lp = _build(instance)
+    if whole_weeks is None:
+        whole_weeks = len(instance.hazards) <= WHOLE_WEEKS_HAZARDS
+    lp = _build(instance, whole_weeks)
     if not len(lp.cost):
         return Bound(0.0, length, True, time.monotonic() - began)
     integral = integral and len(lp.w_cols) <= max_integral
@@ -231,6 +328,10 @@ def plan_bound(instance: PlanInstance, period: int | None = None, time_limit: fl
         row_upper = lp.row_upper.copy()
         row_upper[lp.cap_rows] = lp.cumulative[:, end]
         h.changeColsCost(len(cost), np.arange(len(cost), dtype=np.int32), cost)
+        upper = lp.upper.copy()
+        upper[lp.w_cols] = np.where(lp.earliest <= end, 1.0, 0.0)  # not releasable by ``end``: W = 0
+        h.changeColsBounds(len(lp.w_cols), lp.w_cols.astype(np.int32), np.zeros(len(lp.w_cols)),
+                           upper[lp.w_cols])
         for r in lp.cap_rows:
             h.changeRowBounds(int(r), -highspy.kHighsInf, float(row_upper[r]))
         # HiGHS's clock runs over all the runs of one instance: the limit is on that clock.
@@ -242,11 +343,11 @@ def plan_bound(instance: PlanInstance, period: int | None = None, time_limit: fl
         if integral:
             value = float(h.getInfo().mip_dual_bound)
             if not math.isfinite(value):
-                value = float(np.maximum(cost, 0.0) @ lp.upper)
+                value = float(np.maximum(cost, 0.0) @ upper)
         else:
             solution = h.getSolution()
             duals = np.asarray(solution.row_dual, dtype=np.float64) if solution.dual_valid else np.zeros(n_row)
-            value = _lagrangian(lp, cost, row_upper, duals)
+            value = _lagrangian(lp, cost, row_upper, duals, upper)
         total += value
         start = end + 1
     return Bound(total, length, optimal, time.monotonic() - began)

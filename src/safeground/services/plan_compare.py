@@ -42,13 +42,15 @@ def _bad(message: str, hint: str) -> ValidationError:
 
 
 def add_teams(instance: PlanInstance, count: int, method: str) -> PlanInstance:
-    """``instance`` with ``count`` copies of ``method``'s team of median capacity, available every week."""
+    """``instance`` with ``count`` copies of ``method``'s team of median capacity (with its capacities by
+    terrain class), available every week."""
     same = sorted((t for t in instance.teams if t.method == method), key=lambda t: (t.capacity_m2_week, t.id))
     if not same:
         raise _bad(f"No team of method '{method}' to copy.",
                    "Add teams of a method the database has teams of (see 'safeground plan runs' parameters).")
     model = same[(len(same) - 1) // 2]
-    new = [Team(f"NEW-{method}-{i + 1}", method, model.capacity_m2_week, None, model.base) for i in range(count)]
+    new = [Team(f"NEW-{method}-{i + 1}", method, model.capacity_m2_week, None, model.base, model.terrain_capacity)
+           for i in range(count)]
     loss = dict(instance.travel_loss)
     for team in new:
         loss.update({(team.id, h.id): instance.travel_loss.get((model.id, h.id), 0.0) for h in instance.hazards})

@@ -1,10 +1,13 @@
 """The planning instance from the database: teams, open hazards' remaining area, priority targets (issue 7 §2).
 
-- **Teams**: every team (not retired) with a capacity; week ``w`` (``start + 7w`` .. ``+ 6`` days) is
+- **Teams**: every team (not retired) with a capacity; its capacity on each terrain class other than open
+  ground is its own ``capacity_m2_week_<class>`` where set, else ``capacity_m2_week ×
+  plan.terrain_factor[method][class]`` (1 where the table names none); week ``w`` (``start + 7w`` .. ``+ 6`` days) is
   available when it overlaps ``available_from`` .. ``available_until``. Teams are grouped for the
   decomposition by the one-degree cell of their base.
 - **Hazards**: open or worked-on hazards with remaining area; the effort per method is the configured
-  ``plan.effort[method][hazard_class]`` (a class a method lacks is one it cannot release). Risk is 0 until
+  ``plan.effort[method][hazard_class]`` (a class a method lacks is one it cannot release); its terrain class
+  is ``terrain``, open ground when empty. Risk is 0 until
   risk runs exist.
 - **Travel**: ``loss = distance(base, hazard) / 100 km × plan.travel_days_per_100km / plan.workdays_per_week``
   of a week, on the ellipsoid (pyproj's Geod).
@@ -23,7 +26,8 @@ import shapely
 from pyproj import Geod
 
 from safeground.domain.errors import ValidationError
-from safeground.domain.plan import Hazard, PlanInstance, PlanWeights, Target, Team
+from safeground.domain.plan import STANDARD_TERRAIN, Hazard, PlanInstance, PlanWeights, Target, Team
+from safeground.domain.vocabularies import TERRAIN_CLASS
 from safeground.services.plan_priorities import OPEN
 from safeground.services.workspace import Workspace
 
@@ -61,8 +65,9 @@ def build_instance(ws: Workspace, start: dt.date, horizon: int) -> BuiltInstance
         raise ValidationError("plan.bad_horizon", f"The horizon must be 1 to 520 weeks, not {horizon}.",
                               hint="Pass --horizon with a number of weeks, e.g. 52.")
     cfg = ws.config.plan
-    teams_rows = ws.store.query("team", fields=["method", "capacity_m2_week", "available_from", "available_until"],
-                                order_by="ref")
+    terrains = [c for c in TERRAIN_CLASS.codes if c != STANDARD_TERRAIN]
+    teams_rows = ws.store.query("team", fields=["method", "capacity_m2_week", "available_from", "available_until",
+                                                *(f"capacity_m2_week_{c}" for c in terrains)], order_by="ref")
     teams, skipped, bases = [], [], []
     for t in teams_rows:
         if not t["capacity_m2_week"] or t["geometry"] is None:
@@ -70,17 +75,22 @@ def build_instance(ws: Workspace, start: dt.date, horizon: int) -> BuiltInstance
             continue
         base = shapely.get_coordinates(t["geometry"])[0]
         bases.append(base)
-        teams.append(Team(t["ref"], t["method"], float(t["capacity_m2_week"]),
+        capacity = float(t["capacity_m2_week"])
+        factors = cfg.terrain_factor.get(t["method"], {})
+        by_terrain = tuple((c, float(t[f"capacity_m2_week_{c}"]) if t[f"capacity_m2_week_{c}"] is not None
+                            else capacity * factors.get(c, 1.0)) for c in terrains)
+        teams.append(Team(t["ref"], t["method"], capacity,
                           _weeks(start, horizon, t["available_from"], t["available_until"]),
-                          base=f"{math.floor(base[1])},{math.floor(base[0])}"))
-    rows = [h for h in ws.store.query("hazard_area", fields=["status", "hazard_class", "remaining_area_m2"],
-                                      order_by="ref")
+                          base=f"{math.floor(base[1])},{math.floor(base[0])}", terrain_capacity=by_terrain))
+    fields = ["status", "hazard_class", "remaining_area_m2", "terrain"]
+    rows = [h for h in ws.store.query("hazard_area", fields=fields, order_by="ref")
             if h["status"] in OPEN and (h["remaining_area_m2"] or 0) > ws.config.release.remaining_area_tolerance_m2
             and h["geometry"] is not None]
     hazards = []
     for h in rows:
         effort = {m: e[h["hazard_class"]] for m, e in cfg.effort.items() if h["hazard_class"] in e}
-        hazards.append(Hazard(h["ref"], float(h["remaining_area_m2"]), effort, risk=0.0))
+        hazards.append(Hazard(h["ref"], float(h["remaining_area_m2"]), effort, risk=0.0,
+                              terrain=h["terrain"] or STANDARD_TERRAIN))
     loss: dict[tuple[str, str], float] = {}
     if hazards and teams:
         points = shapely.get_coordinates(shapely.point_on_surface(np.array([h["geometry"] for h in rows])))

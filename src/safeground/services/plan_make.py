@@ -70,8 +70,8 @@ def parameters(instance: PlanInstance, start: dt.date, skipped: list[str], time_
     """What a run was made from: start, horizon, teams, weights, time limits, sizes."""
     w = instance.weights
     return {"start": start.isoformat(), "horizon_weeks": instance.horizon,
-            "teams": [{"ref": t.id, "method": t.method, "capacity_m2_week": t.capacity_m2_week}
-                      for t in instance.teams],
+            "teams": [{"ref": t.id, "method": t.method, "capacity_m2_week": t.capacity_m2_week,
+                       "capacity_by_terrain": dict(t.terrain_capacity)} for t in instance.teams],
             "skipped_teams": skipped, "weights": {"households": w.households, "project": w.project, "risk": w.risk},
             "time_limit": time_limit, "bound_time_limit": bound_time_limit, "hazards": len(instance.hazards),
             "targets": len(instance.targets)}

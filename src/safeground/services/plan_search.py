@@ -9,6 +9,8 @@ plan's value does not fall (a move that only removes work must raise it):
 - *relocate*: a hazard to another place in its team or another team;
 - *insert*: a hazard nobody works on into a team's sequence;
 - *complete*: all the hazards nobody works on of one target (up to four), each into a capable team;
+- *advance*: all the worked hazards of one target, each moved earlier in its team's sequence at once (a
+  settlement waits on its last hazard, so moving one alone rarely gains);
 - *swap*: two neighbours in a team's sequence;
 - *remove*: a hazard out of its team's sequence, freeing the weeks after it.
 
@@ -297,8 +299,27 @@ def local_search(instance: PlanInstance, plan: Plan, time_limit: float = 10.0, s
             edits[ti] = (seq, min(at, pos))
         return edits, False
 
+    def advance(k: int) -> tuple[dict[int, tuple[list[int], int]], bool] | None:
+        """Move every worked hazard of target ``k`` earlier in its team's sequence, all at once."""
+        edits: dict[int, tuple[list[int], int]] = {}
+        for hi in state.targets[k][0]:
+            ti = state.team_of[hi]
+            if ti < 0:
+                continue
+            seq, at = edits.get(ti, (list(state.seq[ti]), len(state.seq[ti])))
+            old = seq.index(hi)
+            if old == 0:
+                continue
+            pos = rnd.randint(0, old - 1)
+            seq.pop(old)
+            seq.insert(pos, hi)
+            edits[ti] = (seq, min(at, pos))
+        return (edits, False) if edits else None
+
     def move() -> tuple[dict[int, tuple[list[int], int]], bool] | None:
         kind = rnd.random()
+        if 0.40 <= kind < 0.45 and valued_targets:
+            return advance(rnd.choice(valued_targets))
         if kind < 0.45 and valued_targets:
             k = rnd.choice(valued_targets)
             blocking = state.targets[k][0]
@@ -306,7 +327,7 @@ def local_search(instance: PlanInstance, plan: Plan, time_limit: float = 10.0, s
             hi = rnd.choice(late) if late else max(blocking, key=lambda h: state.released[h] or 0)
         else:
             hi = rnd.randrange(n_hazards)
-        if 0.35 <= kind < 0.45 and valued_targets:
+        if 0.35 <= kind < 0.40 and valued_targets:
             return complete(rnd.choice(valued_targets))
         if 0.45 <= kind < 0.65:
             ti = rnd.randrange(n_teams)

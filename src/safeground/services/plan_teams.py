@@ -7,7 +7,10 @@ One row per team. Columns (names as here, any order; extra columns are ignored a
 - ``name``, ``method`` (``manual``, ``mechanical``, ``mdd``, ``bac``; the ``team_method`` vocabulary),
   ``capacity_m2_week`` (m² of standard terrain a week, > 0), ``lon`` and ``lat`` of its base (WGS84);
 - ``organisation``: ref, uuid, acronym or name of an organisation (needed for a new team);
-- ``available_from``, ``available_until`` (optional dates, ISO).
+- ``available_from``, ``available_until`` (optional dates, ISO);
+- ``capacity_m2_week_vegetated``, ``_forest``, ``_rocky``, ``_urban`` (optional): m² a week on that terrain
+  class (vocabulary ``terrain_class``), ≥ 0 (0: the team cannot work there); empty: ``capacity_m2_week ×
+  plan.terrain_factor[method][class]`` from the configuration.
 
 A row that breaks a rule (unknown ref or organisation, a method outside the vocabulary, no positive capacity, no
 base, a base outside the country, a bad date) goes to the quarantine with its reason, as every importer's rows
@@ -26,12 +29,15 @@ from typing import Any
 import shapely
 
 from safeground.domain.errors import SafeGroundError, ValidationError
+from safeground.domain.plan import STANDARD_TERRAIN
 from safeground.domain.timestamps import now_iso
+from safeground.domain.vocabularies import TERRAIN_CLASS
 from safeground.services.records import add_record, update_record
 from safeground.services.workspace import Workspace
 
+TERRAIN_COLUMNS = tuple(f"capacity_m2_week_{c}" for c in TERRAIN_CLASS.codes if c != STANDARD_TERRAIN)
 COLUMNS = ("ref", "name", "organisation", "method", "capacity_m2_week", "lon", "lat", "available_from",
-           "available_until")
+           "available_until", *TERRAIN_COLUMNS)
 REQUIRED = ("name", "method", "capacity_m2_week", "lon", "lat")
 
 
@@ -92,6 +98,12 @@ def _values(row: dict[str, str], orgs: dict[str, str], *, new: bool) -> dict[str
             raise _row_error("team_capacity", f"Team '{row['name'] or row['ref']}' has no positive "
                              "capacity_m2_week.", "Give the m² of standard terrain it clears in a week, e.g. 2500.")
         values["capacity_m2_week"] = capacity
+    for column in TERRAIN_COLUMNS:
+        if row[column]:
+            values[column] = _number(row, column)
+            if values[column] < 0:
+                raise _row_error("team_capacity", f"Team '{row['name'] or row['ref']}' has a negative {column}.",
+                                 "Give the m² of that terrain it clears in a week, 0 if it cannot work there.")
     if new or row["lon"] or row["lat"]:
         if not row["lon"] or not row["lat"]:
             raise _row_error("team_base", f"Team '{row['name'] or row['ref']}' has no base (lon, lat).",

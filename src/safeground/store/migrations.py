@@ -165,6 +165,26 @@ def _m10_plan_runs(conn: sqlite3.Connection) -> None:
                  "RAISE(ABORT, 'safeground: a stored plan is never changed; make a new one'); END")
 
 
+#: Layers and the declared fields migration 11 added (terrain classes for clearance planning).
+TERRAIN_FIELDS = {"hazard_area": ("terrain",),
+                  "team": ("capacity_m2_week_vegetated", "capacity_m2_week_forest", "capacity_m2_week_rocky",
+                           "capacity_m2_week_urban")}
+
+
+def _m11_terrain(conn: sqlite3.Connection) -> None:
+    # Terrain class of a hazard (hazard_area.terrain) and a team's capacity on each class other than open ground
+    # (team.capacity_m2_week_<class>), all optional: empty means open ground, or capacity_m2_week times the
+    # configured plan.terrain_factor. The update audit trigger lists a layer's columns, so it is made again.
+    for layer, names in TERRAIN_FIELDS.items():
+        rt = RECORD_TYPES[layer]
+        have = {row[1] for row in conn.execute(f"PRAGMA table_info({ddl.q(layer)})")}
+        for f in rt.all_fields:
+            if f.name in names and f.name not in have:
+                conn.execute(f"ALTER TABLE {ddl.q(layer)} ADD COLUMN {ddl.column_sql(f)}")
+        conn.execute(f"DROP TRIGGER IF EXISTS {ddl.q('sg_' + layer + '_audit_update')}")
+        conn.execute(next(t for t in ddl.audit_triggers(rt) if "_audit_update" in t.split(" AFTER ")[0]))
+
+
 #: (number, description, function). Never renumber or edit an applied migration; append a new one.
 MIGRATIONS: list[tuple[int, str, Callable[[sqlite3.Connection], None]]] = [
     (1, "GeoPackage core, SafeGround tables and every declared layer", _m1_initial),
@@ -180,6 +200,7 @@ MIGRATIONS: list[tuple[int, str, Callable[[sqlite3.Connection], None]]] = [
     (9, "Contamination risk runs (fit, evaluate, surface, predict) and their cells; at most one current",
      _m9_risk_runs),
     (10, "Clearance plan runs (plans and what-ifs) and their items; at most one current", _m10_plan_runs),
+    (11, "Terrain class of hazard areas and team capacity by terrain class (clearance planning)", _m11_terrain),
 ]
 
 SCHEMA_VERSION = MIGRATIONS[-1][0]

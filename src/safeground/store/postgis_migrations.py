@@ -18,7 +18,7 @@ from typing import Any
 
 from safeground.domain.records import RECORD_TYPES
 from safeground.store import postgis_schema as ddl
-from safeground.store.migrations import MIGRATIONS, USER_ROLES
+from safeground.store.migrations import MIGRATIONS, TERRAIN_FIELDS, USER_ROLES
 from safeground.store.sqlite_schema import q
 
 T = ddl.TEXT
@@ -151,9 +151,21 @@ def _m10_plan_runs(conn: Any) -> None:
                  "EXECUTE FUNCTION sg_refuse_delete('a stored plan is never changed; make a new one')")
 
 
+def _m11_terrain(conn: Any) -> None:
+    # The GeoPackage's migration 11: hazard_area.terrain and team.capacity_m2_week_<class>, all optional. The
+    # update audit trigger here reads the whole row, so it needs no change.
+    for layer, names in TERRAIN_FIELDS.items():
+        have = {r[0] for r in conn.execute("SELECT column_name FROM information_schema.columns "
+                                           "WHERE table_schema = current_schema() AND table_name = %s", (layer,))}
+        for f in RECORD_TYPES[layer].all_fields:
+            if f.name in names and f.name not in have:
+                conn.execute(f"ALTER TABLE {q(layer)} ADD COLUMN {ddl.column_sql(f)}")
+
+
 _FORMS: dict[int, Callable[[Any], None]] = {
     1: _m1_initial, 2: _m2_quarantine, 3: _m3_duplicate_links, 4: _m4_attachments, 5: _m5_minefield_matches,
     6: _m6_quarantine_resolution, 7: _m7_publications, 8: _m8_users, 9: _m9_risk_runs, 10: _m10_plan_runs,
+    11: _m11_terrain,
 }
 
 #: (number, description, function): the GeoPackage's migrations, each in its PostgreSQL form. A GeoPackage
