@@ -125,6 +125,12 @@ class PlanConfig(_Section):
     workdays_per_week: float = Field(5.0, gt=0, le=7, description="Working days in a team's week.")
 
 
+class SyncConfig(_Section):
+    basemap_tiles: str | None = Field(None, description="A local tiles file (MBTiles, or a GeoPackage holding a "
+                                      "tile table, in Web Mercator) that `safeground sync` copies into every field "
+                                      "copy as its `basemap` tile layer, for maps with no connection. None: no tiles.")
+
+
 class Config(_Section):
     country: str | None = Field(None, description="ISO 3166-1 alpha-3 code. Its Natural Earth outline is the "
                                                   "national outline when no admin_area of level 0 exists.")
@@ -139,6 +145,7 @@ class Config(_Section):
     attachments: AttachmentsConfig = Field(default_factory=AttachmentsConfig)
     statistics: StatisticsConfig = Field(default_factory=StatisticsConfig)
     plan: PlanConfig = Field(default_factory=PlanConfig)
+    sync: SyncConfig = Field(default_factory=SyncConfig)
 
     @field_validator("country")
     @classmethod
