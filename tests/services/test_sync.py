@@ -258,3 +258,20 @@ def test_keeping_the_field_side_writes_its_changes_and_retirement(server: dict, 
     resolve_conflict(ws, c["id"], "field")
     hazard = ws.store.get("hazard_area", uuid)
     assert hazard["retired_reason"] == "duplicate of a survey polygon" and hazard["marking"] == "temporary"
+
+
+def test_a_field_copy_of_real_register_data_holds_exactly_the_events_in_its_area(antioquia_ws: Workspace,
+                                                                                  tmp_path: Path) -> None:
+    # The register's 5,561 events in Antioquia (real data, located by points); an area around eastern Antioquia.
+    ws = antioquia_ws
+    add_user(ws, "dani", "data_entry", None)
+    outline = shapely.box(-75.4, 5.8, -74.8, 6.3)
+    add_record(ws, "admin_area", {"name": "Oriente", "level": 1, "code": "CO05OR", "geometry": outline})
+    copy = make_field_copy(ws, tmp_path / "oriente.gpkg", "CO05OR", username="dani")
+    for layer in ("accident", "device", "event"):
+        inside = {r["uuid"] for r in ws.store.query(layer) if r["geometry"] is not None
+                  and outline.intersects(r["geometry"])}
+        assert inside, layer
+        assert _layer_uuids(tmp_path / "oriente.gpkg", layer) == inside
+        assert copy.records[layer] == len(inside)
+    assert pyogrio.read_info(tmp_path / "oriente.gpkg", layer="accident")["features"] == copy.records["accident"]

@@ -93,13 +93,20 @@ def open_field_copy(path: str | Path) -> GeoPackageStore:
         except SafeGroundError as err:
             problem = f"is not a SafeGround GeoPackage ({err.code})"
         else:
-            if store.syncs(kind="copy"):
+            if field_copy_rows(store):
                 return store
             store.close()
             problem = "is a SafeGround database but not a field copy"
     raise ValidationError("sync.not_a_field_copy", f"{path} {problem}.",
                           hint="Give --from the .gpkg that 'safeground sync --area ADMIN --from SERVER --to FILE' "
                                "made.")
+
+
+def field_copy_rows(store: GeoPackageStore) -> list[Record]:
+    """The rows of ``store``'s own copy and merges, oldest first: those with the field copy's audit sequence
+    (a server's rows of the copies it gave and the merges it took have none)."""
+    return [s for s in store.syncs() if s["field_seq"] is not None or (s["kind"] == "merge" and
+                                                                     s["status"] == "started")]
 
 
 def offline_changes(field_copy: GeoPackageStore, baseline: int) -> list[OfflineChange]:
@@ -225,11 +232,11 @@ def merge_field_copy(server: Workspace, path: str | Path, *, username: str | Non
     ``username`` defaults to the user the copy was made for; ``sync.not_a_field_copy``, ``sync.unknown_user``."""
     field_copy = open_field_copy(path)
     try:
-        copy = field_copy.syncs(kind="copy")[-1]
+        own = field_copy_rows(field_copy)
+        copy = [s for s in own if s["kind"] == "copy"][-1]
         user = sync_user(server, username or copy["username"])
-        done = [s for s in field_copy.syncs(status="done")]
-        baseline = max(int(s["field_seq"] or 0) for s in done)
-        started = field_copy.syncs(kind="merge", status="started")
+        baseline = max(int(s["field_seq"]) for s in own if s["status"] == "done")
+        started = [s for s in own if s["status"] == "started"]
         if started:
             sync_id, began = started[-1]["id"], started[-1]["started_at"]
         else:
