@@ -4,13 +4,16 @@ offline work back, conflicts; on both backends, the server being a GeoPackage or
 from __future__ import annotations
 
 import sqlite3
+import tempfile
 from pathlib import Path
 from typing import Any
 
 import pyogrio
 import pytest
 import shapely
-from tests.conftest import HAZARD_BOX
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from tests.conftest import GPKG_ONLY, HAZARD_BOX
 
 from safeground.domain.config import Config
 from safeground.domain.errors import SafeGroundError
@@ -275,3 +278,25 @@ def test_a_field_copy_of_real_register_data_holds_exactly_the_events_in_its_area
         assert _layer_uuids(tmp_path / "oriente.gpkg", layer) == inside
         assert copy.records[layer] == len(inside)
     assert pyogrio.read_info(tmp_path / "oriente.gpkg", layer="accident")["features"] == copy.records["accident"]
+
+
+_TEXT = st.text(st.characters(blacklist_categories=("Cc", "Cs")), min_size=1, max_size=40).filter(str.strip)
+
+
+@GPKG_ONLY
+@settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(names=st.lists(_TEXT, min_size=1, max_size=3), returnees=st.integers(0, 10**6), age=st.integers(0, 120))
+def test_a_qa_field_copy_holds_every_value_as_the_server_does(server: dict, names: list[str], returnees: int,
+                                                              age: int) -> None:
+    ws = server["ws"]
+    made = [("hazard_area", add_record(ws, "hazard_area", {"name": n, "hazard_class": "sha", "status": "open",
+                                                           "expected_returnees": returnees,
+                                                           "geometry": HAZARD_BOX})["uuid"]) for n in names]
+    made += [("casualty", add_record(ws, "casualty", {"accident": server["accident"]["uuid"], "outcome": "killed",
+                                                      "status": "deminer", "given_name": n, "age": age})["uuid"])
+             for n in names]
+    with tempfile.TemporaryDirectory() as folder:
+        make_field_copy(ws, Path(folder) / "copy.gpkg", "CO50711", username="quique")
+        with GeoPackageStore.open(Path(folder) / "copy.gpkg") as field:
+            for layer, uuid in made:
+                assert field.get(layer, uuid) == ws.store.get(layer, uuid)
