@@ -1801,5 +1801,104 @@ def plan_gantt(run_id: int | None, out: str, db: str, user: str | None, fmt: str
     emit(fmt, {**doc, "out": out}, f"Run {doc['run']}: {len(doc['teams'])} teams, {bars} bars; chart written to {out}.")
 
 
+# --- offline field sync ------------------------------------------------------------------------------------
+@main.command()
+@click.option("--area", metavar="ADMIN", help="Make a field copy of this admin area (its code or name); without it, "
+              "merge the field copy --from back into --to.")
+@click.option("--from", "source", required=True, metavar="DB",
+              help="The server (URL or .gpkg) to copy from, or the field copy to merge back.")
+@click.option("--to", "target", required=True, metavar="DB",
+              help="The new field copy (.gpkg), or the server to merge into.")
+@click.option("--user", envvar="SAFEGROUND_USER", default=None,
+              help="Whose copy (their role decides the layers and personal fields); merging: who merges "
+                   "(default: the user the copy was made for).")
+@format_option
+def sync(area: str | None, source: str, target: str, user: str | None, fmt: str) -> None:
+    """Make a field copy of an area for offline work, or merge one back (conflicts are kept for a person).
+
+    Examples: safeground sync --area CO50711 --from postgresql://host/mine_action --to laptop.gpkg --user ana;
+    safeground sync --from laptop.gpkg --to postgresql://host/mine_action
+    """
+    from safeground.services.sync import make_field_copy
+    from safeground.services.sync_merge import merge_field_copy
+    from safeground.services.workspace import acting_user
+
+    if area is not None:
+        name = acting_user(user)
+        with workspace(source, name) as ws:
+            copy = make_field_copy(ws, target, area, username=name, progress=progress_bar())
+        held = sum(copy.records.values())
+        emit(fmt, copy.as_dict(), f"Field copy {copy.path}: {held} records of {copy.area} for {copy.username} "
+             f"({copy.role}; personal fields {'included' if copy.personal_fields else 'left out'}"
+             + (f"; {copy.tiles} basemap tiles" if copy.tiles else "") + ")"
+             + (f"; not copied: {', '.join(copy.layers_left_out)}" if copy.layers_left_out else "") + ".")
+        return
+    with workspace(target, user) as ws:
+        result = merge_field_copy(ws, source, username=user)
+    counts = result.counts
+    text = (f"Merged {source} into {target} (sync {result.sync_id}"
+            + (", finished from the server's record of it" if result.resumed else "") + "): "
+            + ", ".join(f"{counts.get(k, 0)} {k}" for k in ("inserted", "updated", "retired", "conflicts",
+                                                              "quarantined")) + ".")
+    if result.conflicts:
+        text += " Resolve the conflicts with 'safeground conflicts list'."
+    emit(fmt, result.as_dict(), text)
+
+
+@main.group(cls=SafeGroundGroup)
+def conflicts() -> None:
+    """Records a field merge found changed on both sides, for a person to resolve (never guessed)."""
+
+
+@conflicts.command("list")
+@click.option("--all", "include_resolved", is_flag=True, help="Also list resolved conflicts.")
+@db_options
+@format_option
+def conflicts_list(include_resolved: bool, db: str, user: str | None, fmt: str) -> None:
+    """List open conflicts: the record, who changed it on the server, and each field's two values.
+
+    Example: safeground conflicts list --db postgresql://host/mine_action
+    """
+    from safeground.services.sync_conflicts import list_conflicts
+
+    with workspace(db, user) as ws:
+        found = list_conflicts(ws, include_resolved=include_resolved)
+    lines = []
+    for c in found:
+        lines.append(f"#{c['id']} {c['ref']} ({c['layer']}) {c['status']}: server version {c['server_version']} "
+                     f"by {c['server_changed_by']}, field copy based on version {c['base_version']}")
+        lines += [f"    {name}: server {v['server']!r} | field {v['field']!r}" for name, v in c["fields"].items()]
+    emit(fmt, found, "\n".join(lines) if lines else "No conflicts to resolve.")
+
+
+def _field_value(text: str) -> tuple[str, str]:
+    name, sep, value = text.partition("=")
+    if not sep or not name:
+        raise click.BadParameter(f"{text!r} is not FIELD=VALUE.", param_hint="--set")
+    return name.strip(), value
+
+
+@conflicts.command("resolve")
+@click.argument("conflict_id", type=int)
+@click.option("--keep", required=True, type=click.Choice(["server", "field", "merged"]),
+              help="server: leave the record; field: write the offline changes; merged: write the --set values.")
+@click.option("--set", "sets", multiple=True, metavar="FIELD=VALUE", help="A value to write (repeatable).")
+@db_options
+@format_option
+def conflicts_resolve(conflict_id: int, keep: str, sets: tuple[str, ...], db: str, user: str | None,
+                      fmt: str) -> None:
+    """Resolve a conflict (audited).
+
+    Example: safeground conflicts resolve 3 --keep merged --set status=worked_on --db postgresql://host/mine_action
+    """
+    from safeground.services.sync_conflicts import resolve_conflict
+
+    values = dict(_field_value(s) for s in sets)
+    with workspace(db, user) as ws:
+        done = resolve_conflict(ws, conflict_id, keep, sets=values)
+    emit(fmt, done, f"Conflict {conflict_id} on {done['ref']} resolved: kept {keep}"
+         + (f" (now version {done['result_version']})." if done["result_version"] else "."))
+
+
 if __name__ == "__main__":  # pragma: no cover
     main()

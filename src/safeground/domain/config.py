@@ -188,6 +188,12 @@ class ServerConfig(_Section):
                                                           "it is answered 503 (store.pool_exhausted).")
 
 
+class SyncConfig(_Section):
+    basemap_tiles: str | None = Field(None, description="A local tiles file (MBTiles, or a GeoPackage holding a "
+                                      "tile table, in Web Mercator) that `safeground sync` copies into every field "
+                                      "copy as its `basemap` tile layer, for maps with no connection. None: no tiles.")
+
+
 class Config(_Section):
     country: str | None = Field(None, description="ISO 3166-1 alpha-3 code. Its Natural Earth outline is the "
                                                   "national outline when no admin_area of level 0 exists.")
@@ -204,6 +210,7 @@ class Config(_Section):
     plan: PlanConfig = Field(default_factory=PlanConfig)
     risk: RiskConfig = Field(default_factory=RiskConfig)
     server: ServerConfig = Field(default_factory=ServerConfig)
+    sync: SyncConfig = Field(default_factory=SyncConfig)
 
     @field_validator("country")
     @classmethod

@@ -12,6 +12,7 @@ Filters (``where``) map a field to a value (equality), a list (membership), or a
 from __future__ import annotations
 
 import abc
+import re
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
@@ -66,6 +67,17 @@ class Batch:
         if any("geometry" in r for r in records) or (records and not names):  # empty dicts: keep their count
             geoms = np.array([r.get("geometry") for r in records], dtype=object)
         return cls(columns, geoms)
+
+
+def ref_number(records: Sequence[Mapping[str, Any]]) -> int:
+    """The highest number ending the records' refs (``HA-000012`` → 12), 0 when none: a store that copies records
+    numbers its own new ones after it.
+
+    >>> ref_number([{"ref": "HA-000012"}, {"ref": "HA-000003"}, {"ref": None}])
+    12
+    """
+    numbers = [int(m.group(1)) for r in records if (m := re.search(r"(\d+)$", str(r.get("ref") or "")))]
+    return max(numbers, default=0)
 
 
 class Store(abc.ABC):
@@ -321,6 +333,47 @@ class Store(abc.ABC):
     @abc.abstractmethod
     def adopt_plan_run(self, run_id: int, *, user: str) -> Record:
         """Make a run the only current plan, audited; the service decides which runs may be adopted."""
+
+    # --- offline field sync (migration 12) ----------------------------------------------------------
+    @abc.abstractmethod
+    def insert_copies(self, layer: str, records: Sequence[Mapping[str, Any]]) -> None:
+        """Insert records exactly as another SafeGround database holds them, for a field copy: fid, uuid, ref,
+        version, review state, who and when, retirement and every field (a field left out is null); audited as
+        inserts by their creators. Later new records get fids (and refs) after the copied ones."""
+
+    @abc.abstractmethod
+    def write_sync(self, row: Mapping[str, Any]) -> None:
+        """Insert or replace the sync row ``row["id"]``: kind (copy, merge), status (started, done), server,
+        field_copy, area, username, role, server_seq, field_seq, started_at, finished_at, summary (a dict)."""
+
+    @abc.abstractmethod
+    def syncs(self, *, sync_id: str | None = None, kind: str | None = None,
+              status: str | None = None) -> list[Record]:
+        """Sync rows, oldest first, ``summary`` decoded."""
+
+    @abc.abstractmethod
+    def write_sync_versions(self, rows: Sequence[tuple[str, str, int]], *, sync_id: str) -> None:
+        """A field copy remembers the server version of each record, ``(layer, uuid, version)``."""
+
+    @abc.abstractmethod
+    def sync_versions(self) -> dict[tuple[str, str], int]:
+        """The server version of each record of a field copy, by ``(layer, uuid)``."""
+
+    @abc.abstractmethod
+    def write_conflicts(self, rows: Sequence[Mapping[str, Any]], *, user: str) -> list[int]:
+        """Keep records changed on both sides (sync_id, layer, uuid, ref, base_version, server_version,
+        server_record, field_record, field_changes); return their ids."""
+
+    @abc.abstractmethod
+    def conflicts(self, *, conflict_id: int | None = None, status: str | None = None,
+                  sync_id: str | None = None) -> list[Record]:
+        """Conflicts, oldest first."""
+
+    @abc.abstractmethod
+    def resolve_conflict(self, conflict_id: int, resolution: str, *, user: str,
+                         result_version: int | None) -> Record:
+        """Mark a conflict resolved (server, field or merged), audited; ``conflicts.unknown``,
+        ``conflicts.resolved``."""
 
     # --- reads -----------------------------------------------------------------------------------
     @abc.abstractmethod

@@ -26,8 +26,8 @@ from safeground.domain.records import RecordType, record_type
 from safeground.domain.timestamps import now_iso
 from safeground.domain.uuids import time_ordered
 from safeground.geo.crs import WGS84, reproject, utm_epsg
-from safeground.store import gpkg_binary, related_tables, rtree
-from safeground.store.base import OPERATORS, Batch, Change, Record, Store, Where
+from safeground.store import gpkg_binary, related_tables, rtree, sync_tiles
+from safeground.store.base import OPERATORS, Batch, Change, Record, Store, Where, ref_number
 from safeground.store.gpkg_plans import GeoPackagePlanRuns
 from safeground.store.gpkg_risk import GeoPackageRiskRuns
 from safeground.store.gpkg_users import GeoPackageUsers
@@ -42,6 +42,7 @@ from safeground.store.sqlite_schema import (
     rtree_insert_trigger,
     select_rows,
 )
+from safeground.store.sync_tables import SyncTables
 
 #: From this many rows, an insert replaces the per-row triggers by set-based work in the same transaction:
 #: one audit statement for the batch, and boxes from numpy for the R-tree instead of the ST_ functions
@@ -63,7 +64,7 @@ APPLICATION_ID = 0x47504B47  # "GPKG"
 GPKG_USER_VERSION = 10300
 
 
-class GeoPackageStore(GeoPackageUsers, GeoPackageRiskRuns, GeoPackagePlanRuns, Store):
+class GeoPackageStore(GeoPackageUsers, GeoPackageRiskRuns, GeoPackagePlanRuns, SyncTables, Store):
     """A SafeGround database in one GeoPackage file."""
 
     def __init__(self, conn: sqlite3.Connection, path: Path, *, read_only: bool = False) -> None:
@@ -355,6 +356,34 @@ class GeoPackageStore(GeoPackageUsers, GeoPackageRiskRuns, GeoPackagePlanRuns, S
             if bulk and not self._bulk:
                 self._flush_rtree(layer)
         return uuids
+
+    def insert_copies(self, layer: str, records: Sequence[Mapping[str, Any]]) -> None:
+        rt = record_type(layer)
+        if not records:
+            return
+        names = [f.name for f in rt.all_fields]
+        geoms = gpkg_binary.encode(np.array([r.get("geometry") for r in records], dtype=object)) \
+            if rt.is_spatial else None
+        rows = []
+        for i, r in enumerate(records):
+            row = [_to_sql_value(rt, name, r.get(name)) for name in names]
+            if geoms is not None:
+                row.append(geoms[i])
+            rows.append(row)
+        columns = [*names, *([GEOM] if geoms is not None else [])]
+        with self.transaction():
+            self._flush_rtree(layer)
+            self._conn.executemany(f"INSERT INTO {q(layer)} ({', '.join(map(q, columns))}) "
+                                   f"VALUES ({', '.join('?' * len(columns))})", rows)
+            # New records continue after the copied refs' numbers, so a ref made here never repeats a copied one.
+            last = ref_number(records)
+            self._conn.execute("UPDATE sqlite_sequence SET seq = MAX(seq, ?) WHERE name = ?", (last, layer))
+
+    def add_basemap_tiles(self, tiles: list[tuple[int, int, int, bytes]]) -> int:
+        """Add offline basemap tiles ``(zoom, column, row from the north, bytes)`` as the GeoPackage tile pyramid
+        ``basemap`` (a field copy's; see :mod:`safeground.store.sync_tiles`); return how many."""
+        with self.transaction():
+            return sync_tiles.write_tiles(self._conn, tiles)
 
     def _queue_rtree(self, layer: str, fids: np.ndarray, geoms: np.ndarray) -> None:
         """Keep the boxes of new rows in a temporary table until :meth:`_flush_rtree`."""

@@ -183,6 +183,34 @@ def _m11_terrain(conn: sqlite3.Connection) -> None:
                 conn.execute(f"ALTER TABLE {ddl.q(layer)} ADD COLUMN {ddl.column_sql(f)}")
         conn.execute(f"DROP TRIGGER IF EXISTS {ddl.q('sg_' + layer + '_audit_update')}")
         conn.execute(next(t for t in ddl.audit_triggers(rt) if "_audit_update" in t.split(" AFTER ")[0]))
+def _m12_sync(conn: sqlite3.Connection) -> None:
+    # Offline field sync (`safeground sync`, `conflicts`): one row per field copy made or merge applied (its id is
+    # the idempotence key of a merge: a server holding it has applied that merge), the version each record of a
+    # field copy had on the server when it was copied or last merged, and the conflicts a merge found (both
+    # versions kept for a person to resolve). Numbered 12: number 11 is the hazard terrain class.
+    for stmt in SYNC_TABLES:
+        conn.execute(stmt.format(serial="INTEGER PRIMARY KEY AUTOINCREMENT", big="INTEGER", text="TEXT"))
+
+
+#: The tables of migration 12, for both backends (``{serial}``, ``{big}`` and ``{text}`` are each one's types).
+SYNC_TABLES = (
+    """CREATE TABLE safeground_sync (
+  id {text} PRIMARY KEY, kind {text} NOT NULL CHECK (kind IN ('copy', 'merge')),
+  status {text} NOT NULL CHECK (status IN ('started', 'done')), server {text}, field_copy {text}, area {text},
+  username {text}, role {text}, server_seq {big}, field_seq {big}, started_at {text} NOT NULL, finished_at {text},
+  summary text)""",
+    """CREATE TABLE safeground_sync_record (
+  layer {text} NOT NULL, uuid {text} NOT NULL, version {big} NOT NULL, sync_id {text} NOT NULL,
+  PRIMARY KEY (layer, uuid))""",
+    """CREATE TABLE safeground_sync_conflict (
+  id {serial}, sync_id {text} NOT NULL, layer {text} NOT NULL, uuid {text} NOT NULL, ref {text},
+  base_version {big} NOT NULL, server_version {big} NOT NULL, server_record text NOT NULL, field_record text NOT NULL,
+  field_changes text NOT NULL, created_at {text} NOT NULL, created_by {text},
+  status {text} NOT NULL DEFAULT 'open' CHECK (status IN ('open', 'resolved')),
+  resolution {text} CHECK (resolution IN ('server', 'field', 'merged')), resolved_by {text}, resolved_at {text},
+  result_version {big}, UNIQUE (sync_id, layer, uuid))""",
+    "CREATE INDEX idx_safeground_sync_conflict_record ON safeground_sync_conflict (layer, uuid)",
+)
 
 
 #: (number, description, function). Never renumber or edit an applied migration; append a new one.
@@ -201,6 +229,8 @@ MIGRATIONS: list[tuple[int, str, Callable[[sqlite3.Connection], None]]] = [
      _m9_risk_runs),
     (10, "Clearance plan runs (plans and what-ifs) and their items; at most one current", _m10_plan_runs),
     (11, "Terrain class of hazard areas and team capacity by terrain class (clearance planning)", _m11_terrain),
+    (12, "Offline field sync: field copies and merges, each record's version at copy time, conflicts to resolve",
+     _m12_sync),
 ]
 
 SCHEMA_VERSION = MIGRATIONS[-1][0]

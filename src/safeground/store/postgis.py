@@ -32,13 +32,14 @@ from safeground.domain.records import RecordType, record_type
 from safeground.domain.timestamps import now_iso
 from safeground.domain.uuids import time_ordered
 from safeground.geo.crs import utm_epsg
-from safeground.store.base import OPERATORS, Batch, Change, Record, Store, Where
+from safeground.store.base import OPERATORS, Batch, Change, Record, Store, Where, ref_number
 from safeground.store.postgis_migrations import PG_MIGRATIONS, PG_SCHEMA_VERSION
 from safeground.store.postgis_plans import PostGISPlanRuns
 from safeground.store.postgis_schema import PARAM_TYPES
 from safeground.store.postgis_tables import PostGISTables, no_nul
 from safeground.store.postgis_users import PostGISUsers
 from safeground.store.sqlite_schema import FID, GEOM, q
+from safeground.store.sync_tables import SyncTables
 
 _MANAGED = frozenset({"uuid", "ref", "version", "created_by", "created_at", "updated_by", "updated_at"})
 #: Audit rows :meth:`PostGISStore.changes_since` reads a query.
@@ -55,8 +56,11 @@ def redacted(url: str) -> str:
     return re.sub(r"(://[^:/@]+:)[^@]*@", r"\1***@", url)
 
 
-class PostGISStore(PostGISUsers, PostGISPlanRuns, PostGISTables, Store):
+class PostGISStore(PostGISUsers, PostGISPlanRuns, PostGISTables, SyncTables, Store):
     """A SafeGround database in PostgreSQL/PostGIS."""
+
+    _MARK = "%s"
+    _JSON_MARK = "%s::jsonb"
 
     def __init__(self, conn: Any, url: str, *, read_only: bool = False) -> None:
         self._conn = conn
@@ -242,6 +246,23 @@ class PostGISStore(PostGISUsers, PostGISPlanRuns, PostGISTables, Store):
                 raise ValidationError("store.duplicate", f"Insert into {layer} refused: {exc.diag.message_detail}.",
                                       hint="A record with this uuid or ref exists already.") from None
         return uuids
+
+    def insert_copies(self, layer: str, records: Sequence[Mapping[str, Any]]) -> None:
+        rt = record_type(layer)
+        if not records:
+            return
+        names = [f.name for f in rt.all_fields]
+        columns: dict[str, Sequence[Any]] = {n: _column(rt, n, [r.get(n) for r in records]) for n in names}
+        if rt.is_spatial:
+            columns[GEOM] = _ewkb_hex(np.array([r.get("geometry") for r in records], dtype=object))
+        with self.transaction():
+            with no_nul(), self._conn.cursor() as cur, cur.copy(
+                    f"COPY {q(layer)} ({', '.join(map(q, columns))}) FROM STDIN") as copy:
+                for row in zip(*columns.values(), strict=True):
+                    copy.write_row(row)
+            # New records continue after the copied refs' numbers, so a ref made here never repeats a copied one.
+            self._conn.execute("SELECT setval(pg_get_serial_sequence(%s, 'fid'), GREATEST(%s, (SELECT COALESCE("
+                               f"MAX({FID}), 1) FROM {q(layer)})))", (q(layer), max(ref_number(records), 1)))
 
     def update(self, layer: str, uuid: str, changes: Mapping[str, Any], *, user: str,
                expected_version: int | None = None) -> Record:

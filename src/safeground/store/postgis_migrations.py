@@ -18,7 +18,7 @@ from typing import Any
 
 from safeground.domain.records import RECORD_TYPES
 from safeground.store import postgis_schema as ddl
-from safeground.store.migrations import MIGRATIONS, TERRAIN_FIELDS, USER_ROLES
+from safeground.store.migrations import MIGRATIONS, SYNC_TABLES, TERRAIN_FIELDS, USER_ROLES
 from safeground.store.sqlite_schema import q
 
 T = ddl.TEXT
@@ -160,12 +160,16 @@ def _m11_terrain(conn: Any) -> None:
         for f in RECORD_TYPES[layer].all_fields:
             if f.name in names and f.name not in have:
                 conn.execute(f"ALTER TABLE {q(layer)} ADD COLUMN {ddl.column_sql(f)}")
+def _m12_sync(conn: Any) -> None:
+    for stmt in SYNC_TABLES:
+        conn.execute(stmt.format(serial="bigserial PRIMARY KEY", big="bigint", text=T))
 
 
 _FORMS: dict[int, Callable[[Any], None]] = {
     1: _m1_initial, 2: _m2_quarantine, 3: _m3_duplicate_links, 4: _m4_attachments, 5: _m5_minefield_matches,
     6: _m6_quarantine_resolution, 7: _m7_publications, 8: _m8_users, 9: _m9_risk_runs, 10: _m10_plan_runs,
     11: _m11_terrain,
+    12: _m12_sync,
 }
 
 #: (number, description, function): the GeoPackage's migrations, each in its PostgreSQL form. A GeoPackage
