@@ -163,3 +163,27 @@ def test_the_surface_on_the_scenario_ground_truth(small_demo: tuple[Workspace, P
     assert served_auc > 0.9 and recall_at(y, surface.risk, 0.1) > 0.8
     # Honest record, not a pass mark: on this scenario the served score stays within a few points of the ruler.
     assert abs(served_auc - ruler_auc) < 0.05, (served_auc, ruler_auc)
+
+
+def test_the_fast_path_gives_each_cell_the_same_risk_and_reasons_as_scoring_it_alone(demo_copy: Workspace,
+                                                                                     surface: Surface) -> None:
+    """A surface scores the booster once per split signature and explains each tree once per pattern of its
+    splits; a user must get the same numbers and words as the plain per-cell prediction and TreeSHAP."""
+    import dataclasses
+
+    from safeground.services.risk_reasons import _contributions, reason_lists, signature_risk, signatures
+    from safeground.services.risk_surface import in_model_order
+
+    now = evidence_features(demo_copy, None, AS_OF, crs=surface.cells.crs, xy=surface.cells.xy)
+    x = in_model_order(now.names, now.values, surface.model.names)
+    np.testing.assert_array_equal(surface.risk, surface.model.risk(x))
+    model = dataclasses.replace(surface.model, served="model")  # the fit may serve a distance instead
+    assert model.base is not None  # boosting from the best distance: a per-cell term beside the trees
+    signature = signatures(model.booster, x)
+    assert len(signature[0]) < len(x) / 2  # many cells share a signature ...
+    np.testing.assert_array_equal(signature_risk(model, x, signature), model.risk(x))  # ... and their score
+    np.testing.assert_allclose(_contributions(model, x), model.booster.predict(x, pred_contrib=True)[:, :-1],
+                               rtol=0, atol=1e-12)
+    fast = [json.loads(r) for r in reason_lists(model, x, now.years, signature=signature)]
+    plain = [[r["text"] for r in cell] for cell in model.reasons(x, now.years)]
+    assert fast == plain  # the same words, most important first

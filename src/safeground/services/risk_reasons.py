@@ -2,12 +2,19 @@
 
 The reasons are the three features with the largest SHAP contribution (LightGBM's ``pred_contrib``) to the
 cell's score, worded by :func:`safeground.domain.risk.reason_text`, e.g. "raises risk: 1.2 km from a 2013
-accident". For speed, the contributions are computed only once per *signature* (cells on the same side of
-every split share their contributions; see :func:`signatures`), in chunks on every core, the top three are
-picked with ``argpartition``, and the words are made once per distinct (feature, shown value, year) and then mapped back
-to the cells: a national grid has millions of cells but a few thousand distinct phrases. A cell's reasons are
-stored as a JSON list of strings. When a distance baseline is served instead of the model, the one reason is
-that distance.
+accident". Every cell gets them, exactly, at national scale, because two sharings make TreeSHAP cheap:
+
+- cells on the same side of every split of every tree share their score and their contributions: one
+  representative row per such *signature* (:func:`signatures`; :func:`signature_risk` scores the cells the same
+  way);
+- a tree's share of a row's contributions depends only on which side of *that tree's* few thresholds the row
+  falls: each tree runs once per distinct pattern of its splits (hundreds) and the trees' shares are summed
+  (:func:`_contributions`; the same numbers as ``pred_contrib`` up to the order of the sums, about 1e-14).
+
+The top three are picked with ``argpartition``, and the words are made once per distinct (feature, shown value,
+year, sign) and mapped back to the cells: a national grid has millions of cells but a few thousand distinct
+phrases. A cell's reasons are stored as a JSON list of strings. When a distance baseline is served instead of
+the model, the one reason is that distance.
 """
 
 from __future__ import annotations
