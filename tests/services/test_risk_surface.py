@@ -167,3 +167,30 @@ def test_reasons_name_the_context_layers(surface: Surface) -> None:
     words = " ".join(surface.reasons.tolist())
     assert "of the former line of contact (as digitised)" in words or "from the former line of contact" in words
     assert any(w in words for w in (" from a road", " from a bridge", " from a river or lake", " from a settlement"))
+
+
+def test_the_fast_path_gives_each_cell_the_same_risk_and_reasons_as_scoring_it_alone(demo_copy: Workspace,
+                                                                                     surface: Surface) -> None:
+    """A surface scores the booster once per split signature and explains each tree once per pattern of its
+    splits; a user must get the same numbers and words as the plain per-cell prediction and TreeSHAP."""
+    import dataclasses
+
+    from safeground.services.risk_layers import layer_features, with_layers
+    from safeground.services.risk_reasons import _contributions, reason_lists, signature_risk, signatures
+    from safeground.services.risk_surface import in_model_order
+
+    cells = surface.cells
+    context = layer_features(demo_copy, layers_for(demo_copy), cells.xy, cells.crs)
+    now = with_layers(evidence_features(demo_copy, None, AS_OF, crs=cells.crs, xy=cells.xy), context)
+    x = in_model_order(now.names, now.values, surface.model.names)
+    np.testing.assert_array_equal(surface.risk, surface.model.risk(x))
+    model = dataclasses.replace(surface.model, served="model")  # the fit may serve a distance instead
+    assert model.base is not None  # boosting from the best distance: a per-cell term beside the trees
+    signature = signatures(model.booster, x)
+    assert len(signature[0]) < len(x) / 2  # many cells share a signature ...
+    np.testing.assert_array_equal(signature_risk(model, x, signature), model.risk(x))  # ... and their score
+    np.testing.assert_allclose(_contributions(model, x), model.booster.predict(x, pred_contrib=True)[:, :-1],
+                               rtol=0, atol=1e-12)
+    fast = [json.loads(r) for r in reason_lists(model, x, now.years, signature=signature)]
+    plain = [[r["text"] for r in cell] for cell in model.reasons(x, now.years)]
+    assert fast == plain  # the same words, most important first

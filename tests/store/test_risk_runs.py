@@ -42,7 +42,9 @@ def test_a_schema_8_file_upgrades_to_9_with_its_data_and_gains_the_run_tables(
 
 
 @settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(st.lists(st.tuples(st.text(st.characters(blacklist_characters="\x00"), min_size=1, max_size=8),
+# No NUL (PostgreSQL's text cannot hold it) and no lone surrogate (not text in any UTF-8 store).
+@given(st.lists(st.tuples(st.text(st.characters(blacklist_characters="\x00", blacklist_categories=("Cs",)),
+                                  min_size=1, max_size=8),
                           st.floats(0, 1), st.booleans()), min_size=1, max_size=30))
 def test_cells_come_back_in_input_order_with_their_values(any_db: str, cells: list) -> None:
     """Any text but NUL, which PostgreSQL refuses (test_postgis.py: with ``store.nul_character``)."""

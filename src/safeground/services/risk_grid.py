@@ -73,10 +73,13 @@ class Grid:
         """Each cell's closed ring of five corners taken to WGS84, as an ``(n, 5, 2)`` array (the store writes
         it without building a shapely polygon per cell)."""
         x0, y0 = self.col * self.size, self.row * self.size
-        xs = np.stack([x0, x0 + self.size, x0 + self.size, x0, x0], axis=1)
-        ys = np.stack([y0, y0, y0 + self.size, y0 + self.size, y0], axis=1)
+        xs = np.stack([x0, x0 + self.size, x0 + self.size, x0], axis=1)
+        ys = np.stack([y0, y0, y0 + self.size, y0 + self.size], axis=1)
         lon, lat = transformer(self.crs, WGS84).transform(xs.ravel(), ys.ravel())
-        return np.stack([lon, lat], axis=1).reshape(len(self), 5, 2)
+        out = np.empty((len(self), 5, 2))
+        out[:, :4, 0], out[:, :4, 1] = lon.reshape(-1, 4), lat.reshape(-1, 4)
+        out[:, 4] = out[:, 0]  # closed: the first corner again, not taken through pyproj twice
+        return out
 
     def polygons_wgs84(self) -> np.ndarray:
         """Each cell's square, its four corners taken to WGS84 (a quadrilateral there)."""

@@ -11,7 +11,8 @@
 3. **Fit** with the positive-unlabelled method (``services/risk_pu.py``) on spatial-block folds (blocks of
    ``BLOCK_CELLS`` x ``BLOCK_CELLS`` cells, at least ``MIN_BLOCK_M``), which also compares the model with every
    evidence distance alone and serves the better one, saying so.
-4. **Predict** every cell: calibrated risk and its top three reasons (``services/risk_reasons.py``).
+4. **Predict** every cell: calibrated risk and its top three reasons (``services/risk_reasons.py``), the
+   booster run once per split signature (cells on the same side of every split share their score).
 5. **Store** the run (kind ``surface``) with each cell's polygon, risk and reasons; ``--adopt`` makes it the
    current run. ``--out`` writes a copy as a GeoPackage layer ``risk_cell``.
 """
@@ -34,7 +35,7 @@ from safeground.services.risk_labels import area_labels
 from safeground.services.risk_layers import LayerSpec, layer_features, with_layers
 from safeground.services.risk_model import ModelSettings, RiskModel
 from safeground.services.risk_pu import fit_pu_model
-from safeground.services.risk_reasons import reason_lists
+from safeground.services.risk_reasons import reason_lists, signature_risk, signatures
 from safeground.services.workspace import Workspace
 from safeground.store.base import Record
 
@@ -147,8 +148,9 @@ def make_surface(ws: Workspace, *, as_of: dt.date, cell_size: float | None = Non
     model.chosen["fitted_as_of"] = fit_cut.isoformat()
     now = with_layers(evidence_features(ws, None, as_of, crs=sc.crs, xy=sc.xy), context)
     features = in_model_order(now.names, now.values, model.names)
-    risk = model.risk(features)
-    reasons = reason_lists(model, features, now.years)
+    signature = signatures(model.booster, features) if model.served == "model" else None
+    risk = signature_risk(model, features, signature)
+    reasons = reason_lists(model, features, now.years, signature=signature)
     parameters = {"cells": sc.kind, "cell_size_m": sc.cell_size, "area": area, "area_described": sc.described,
                   "crs": sc.crs, "label_years": label_years, "fitted_as_of": fit_cut.isoformat(),
                   "settings": settings.to_dict(), "features": model.names,

@@ -29,7 +29,7 @@ from safeground.services.risk_labels import event_labels
 from safeground.services.risk_layers import LayerSpec, layer_features, with_layers
 from safeground.services.risk_model import ModelSettings, distance_score
 from safeground.services.risk_pu import fit_pu_model
-from safeground.services.risk_reasons import reason_lists
+from safeground.services.risk_reasons import reason_lists, signature_risk, signatures
 from safeground.services.risk_surface import in_model_order, surface_cells
 from safeground.services.workspace import Workspace
 from safeground.store.base import Record
@@ -97,7 +97,8 @@ def walk_forward(ws: Workspace, years: tuple[int, int, int], *, cell_size: float
     if not y.any():
         raise ValidationError("risk.no_positives", f"No record became known in {years[1] + 1}-{years[2]}: "
                               "nothing to score against.", hint="Check the last year of --walk-forward.")
-    served_risk = model.risk(x)
+    signature = signatures(model.booster, x) if model.served == "model" else None
+    served_risk = signature_risk(model, x, signature)
     scores = {"served: " + model.served: served_risk}
     if model.served != "model":
         scores["model"] = model.risk_of_model(x)
@@ -105,7 +106,7 @@ def walk_forward(ws: Workspace, years: tuple[int, int, int], *, cell_size: float
         if n.endswith("_dist"):
             scores[n] = distance_score(x[:, j])
     table = [{"score": name, **_metrics(y, s)} for name, s in scores.items()]
-    reasons = reason_lists(model, x, now.years)
+    reasons = reason_lists(model, x, now.years, signature=signature)
     tuning = {**model.chosen, "train_records": train_records, "test_records": test_records}
     parameters = {"cells": "grid", "cell_size_m": cell_size, "area": area, "area_described": sc.described,
                   "walk_forward": list(years), "settings": settings.to_dict(), "features": model.names,
