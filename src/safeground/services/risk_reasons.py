@@ -45,6 +45,8 @@ def reason_lists(model: RiskModel, features: np.ndarray, years: Mapping[str, np.
             contrib = unique[inverse[start:stop]]
             if base is not None:  # the starting distance's own share, against its training mean
                 contrib[:, base] += model.base_term(features[start:stop]) - model.base_mean
+            if model.prior is not None:  # the context prior's share (its few shallow trees: cheap per cell)
+                contrib += model.prior.contributions(model.names, features[start:stop])
             c, e = _top(contrib, top)
             cols[start:stop, : c.shape[1]] = c
             effect[start:stop, : e.shape[1]] = e
