@@ -66,6 +66,7 @@ class RiskModel:
     base: str | None = None  # the distance the trees start from (boosting from the best ruler), if any
     base_platt: tuple[float, float] = (0.0, 0.0)
     base_mean: float = 0.0
+    prior: Any = None  # a ``risk_prior.ContextPrior`` whose weighted log-odds the score adds, if any
 
     def base_term(self, features: np.ndarray) -> np.ndarray:
         """The starting score: the best distance's log-odds (0 when the model has no base)."""
@@ -74,10 +75,16 @@ class RiskModel:
         d = distance_score(features[:, self.names.index(self.base)])
         return np.asarray(self.base_platt[0] * d + self.base_platt[1], dtype=float)
 
+    def prior_term(self, features: np.ndarray) -> np.ndarray:
+        """The context prior's weighted log-odds (0 when the model has none)."""
+        if self.prior is None:
+            return np.zeros(len(features))
+        return np.asarray(self.prior.offset(self.names, features), dtype=float)
+
     def raw(self, features: np.ndarray) -> np.ndarray:
         threads = os.cpu_count() or 1
         return (np.asarray(self.booster.predict(features, raw_score=True, num_threads=threads), dtype=float)
-                + self.base_term(features))
+                + self.base_term(features) + self.prior_term(features))
 
     def risk(self, features: np.ndarray) -> np.ndarray:
         """Calibrated probability that a cell holds explosive ordnance, from the served score."""
@@ -95,6 +102,8 @@ class RiskModel:
         contrib = np.asarray(self.booster.predict(features, pred_contrib=True), dtype=float)[:, :-1]
         if self.base is not None:  # the starting distance's own share, against its training mean
             contrib[:, self.names.index(self.base)] += self.base_term(features) - self.base_mean
+        if self.prior is not None:  # the context prior's share, over the context columns it reads
+            contrib += self.prior.contributions(self.names, features)
         order = np.argsort(-np.abs(contrib), axis=1)[:, :top]
         out: list[list[dict[str, Any]]] = []
         for i, cols in enumerate(order):
@@ -116,6 +125,8 @@ class RiskModel:
                "chosen": self.chosen, "served": self.served, "served_platt": list(self.served_platt),
                "base": self.base, "base_platt": list(self.base_platt), "base_mean": self.base_mean,
                "booster": self.booster.model_to_string()}
+        if self.prior is not None:
+            doc["prior"] = self.prior.to_dict()
         return zlib.compress(json.dumps(doc, ensure_ascii=False).encode())
 
     @classmethod
@@ -130,9 +141,12 @@ class RiskModel:
         except (zlib.error, ValueError, KeyError, lgb.basic.LightGBMError):
             raise ValidationError("risk.bad_model", "This is not a SafeGround risk model file.",
                                   hint="Give a file written by 'safeground risk fit --out', or use --run ID.") from None
+        from safeground.services.risk_prior import ContextPrior
+
+        prior = ContextPrior.from_dict(doc["prior"]) if doc.get("prior") else None
         return cls(booster, doc["names"], doc["binary"], (doc["platt"][0], doc["platt"][1]), doc["chosen"],
                    doc["served"], (doc["served_platt"][0], doc["served_platt"][1]), doc["base"],
-                   (doc["base_platt"][0], doc["base_platt"][1]), doc["base_mean"])
+                   (doc["base_platt"][0], doc["base_platt"][1]), doc["base_mean"], prior)
 
 
 def monotone_constraints(names: list[str], patterns: tuple[str, ...] = ()) -> list[int]:

@@ -42,8 +42,12 @@ from safeground.services.risk_model import (
     distance_score,
     inner_folds,
 )
+from safeground.services.risk_prior import ContextPrior
 
 Progress = Callable[[str, int, int], None]
+
+#: Weights tried for the context prior's log-odds (``risk_prior``), chosen on the inner folds.
+PRIOR_WEIGHTS = (0.0, 0.5, 1.0, 2.0)
 
 
 def label_frequency(s: np.ndarray, g: np.ndarray) -> float:
@@ -66,10 +70,13 @@ def unlabelled_weight(g: np.ndarray, c: float) -> np.ndarray:
 
 
 def fit_pu_model(features: np.ndarray, labels: np.ndarray, names: list[str], settings: ModelSettings,
-                 groups: np.ndarray, *, progress: Progress | None = None) -> RiskModel:
+                 groups: np.ndarray, *, progress: Progress | None = None,
+                 prior: ContextPrior | None = None) -> RiskModel:
     """Fit with labelled positives, real negatives and weighted unlabelled cells (1 / 0 / NaN in ``labels``);
     ``groups`` (spatial blocks) keep neighbouring cells in one fold. Serves a distance instead of the model when
-    one beats the model's out-of-fold ROC-AUC of positives against all other cells."""
+    one beats the model's out-of-fold ROC-AUC of positives against all other cells. A context ``prior``
+    (``risk_prior``) adds its log-odds with the weight of ``PRIOR_WEIGHTS`` that the inner folds score best
+    (0, no prior, unless another weight beats it)."""
     s = labels == 1
     if not s.any():
         raise ValidationError("risk.no_positives", "No cell holds a find or a confirmed hazard known by the "
@@ -97,21 +104,28 @@ def fit_pu_model(features: np.ndarray, labels: np.ndarray, names: list[str], set
     base, base_platt = _base(features, s, names, settings, idx, y2, w2)
     start = (base_platt[0] * distance_score(features[:, names.index(base)]) + base_platt[1] if base
              else np.zeros(len(s)))
-    # 3. Tune on the same folds (by original cell), score by ROC-AUC of positives against the rest.
-    best: tuple[float, tuple[int, int], np.ndarray] | None = None
+    prior_odds = prior.log_odds(names, features) if prior is not None else np.zeros(len(s))
+    weights = PRIOR_WEIGHTS if prior is not None else (0.0,)
+    # 3. Tune the prior's weight and the trees on the same folds (by original cell), scored by ROC-AUC of
+    # positives against the rest.
+    best: tuple[float, tuple[int, int], np.ndarray, float] | None = None
     for k, leaves_min in enumerate(settings.grid):
-        oof = np.zeros(len(s))
-        for train, test in folds:
-            inside = np.isin(idx, train)
-            booster = _train(x2[inside], y2[inside], names, settings, leaves_min, start[idx][inside], w2[inside])
-            oof[test] = booster.predict(features[test], raw_score=True) + start[test]
-        score = _auc(s.astype(float), oof)
-        if best is None or score > best[0]:
-            best = (score, leaves_min, oof)
+        for weight in weights:
+            offset = start + weight * prior_odds
+            oof = np.zeros(len(s))
+            for train, test in folds:
+                inside = np.isin(idx, train)
+                booster = _train(x2[inside], y2[inside], names, settings, leaves_min, offset[idx][inside],
+                                 w2[inside])
+                oof[test] = booster.predict(features[test], raw_score=True) + offset[test]
+            score = _auc(s.astype(float), oof)
+            if best is None or score > best[0]:
+                best = (score, leaves_min, oof, weight)
         if progress:
             progress("positive-unlabelled fit", 2 + k, steps)
     assert best is not None
     platt = _weighted_platt(best[2][idx], y2, w2)
+    start = start + best[3] * prior_odds
     booster = _train(x2, y2, names, settings, best[1], start[idx], w2)
     if progress:
         progress("positive-unlabelled fit", steps, steps)
@@ -123,8 +137,12 @@ def fit_pu_model(features: np.ndarray, labels: np.ndarray, names: list[str], set
                                                             "negative": int((labels == 0).sum()),
                                                             "unlabelled": int(unl.sum())},
         "expected_hidden_positives": round(float(w[unl].sum()), 1)}
+    if prior is not None:
+        prior.weight = best[3]
+        chosen["context_prior"] = {"presence_cells": prior.presence, "weight": best[3]}
     model = RiskModel(booster, list(names), binary, platt, chosen, base=base, base_platt=base_platt,
-                      base_mean=float(np.average(start[idx], weights=w2)))
+                      base_mean=float(np.average(start[idx] - best[3] * prior_odds[idx], weights=w2)),
+                      prior=prior if prior is not None and best[3] > 0 else None)
     baselines = {n: _auc(s.astype(float), distance_score(features[:, j]))
                  for j, n in enumerate(names) if is_distance_feature(n)}
     chosen["baselines_roc_auc"] = {n: round(v, 4) for n, v in baselines.items()}

@@ -53,6 +53,8 @@ def reason_lists(model: RiskModel, features: np.ndarray, years: Mapping[str, np.
             contrib = unique[inverse[start:stop]]
             if base is not None:  # the starting distance's own share, against its training mean
                 contrib[:, base] += model.base_term(features[start:stop]) - model.base_mean
+            if model.prior is not None:  # the context prior's share (its few shallow trees: cheap per cell)
+                contrib += model.prior.contributions(model.names, features[start:stop])
             c, e = _top(contrib, top)
             cols[start:stop, : c.shape[1]] = c
             effect[start:stop, : e.shape[1]] = e
@@ -99,7 +101,7 @@ def signature_risk(model: RiskModel, features: np.ndarray,
     reps, inverse = signature if signature is not None else signatures(model.booster, features)
     threads = os.cpu_count() or 1
     raw = np.asarray(model.booster.predict(features[reps], raw_score=True, num_threads=threads), dtype=float)
-    return platt_apply(model.platt, raw[inverse] + model.base_term(features))
+    return platt_apply(model.platt, raw[inverse] + model.base_term(features) + model.prior_term(features))
 
 
 def _tree_cuts(booster: Any) -> list[dict[int, np.ndarray]]:

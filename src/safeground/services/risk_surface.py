@@ -10,9 +10,12 @@
    finds are"). The fitted model then scores the features known by ``--as-of``.
 3. **Fit** with the positive-unlabelled method (``services/risk_pu.py``) on spatial-block folds (blocks of
    ``BLOCK_CELLS`` x ``BLOCK_CELLS`` cells, at least ``MIN_BLOCK_M``), which also compares the model with every
-   evidence distance alone and serves the better one, saying so.
+   evidence distance alone and serves the better one, saying so. With context layers on a grid, a **context
+   prior** (``services/risk_prior.py``: where evidence known at the fit's cut-off turns up, given only the
+   layers) adds its log-odds with a weight chosen on the same folds.
 4. **Predict** every cell: calibrated risk and its top three reasons (``services/risk_reasons.py``), the
-   booster run once per split signature (cells on the same side of every split share their score).
+   booster run once per split signature (cells on the same side of every split share their trees' score;
+   the distance and prior terms are added per cell).
 5. **Store** the run (kind ``surface``) with each cell's polygon, risk and reasons; ``--adopt`` makes it the
    current run. ``--out`` writes a copy as a GeoPackage layer ``risk_cell``.
 """
@@ -34,6 +37,7 @@ from safeground.services.risk_grid import hazard_cells, national_grid
 from safeground.services.risk_labels import area_labels
 from safeground.services.risk_layers import LayerSpec, layer_features, with_layers
 from safeground.services.risk_model import ModelSettings, RiskModel
+from safeground.services.risk_prior import fit_context_prior
 from safeground.services.risk_pu import fit_pu_model
 from safeground.services.risk_reasons import reason_lists, signature_risk, signatures
 from safeground.services.workspace import Workspace
@@ -143,7 +147,9 @@ def make_surface(ws: Workspace, *, as_of: dt.date, cell_size: float | None = Non
     context = layer_features(ws, layers or [], sc.xy, sc.crs)
     past = with_layers(past, context)
     labels, counts = area_labels(ws, sc.polygons, as_of, since=fit_cut)
-    model = fit_pu_model(past.values, labels, past.names, settings, sc.blocks, progress=progress)
+    prior = (fit_context_prior(past.names, past.values, sc.cell_size, seed=settings.seed, monotone=settings.monotone)
+             if sc.cell_size else None)
+    model = fit_pu_model(past.values, labels, past.names, settings, sc.blocks, progress=progress, prior=prior)
     model.chosen["as_of"] = as_of.isoformat()
     model.chosen["fitted_as_of"] = fit_cut.isoformat()
     now = with_layers(evidence_features(ws, None, as_of, crs=sc.crs, xy=sc.xy), context)
