@@ -369,7 +369,8 @@ class Store(abc.ABC):
 
     @abc.abstractmethod
     def changes_since(self, seq: int = 0, *, limit: int | None = None) -> Iterator[Change]:
-        """Audit rows with a sequence number above ``seq``, in order."""
+        """Audit rows with a sequence number above ``seq``, in order. Numbers follow commit order, so a reader
+        that keeps the last number it read as its high-water mark never skips a change committed later."""
 
     @abc.abstractmethod
     def record_changes(self, layer: str, uuid: str) -> list[Change]:

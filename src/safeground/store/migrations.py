@@ -165,6 +165,11 @@ def _m10_plan_runs(conn: sqlite3.Connection) -> None:
                  "RAISE(ABORT, 'safeground: a stored plan is never changed; make a new one'); END")
 
 
+def _m13_commit_ordered_audit(conn: sqlite3.Connection) -> None:
+    """Nothing to do in a GeoPackage: SQLite has one writer at a time, so audit numbers already follow commit
+    order. The PostgreSQL form numbers each transaction's audit rows as it commits."""
+
+
 #: (number, description, function). Never renumber or edit an applied migration; append a new one.
 MIGRATIONS: list[tuple[int, str, Callable[[sqlite3.Connection], None]]] = [
     (1, "GeoPackage core, SafeGround tables and every declared layer", _m1_initial),
@@ -180,6 +185,8 @@ MIGRATIONS: list[tuple[int, str, Callable[[sqlite3.Connection], None]]] = [
     (9, "Contamination risk runs (fit, evaluate, surface, predict) and their cells; at most one current",
      _m9_risk_runs),
     (10, "Clearance plan runs (plans and what-ifs) and their items; at most one current", _m10_plan_runs),
+    (13, "Audit sequence numbers follow commit order, so a reader of changes never skips one",
+     _m13_commit_ordered_audit),
 ]
 
 SCHEMA_VERSION = MIGRATIONS[-1][0]

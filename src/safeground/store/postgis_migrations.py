@@ -151,9 +151,67 @@ def _m10_plan_runs(conn: Any) -> None:
                  "EXECUTE FUNCTION sg_refuse_delete('a stored plan is never changed; make a new one')")
 
 
+#: The advisory lock a committing writer holds while it numbers its audit rows (until its commit is visible).
+AUDIT_COMMIT_LOCK = 7400514
+
+
+def _m13_commit_ordered_audit(conn: Any) -> None:
+    """Audit rows get their ``seq`` as their transaction commits, so seq order is commit order.
+
+    A number drawn at insert time (a ``bigserial``) is not: writer A draws 10, B draws 11 and commits, a reader
+    reads up to 11 and keeps 11 as its high-water mark, then A commits 10, which that reader never reads. Now a
+    row is inserted with ``seq`` NULL and ``draw`` (its order within the transaction); the first audit row of a
+    transaction registers it in ``safeground_audit_pending``, whose deferred constraint trigger runs just before
+    the commit: it takes an advisory lock (held until the commit is visible), numbers the transaction's rows
+    from the old sequence in ``draw`` order, and unregisters. Readers (``seq > n``) see only numbered rows; a
+    transaction reads its own unnumbered ones with ``seq`` NULL, after the numbered ones."""
+    conn.execute("ALTER TABLE safeground_audit DROP CONSTRAINT safeground_audit_pkey")
+    conn.execute("ALTER TABLE safeground_audit ALTER COLUMN seq DROP NOT NULL, ALTER COLUMN seq DROP DEFAULT")
+    conn.execute("CREATE UNIQUE INDEX idx_safeground_audit_seq ON safeground_audit (seq)")
+    conn.execute("CREATE SEQUENCE safeground_audit_draw OWNED BY safeground_audit.seq")
+    conn.execute("ALTER TABLE safeground_audit ADD COLUMN draw bigint")
+    conn.execute("ALTER TABLE safeground_audit ALTER COLUMN draw SET DEFAULT nextval('safeground_audit_draw')")
+    conn.execute("CREATE INDEX idx_safeground_audit_unnumbered ON safeground_audit (draw) WHERE seq IS NULL")
+    conn.execute("CREATE TABLE safeground_audit_pending (xid xid8 PRIMARY KEY)")
+    # Once a transaction (the setting is local to it, and undone with a rolled-back savepoint, as the row is).
+    conn.execute("""CREATE FUNCTION sg_audit_pending() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  IF current_setting('safeground.audit_pending', true) IS DISTINCT FROM 'yes' THEN
+    PERFORM set_config('safeground.audit_pending', 'yes', true);
+    INSERT INTO safeground_audit_pending VALUES (pg_current_xact_id()) ON CONFLICT DO NOTHING;
+  END IF;
+  RETURN NULL;
+END $$""")
+    conn.execute(f"""CREATE FUNCTION sg_audit_number() RETURNS trigger LANGUAGE plpgsql AS $$
+DECLARE
+  n bigint;
+  base bigint;
+BEGIN
+  PERFORM pg_advisory_xact_lock({AUDIT_COMMIT_LOCK});
+  SELECT count(*) INTO n FROM safeground_audit WHERE seq IS NULL;
+  IF n > 0 THEN
+    base := nextval('safeground_audit_seq_seq');
+    IF n > 1 THEN
+      PERFORM setval('safeground_audit_seq_seq', base + n - 1);
+    END IF;
+    UPDATE safeground_audit a SET seq = base + o.k - 1
+      FROM (SELECT draw, row_number() OVER (ORDER BY draw) AS k FROM safeground_audit WHERE seq IS NULL) o
+     WHERE a.draw = o.draw AND a.seq IS NULL;
+  END IF;
+  DELETE FROM safeground_audit_pending WHERE xid = NEW.xid;
+  PERFORM set_config('safeground.audit_pending', '', true);
+  RETURN NULL;
+END $$""")
+    conn.execute("CREATE TRIGGER sg_audit_pending AFTER INSERT ON safeground_audit FOR EACH STATEMENT "
+                 "EXECUTE FUNCTION sg_audit_pending()")
+    conn.execute("CREATE CONSTRAINT TRIGGER sg_audit_number AFTER INSERT ON safeground_audit_pending "
+                 "DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION sg_audit_number()")
+
+
 _FORMS: dict[int, Callable[[Any], None]] = {
     1: _m1_initial, 2: _m2_quarantine, 3: _m3_duplicate_links, 4: _m4_attachments, 5: _m5_minefield_matches,
     6: _m6_quarantine_resolution, 7: _m7_publications, 8: _m8_users, 9: _m9_risk_runs, 10: _m10_plan_runs,
+    13: _m13_commit_ordered_audit,
 }
 
 #: (number, description, function): the GeoPackage's migrations, each in its PostgreSQL form. A GeoPackage
