@@ -503,6 +503,46 @@ class PostGISStore(PostGISUsers, PostGISPlanRuns, PostGISTables, Store):
                                               f"{done.stderr.strip()}.",
                              hint="Check that pg_dump's version is at least the server's, and the user's rights.")
 
+    @classmethod
+    def restore(cls, backup: Path, url: str) -> None:
+        """``pg_restore`` the ``pg_dump`` archive ``backup`` into the empty database at ``url`` in one transaction
+        (a failure leaves it empty), then open it once so that an older backup is migrated."""
+        listing = subprocess.run([pg_tool("pg_restore"), "--list", str(backup)], capture_output=True, text=True,
+                                 check=False)
+        if listing.returncode != 0 or " TABLE public safeground_meta " not in listing.stdout:
+            raise StoreError("restore.not_a_backup", f"{backup} is not a pg_dump archive of a SafeGround database.",
+                             hint="Give a file written by 'safeground backup' from a PostgreSQL database.",
+                             status=422)
+        try:
+            with psycopg.connect(url, autocommit=True) as conn:
+                found = [r[0] for r in conn.execute(_USER_RELATIONS)]
+        except psycopg.OperationalError as exc:
+            raise StoreError("store.connection_failed",
+                             f"Cannot connect to {redacted(url)}: {str(exc).strip().splitlines()[-1]}.",
+                             hint="Create the empty database first (createdb), and check the URL.",
+                             status=503) from None
+        if found:
+            raise StoreError("restore.target_not_empty",
+                             f"{redacted(url)} is not empty: it holds {', '.join(found[:5])}"
+                             f"{' and more' if len(found) > 5 else ''}.",
+                             hint="Restore into a new, empty database (createdb NAME); a restore never "
+                                  "overwrites a database.", status=409)
+        done = subprocess.run([pg_tool("pg_restore"), "--no-owner", "--single-transaction", "--exit-on-error",
+                               f"--dbname={url}", str(backup)], capture_output=True, text=True, check=False)
+        if done.returncode != 0:
+            raise StoreError("restore.failed", f"pg_restore could not restore {backup} into {redacted(url)}: "
+                                               f"{done.stderr.strip()}.",
+                             hint="Check that pg_restore's version is at least the backup's pg_dump's, that the "
+                                  "server has PostGIS, and the user's rights.")
+        cls.open(url).close()
+
+
+#: Tables, views and sequences of a database that no extension (PostGIS's ``spatial_ref_sys``) owns.
+_USER_RELATIONS = """SELECT n.nspname || '.' || c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+WHERE c.relkind IN ('r', 'p', 'v', 'm', 'S', 'f') AND n.nspname NOT IN ('pg_catalog', 'information_schema')
+  AND n.nspname NOT LIKE 'pg\\_%' AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.classid = 'pg_class'::regclass
+  AND d.objid = c.oid AND d.deptype = 'e') ORDER BY 1"""
+
 
 def pg_tool(name: str) -> str:
     """The newest Debian PostgreSQL client program ``name`` (``pg_dump``, ``pg_restore``), else the one on PATH."""
