@@ -21,6 +21,8 @@ from typing import Any
 import numpy as np
 import shapely
 
+from safeground.geo.measure import areas_m2
+
 Record = dict[str, Any]
 Where = Mapping[str, Any]
 
@@ -350,6 +352,27 @@ class Store(abc.ABC):
             return None
         minx, miny, maxx, maxy = shapely.total_bounds(geoms)
         return float(minx), float(miny), float(maxx), float(maxy)
+
+    def remaining_areas(self, hazards: Sequence[str]) -> dict[str, float]:
+        """Remaining area in m² of each hazard area (by uuid, retired ones too; unknown uuids are left out): its
+        polygon minus its released polygons (``release_status`` released, not retired), measured in the UTM zone
+        of the remainder's centroid (0 when nothing remains). This default subtracts with shapely, released
+        polygon after released polygon, every hazard at once; a spatial database computes it in SQL."""
+        wanted = sorted(set(hazards))
+        if not wanted:
+            return {}
+        rows = self.query("hazard_area", where={"uuid": wanted}, include_retired=True, fields=[])
+        released: dict[str, list[shapely.Geometry]] = {r["uuid"]: [] for r in rows}
+        for r in self.query("released_area", where={"hazard": wanted, "release_status": "released"},
+                            fields=["hazard"]):
+            released[r["hazard"]].append(r["geometry"])
+        order = [r["uuid"] for r in rows]
+        remaining = np.array([r["geometry"] for r in rows], dtype=object)
+        for k in range(max((len(v) for v in released.values()), default=0)):
+            sel = np.array([i for i, u in enumerate(order) if len(released[u]) > k], dtype=np.intp)
+            cut = np.array([released[order[i]][k] for i in sel], dtype=object)
+            remaining[sel] = shapely.difference(remaining[sel], cut)
+        return dict(zip(order, areas_m2(remaining).tolist(), strict=True))
 
     @abc.abstractmethod
     def aggregate(self, layer: str, *, group_by: Sequence[str] = (),

@@ -402,6 +402,14 @@ class PostGISStore(PostGISUsers, PostGISPlanRuns, PostGISTables, Store):
                                  params).fetchone()
         return None if row is None or row[0] is None else (row[0], row[1], row[2], row[3])
 
+    def remaining_areas(self, hazards: Sequence[str]) -> dict[str, float]:
+        """In one query: each hazard's polygon minus the union of its released polygons (``ST_Difference``), its
+        area (``ST_Area``) in the UTM zone of the remainder's centroid, as the GeoPackage store measures it."""
+        wanted = sorted(set(hazards))
+        if not wanted:
+            return {}
+        return {u: float(m2) for u, m2 in self._conn.execute(_REMAINING_SQL, (wanted, wanted))}
+
     def aggregate(self, layer: str, *, group_by: Sequence[str] = (),
                   metrics: Mapping[str, tuple[str, str]] | None = None,
                   where: Where | None = None, include_retired: bool = False) -> list[Record]:
@@ -542,6 +550,20 @@ _USER_RELATIONS = """SELECT n.nspname || '.' || c.relname FROM pg_class c JOIN p
 WHERE c.relkind IN ('r', 'p', 'v', 'm', 'S', 'f') AND n.nspname NOT IN ('pg_catalog', 'information_schema')
   AND n.nspname NOT LIKE 'pg\\_%' AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.classid = 'pg_class'::regclass
   AND d.objid = c.oid AND d.deptype = 'e') ORDER BY 1"""
+
+
+#: Remaining area per hazard uuid (parameters: the uuids, twice). The zone is :func:`~safeground.geo.crs.utm_epsg`.
+_REMAINING_SQL = """WITH cut AS (
+  SELECT r.hazard, ST_Union(r.geom) AS g FROM released_area r
+   WHERE r.hazard = ANY(%s::text[]) AND r.release_status = 'released' AND r.retired_at IS NULL AND r.geom IS NOT NULL
+   GROUP BY r.hazard),
+rem AS (
+  SELECT h.uuid, CASE WHEN cut.g IS NULL THEN h.geom ELSE ST_Difference(h.geom, cut.g) END AS g
+    FROM hazard_area h LEFT JOIN cut ON cut.hazard = h.uuid WHERE h.uuid = ANY(%s::text[])),
+centred AS (SELECT uuid, g, ST_Centroid(g) AS c FROM rem)
+SELECT uuid, CASE WHEN g IS NULL OR ST_IsEmpty(g) THEN 0 ELSE ST_Area(ST_Transform(g,
+  (CASE WHEN ST_Y(c) >= 0 THEN 32600 ELSE 32700 END) + (floor((ST_X(c) + 180) / 6)::int %% 60) + 1)) END
+  FROM centred"""
 
 
 def pg_tool(name: str) -> str:
