@@ -374,6 +374,15 @@ class Store(abc.ABC):
             remaining[sel] = shapely.difference(remaining[sel], cut)
         return dict(zip(order, areas_m2(remaining).tolist(), strict=True))
 
+    def vector_tile(self, name: str, layer: str, fields: Sequence[str], z: int, x: int, y: int, *,
+                    where: Where | None = None, area: shapely.Geometry | None = None, extent: int = 4096,
+                    buffer: int = 64, simplification: float = 0.0) -> bytes | None:
+        """One MVT layer ``name`` of tile ``z/x/y`` (XYZ, Web Mercator) encoded by the database itself: the
+        records of ``layer`` (not retired) matching ``where`` and meeting ``area`` (WGS84), with ``fields``, clipped
+        to the tile plus ``buffer`` grid units, simplified by ``simplification`` grid units; ``b""`` when empty.
+        ``None`` says this store does not encode tiles (the caller encodes the records it reads)."""
+        return None
+
     @abc.abstractmethod
     def aggregate(self, layer: str, *, group_by: Sequence[str] = (),
                   metrics: Mapping[str, tuple[str, str]] | None = None,
