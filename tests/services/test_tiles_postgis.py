@@ -1,6 +1,7 @@
 """PostGIS encodes record layers' tiles itself (``ST_AsMVT``); they decode to the same features, with the same
 properties, as the tiles GDAL encodes from the GeoPackage store, on polygons drawn around real events of the
-Colombia register (hazards and released land)."""
+Colombia register (hazards and released land), except a few polygons smaller than a grid unit that PostGIS keeps
+as a unit's box where GDAL drops them."""
 
 from __future__ import annotations
 
@@ -73,7 +74,11 @@ def test_database_encoded_tiles_hold_the_features_gdal_encodes(zoom: int, tmp_pa
             by_postgis = _features(T.tile(pg, *key, cache=TileCache(":memory:")))
             assert by_gdal.keys() == by_postgis.keys()
             for layer, features in by_gdal.items():
-                assert features.keys() == by_postgis[layer].keys(), (key, layer)
+                # PostGIS keeps a polygon that shrinks below a grid unit in the tile as a unit's box, where GDAL drops
+                # it when it collapses to a point: a few more tiny features, never one fewer.
+                assert features.keys() <= by_postgis[layer].keys(), (key, layer)
+                extra = [by_postgis[layer][ref][1] for ref in by_postgis[layer].keys() - features.keys()]
+                assert all(g.area <= 4 for g in extra) and len(extra) <= max(2, len(features) // 10), (key, layer)
                 for ref, (properties, geom) in features.items():
                     other_properties, other = by_postgis[layer][ref]
                     assert properties == other_properties

@@ -420,8 +420,8 @@ class PostGISStore(PostGISUsers, PostGISPlanRuns, PostGISTables, Store):
         rt = record_type(layer)
         clause, params = self._where(rt, where, False, None)
         conds = [clause.removeprefix("WHERE ")] if clause else []
-        conds.append(f"t.{q(GEOM)} && ST_Transform(ST_TileEnvelope(%s, %s, %s, margin => %s), 4326)")
-        params += [z, x, y, buffer / extent]
+        conds.append(f"t.{q(GEOM)} && ST_Transform(ST_TileEnvelope({int(z)}, {int(x)}, {int(y)}, "
+                     f"margin => {buffer / extent!r}), 4326)")
         if area is not None:
             conds.append(f"ST_Intersects(t.{q(GEOM)}, ST_GeomFromWKB(%s, 4326))")
             params.append(shapely.to_wkb(area))
@@ -434,15 +434,21 @@ class PostGISStore(PostGISUsers, PostGISPlanRuns, PostGISTables, Store):
                 columns.append(f"t.{q(f.name)}")
             else:
                 columns.append(f"t.{q(f.name)}::text AS {q(f.name)}")
-        tolerance = simplification * 2 * _MERCATOR_HALF / 2 ** z / extent
+        z, x, y, extent, buffer = int(z), int(x), int(y), int(extent), int(buffer)
+        unit = 2 * _MERCATOR_HALF / 2 ** z / extent  # one grid unit, in metres
         geom = f"ST_Transform(t.{q(GEOM)}, 3857)"
-        if tolerance > 0:
-            geom = f"ST_Simplify({geom}, %s, true)"
-        sql = (f"SELECT ST_AsMVT(m.*, %s, %s, 'mvt_geom') FROM (SELECT ST_AsMVTGeom({geom}, "
-               f"ST_TileEnvelope(%s, %s, %s), %s, %s, true) AS mvt_geom, {', '.join(columns)} "
-               f"FROM {q(layer)} t WHERE {' AND '.join(conds)} ORDER BY t.{FID}) m WHERE m.mvt_geom IS NOT NULL")
-        head = [name, extent, *([tolerance] if tolerance > 0 else []), z, x, y, extent, buffer]
-        row = self._conn.execute(sql, [*head, *params]).fetchone()
+        if simplification > 0:
+            geom = f"ST_Simplify({geom}, {float(simplification) * unit!r}, true)"
+        envelope = f"ST_TileEnvelope({z}, {x}, {y}), {extent}, {buffer}, true"
+        # A polygon in the tile smaller than a grid unit is kept as a unit's box (GDAL keeps such a sliver too): a
+        # small minefield or hazard never vanishes from a map at low zoom.
+        tiny = f"ST_Dimension(s.g) = 2 AND ST_Intersects(s.g, ST_TileEnvelope({z}, {x}, {y}))"
+        sql = (f"SELECT ST_AsMVT(m.*, %s, {extent}, 'mvt_geom') FROM (SELECT COALESCE(ST_AsMVTGeom(s.g, {envelope}), "
+               f"CASE WHEN {tiny} THEN ST_AsMVTGeom(ST_Expand(ST_Envelope(s.g), {unit / 2!r}), "
+               f"{envelope}) END) AS mvt_geom, {', '.join(columns)} "
+               f"FROM {q(layer)} t CROSS JOIN LATERAL (SELECT {geom} AS g) s WHERE {' AND '.join(conds)} "
+               f"ORDER BY t.{FID}) m WHERE m.mvt_geom IS NOT NULL")
+        row = self._conn.execute(sql, [name, *params]).fetchone()
         return bytes(row[0]) if row and row[0] is not None else b""
 
     def aggregate(self, layer: str, *, group_by: Sequence[str] = (),
