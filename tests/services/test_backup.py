@@ -40,9 +40,14 @@ def test_a_demo_restored_into_an_empty_database_exports_identically(any_db: str,
         ws.store.add_attachment("hazard_area", hazard["uuid"], "sketch.png", "image/png", b"\x89PNG...", user="ana")
         ws.store.add_user({"username": "eva", "display_name": "Eva", "role": "data_entry", "password_hash": "x",
                            "areas": ["05"]}, user="ana")
+        ws.store.write_import_run({"id": "run-1", "layer": "event", "source": "events.csv", "format": "csv",
+                                   "started_at": "2026-11-28T10:00:00.000Z", "user": "ana", "rows_read": 2,
+                                   "rows_stored": 1, "rows_quarantined": 1, "status": "done",
+                                   "report": {"quarantined": [{"row": 2, "code": "record.required_field"}]}})
         backup = _backup_name(any_db, tmp_path)
         ws.store.backup(str(backup))
         expected = full_export(ws.store)
+    assert expected["import_runs"][0]["report"]["quarantined"][0]["row"] == 2
     assert len(expected["layers"]["hazard_area"]) > 50 and len(expected["audit"]) > 1000
 
     done = restore_backup(backup, empty_target)

@@ -3,9 +3,10 @@
 ``safeground backup`` is the store's own consistent copy (SQLite's backup API, ``pg_dump``). ``safeground restore``
 puts such a copy into an **empty** database of the same backend (:func:`restore_backup`). :func:`full_export` is
 what "the same database" means: every layer's records (retired ones too, geometry as WKB), the whole audit log,
-users with their areas and API tokens (never a hash), the configuration, the quarantine, duplicate links,
-minefield-record matches, publications with their frozen figures, attachments with their bytes' SHA-256, and the
-risk and plan runs with their cells and items. Two databases with equal exports hold the same information.
+the import runs with their reports, users with their areas and API tokens (never a hash), the configuration, the
+quarantine, duplicate links, minefield-record matches, publications with their frozen figures, attachments with
+their bytes' SHA-256, and the risk and plan runs with their cells and items. Two databases with equal exports
+hold the same information.
 
 >>> import tempfile, os
 >>> from safeground.store import open_store
@@ -52,6 +53,7 @@ def full_export(store: Store) -> dict[str, Any]:
         rows = store.query(layer, include_retired=True)
         doc["layers"][layer] = [_plain(r) for r in rows]
     doc["audit"] = [_plain(asdict(c)) for c in store.changes_since(0)]
+    doc["import_runs"] = [_plain(r) for r in store.import_runs()]
     doc["users"] = [_plain(u) for u in store.users()]
     doc["api_tokens"] = [_plain(t) for t in store.api_tokens()]
     doc["quarantine"] = [_plain(r) for r in store.quarantined()]

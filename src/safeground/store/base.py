@@ -150,6 +150,10 @@ class Store(abc.ABC):
         """Insert or replace an import run's summary (id, layer, source, format, times, counts, report)."""
 
     @abc.abstractmethod
+    def import_runs(self) -> list[Record]:
+        """Every import run's summary, oldest first, with its ``report`` decoded."""
+
+    @abc.abstractmethod
     def write_quarantine(self, rows: Sequence[Mapping[str, Any]]) -> None:
         """Keep rows that failed validation: import_run, layer, source, source_row, code, reason, hint, raw."""
 

@@ -955,6 +955,12 @@ class GeoPackageStore(GeoPackageUsers, GeoPackageRiskRuns, GeoPackagePlanRuns, S
             self._conn.execute(f"INSERT OR REPLACE INTO safeground_import_run ({', '.join(cols)}) "
                                f"VALUES ({', '.join('?' * len(cols))})", values)
 
+    def import_runs(self) -> list[Record]:
+        cur = self._conn.execute("SELECT * FROM safeground_import_run ORDER BY started_at, id")
+        names = [d[0] for d in cur.description]
+        rows = [dict(zip(names, r, strict=True)) for r in cur.fetchall()]
+        return [r | {"report": json.loads(r["report"]) if r["report"] else None} for r in rows]
+
 
 _CHANGE_COLUMNS = "seq, layer, fid, uuid, op, actor, import_run, at, before, after"
 
