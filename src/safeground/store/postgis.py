@@ -440,9 +440,9 @@ class PostGISStore(PostGISUsers, PostGISPlanRuns, PostGISTables, Store):
         if simplification > 0:
             geom = f"ST_Simplify({geom}, {float(simplification) * unit!r}, true)"
         envelope = f"ST_TileEnvelope({z}, {x}, {y}), {extent}, {buffer}, true"
-        # A polygon in the tile smaller than a grid unit is kept as a unit's box (GDAL keeps such a sliver too): a
-        # small minefield or hazard never vanishes from a map at low zoom.
-        tiny = f"ST_Dimension(s.g) = 2 AND ST_Intersects(s.g, ST_TileEnvelope({z}, {x}, {y}))"
+        # A polygon smaller than a grid unit is kept as a unit's box (GDAL keeps such a sliver, or drops it when it
+        # collapses to a point): a small minefield or hazard never vanishes from a map at low zoom.
+        tiny = "ST_Dimension(s.g) = 2"
         sql = (f"SELECT ST_AsMVT(m.*, %s, {extent}, 'mvt_geom') FROM (SELECT COALESCE(ST_AsMVTGeom(s.g, {envelope}), "
                f"CASE WHEN {tiny} THEN ST_AsMVTGeom(ST_Expand(ST_Envelope(s.g), {unit / 2!r}), "
                f"{envelope}) END) AS mvt_geom, {', '.join(columns)} "
