@@ -440,11 +440,14 @@ class PostGISStore(PostGISUsers, PostGISPlanRuns, PostGISTables, Store):
         if simplification > 0:
             geom = f"ST_Simplify({geom}, {float(simplification) * unit!r}, true)"
         envelope = f"ST_TileEnvelope({z}, {x}, {y}), {extent}, {buffer}, true"
-        # A polygon smaller than a grid unit is kept as a unit's box (GDAL keeps such a sliver, or drops it when it
-        # collapses to a point): a small minefield or hazard never vanishes from a map at low zoom.
+        # A polygon (or the part of one in the tile and its buffer) smaller than a grid unit is kept as a unit's box
+        # (GDAL keeps such a sliver, or drops it when it collapses to a point): a small minefield or hazard never
+        # vanishes from a map at low zoom.
         tiny = "ST_Dimension(s.g) = 2"
+        margin = f"ST_TileEnvelope({z}, {x}, {y}, margin => {buffer / extent!r})"
+        box = f"ST_Expand(ST_Envelope(ST_ClipByBox2D(s.g, {margin})), {unit / 2!r})"
         sql = (f"SELECT ST_AsMVT(m.*, %s, {extent}, 'mvt_geom') FROM (SELECT COALESCE(ST_AsMVTGeom(s.g, {envelope}), "
-               f"CASE WHEN {tiny} THEN ST_AsMVTGeom(ST_Expand(ST_Envelope(s.g), {unit / 2!r}), "
+               f"CASE WHEN {tiny} THEN ST_AsMVTGeom({box}, "
                f"{envelope}) END) AS mvt_geom, {', '.join(columns)} "
                f"FROM {q(layer)} t CROSS JOIN LATERAL (SELECT {geom} AS g) s WHERE {' AND '.join(conds)} "
                f"ORDER BY t.{FID}) m WHERE m.mvt_geom IS NOT NULL")
