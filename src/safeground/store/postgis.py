@@ -532,8 +532,7 @@ class PostGISStore(PostGISUsers, PostGISPlanRuns, PostGISTables, Store):
     def record_changes(self, layer: str, uuid: str) -> list[Change]:
         record_type(layer)
         fid = self._row_meta(layer, uuid)["fid"]
-        sql = (f"SELECT {_CHANGE_COLUMNS} FROM safeground_audit WHERE layer = %s AND fid = %s "
-               "ORDER BY seq NULLS LAST, draw")
+        sql = f"SELECT {_CHANGE_COLUMNS} FROM safeground_audit WHERE layer = %s AND fid = %s ORDER BY seq"
         return [_change(r) for r in self._conn.execute(sql, (layer, fid))]
 
     def last_change_seq(self) -> int:

@@ -156,22 +156,19 @@ AUDIT_COMMIT_LOCK = 7400514
 
 
 def _m13_commit_ordered_audit(conn: Any) -> None:
-    """Audit rows get their ``seq`` as their transaction commits, so seq order is commit order.
+    """Audit rows get their final ``seq`` as their transaction commits, so seq order is commit order.
 
-    A number drawn at insert time (a ``bigserial``) is not: writer A draws 10, B draws 11 and commits, a reader
-    reads up to 11 and keeps 11 as its high-water mark, then A commits 10, which that reader never reads. Now a
-    row is inserted with ``seq`` NULL and ``draw`` (its order within the transaction); the first audit row of a
-    transaction registers it in ``safeground_audit_pending``, whose deferred constraint trigger runs just before
-    the commit: it takes an advisory lock (held until the commit is visible), numbers the transaction's rows
-    from the old sequence in ``draw`` order, and unregisters. Readers (``seq > n``) see only numbered rows; a
-    transaction reads its own unnumbered ones with ``seq`` NULL, after the numbered ones."""
-    conn.execute("ALTER TABLE safeground_audit DROP CONSTRAINT safeground_audit_pkey")
-    conn.execute("ALTER TABLE safeground_audit ALTER COLUMN seq DROP NOT NULL, ALTER COLUMN seq DROP DEFAULT")
-    conn.execute("CREATE UNIQUE INDEX idx_safeground_audit_seq ON safeground_audit (seq)")
-    conn.execute("CREATE SEQUENCE safeground_audit_draw OWNED BY safeground_audit.seq")
-    conn.execute("ALTER TABLE safeground_audit ADD COLUMN draw bigint")
-    conn.execute("ALTER TABLE safeground_audit ALTER COLUMN draw SET DEFAULT nextval('safeground_audit_draw')")
-    conn.execute("CREATE INDEX idx_safeground_audit_unnumbered ON safeground_audit (draw) WHERE seq IS NULL")
+    A number drawn at insert time alone is not: writer A draws 10, B draws 11 and commits, a reader reads up to 11
+    and keeps 11 as its high-water mark, then A commits 10, which that reader never reads. Now a row is inserted
+    with a provisional number (drawn as before, so the transaction reads its own changes in order) and
+    ``pending``; the first audit row of a transaction registers it in ``safeground_audit_pending``, whose deferred
+    constraint trigger runs just before the commit: it takes an advisory lock (held until the commit is visible),
+    gives the transaction's rows new numbers from the same sequence, in their order (drawn one by one, since
+    other writers draw provisional numbers meanwhile), and unregisters. Other readers only ever see final numbers,
+    each above every number committed before."""
+    conn.execute("ALTER TABLE safeground_audit ADD COLUMN pending boolean")
+    conn.execute("ALTER TABLE safeground_audit ALTER COLUMN pending SET DEFAULT true")
+    conn.execute("CREATE INDEX idx_safeground_audit_pending ON safeground_audit (seq) WHERE pending")
     conn.execute("CREATE TABLE safeground_audit_pending (xid xid8 PRIMARY KEY)")
     # Once a transaction (the setting is local to it, and undone with a rolled-back savepoint, as the row is).
     conn.execute("""CREATE FUNCTION sg_audit_pending() RETURNS trigger LANGUAGE plpgsql AS $$
@@ -183,21 +180,13 @@ BEGIN
   RETURN NULL;
 END $$""")
     conn.execute(f"""CREATE FUNCTION sg_audit_number() RETURNS trigger LANGUAGE plpgsql AS $$
-DECLARE
-  n bigint;
-  base bigint;
 BEGIN
   PERFORM pg_advisory_xact_lock({AUDIT_COMMIT_LOCK});
-  SELECT count(*) INTO n FROM safeground_audit WHERE seq IS NULL;
-  IF n > 0 THEN
-    base := nextval('safeground_audit_seq_seq');
-    IF n > 1 THEN
-      PERFORM setval('safeground_audit_seq_seq', base + n - 1);
-    END IF;
-    UPDATE safeground_audit a SET seq = base + o.k - 1
-      FROM (SELECT draw, row_number() OVER (ORDER BY draw) AS k FROM safeground_audit WHERE seq IS NULL) o
-     WHERE a.draw = o.draw AND a.seq IS NULL;
-  END IF;
+  -- One number at a time from the sequence (others draw provisional numbers from it meanwhile), in order.
+  UPDATE safeground_audit a SET seq = o.final, pending = NULL
+    FROM (SELECT x.seq, nextval('safeground_audit_seq_seq') AS final
+            FROM (SELECT seq FROM safeground_audit WHERE pending ORDER BY seq) x) o
+   WHERE a.seq = o.seq AND a.pending;
   DELETE FROM safeground_audit_pending WHERE xid = NEW.xid;
   PERFORM set_config('safeground.audit_pending', '', true);
   RETURN NULL;

@@ -153,7 +153,7 @@ class PostGISUsers:
     def user_changes(self, uuid: str) -> Iterator[Record]:
         """The audit rows of one user, oldest first (the changes to the account, not the user's own edits)."""
         sql = ("SELECT seq, op, actor, at, before, after FROM safeground_audit WHERE layer = %s AND uuid = %s "
-               "ORDER BY seq NULLS LAST, draw")
+               "ORDER BY seq")
         for seq, op, actor, at, before, after in self._conn.execute(sql, (USER_LAYER, uuid)).fetchall():
             yield {"seq": seq, "op": op, "actor": actor, "at": at, "before": before, "after": after}
 
