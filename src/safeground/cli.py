@@ -857,6 +857,22 @@ def backup(db: str, user: str | None, target: str, fmt: str) -> None:
     emit(fmt, {"database": db, "backup": target, "bytes": size}, f"Backed up {db} to {target} ({size:,} bytes).")
 
 
+@main.command()
+@click.argument("backup_file", metavar="BACKUP", type=click.Path(exists=True, dir_okay=False))
+@db_options
+@format_option
+def restore(backup_file: str, db: str, user: str | None, fmt: str) -> None:
+    """Restore a backup into an EMPTY database of the same kind (a new .gpkg path, or an empty PostgreSQL database).
+
+    Example: safeground restore demo-2026-11-28.gpkg --db demo-restored.gpkg
+    """
+    from safeground.services.backup import restore_backup
+
+    done = restore_backup(backup_file, db)
+    emit(fmt, done, f"Restored {backup_file} into {done['database']}: {done['records']:,} records, "
+                    f"{done['audit_rows']:,} audit rows, schema version {done['schema_version']}.")
+
+
 # --- paperwork ---------------------------------------------------------------------------------------
 @main.group(cls=SafeGroundGroup)
 def document() -> None:

@@ -69,25 +69,20 @@ def _hazard_before_insert(ws: Workspace, p: Prepared) -> None:
 
 def recompute_hazards(ws: Workspace, hazard_uuids: Iterable[str]) -> int:
     """Recompute remaining area (polygon minus released polygons) and status; return hazards changed."""
-    hazards = _by_uuid(ws, "hazard_area", hazard_uuids, geometry=True)
+    hazards = _by_uuid(ws, "hazard_area", hazard_uuids)
     if not hazards:
         return 0
-    released: dict[str, list[shapely.Geometry]] = defaultdict(list)
-    for r in ws.store.query("released_area", where={"hazard": sorted(hazards), "release_status": "released"}):
-        released[r["hazard"]].append(r["geometry"])
-    tol = ws.config.release.remaining_area_tolerance_m2
     order = sorted(hazards)
-    remaining = np.array([hazards[u]["geometry"] for u in order], dtype=object)
-    # Subtract the k-th released polygon of every hazard at once, round after round (vectorised GEOS).
-    for k in range(max((len(v) for v in released.values()), default=0)):
-        sel = np.array([i for i, u in enumerate(order) if len(released[u]) > k], dtype=np.intp)
-        cut = np.array([released[order[i]][k] for i in sel], dtype=object)
-        remaining[sel] = shapely.difference(remaining[sel], cut)
-    rem_m2 = areas_m2(remaining).round(2)
+    released = {r["hazard"] for r in ws.store.aggregate(
+        "released_area", group_by=["hazard"], where={"hazard": order, "release_status": "released"})}
+    tol = ws.config.release.remaining_area_tolerance_m2
+    # The store subtracts and measures (PostGIS in SQL; the GeoPackage store with shapely), in the same UTM zone.
+    areas = ws.store.remaining_areas(order)
+    rem_m2 = np.round([areas[u] for u in order], 2)
     changed, new_rem, new_status = [], [], []
     for u, m2 in zip(order, rem_m2, strict=True):
         h = hazards[u]
-        status = rules.hazard_status_after_release(h["status"], float(m2), tol) if released[u] else h["status"]
+        status = rules.hazard_status_after_release(h["status"], float(m2), tol) if u in released else h["status"]
         if h["remaining_area_m2"] != float(m2) or status != h["status"]:
             transitions.check_transition(transitions.HAZARD_STATUS, h["status"], status)
             changed.append(u)

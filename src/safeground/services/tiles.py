@@ -312,7 +312,14 @@ def cache_for(ws: Workspace) -> TileCache:
 
 
 def _render(ws: Workspace, layer: TileLayer, z: int, x: int, y: int, region: Region) -> bytes:
-    """One layer of one tile, from the records in the tile's box and its buffer."""
+    """One layer of one tile, from the records in the tile's box and its buffer: encoded by the database where
+    it can (PostGIS's ``ST_AsMVT``), else read and encoded by GDAL."""
+    if layer.features is None:
+        data = ws.store.vector_tile(layer.name, layer.source, layer.fields, z, x, y, where=dict(layer.where),
+                                    area=region.area, extent=EXTENT, buffer=BUFFER,
+                                    simplification=layer.simplification)
+        if data is not None:
+            return data
     geoms, columns = layer.read(ws, tile_bounds(z, x, y, buffer=BUFFER / EXTENT))
     keep = region.keep(geoms)
     if not keep.any():

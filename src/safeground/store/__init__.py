@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from safeground.domain.errors import StoreError
+from safeground.domain.errors import NotFoundError, StoreError
 from safeground.store.base import Store
 
 
@@ -46,4 +46,36 @@ def open_store(db: str | Path, *, create: bool = False, read_only: bool = False)
     return GeoPackageStore.open(Path(text), create=create, read_only=read_only)
 
 
-__all__ = ["Store", "is_server", "open_store"]
+def restore_store(backup: str | Path, db: str | Path) -> None:
+    """Restore the backup file ``backup`` (a GeoPackage, or a ``pg_dump`` archive, as ``Store.backup`` writes them)
+    into ``db``, which must be empty: a new GeoPackage path, or an empty PostgreSQL database's URL."""
+    source = Path(backup)
+    try:
+        with source.open("rb") as f:
+            magic = f.read(16)
+    except OSError as exc:
+        raise NotFoundError("restore.not_found", f"Cannot read the backup {source}: {exc.strerror}.",
+                            hint="Give the path of a file written by 'safeground backup'.") from None
+    server = str(db).startswith(("postgresql://", "postgres://"))
+    kind = "postgis" if magic.startswith(b"PGDMP") else "gpkg" if magic.startswith(b"SQLite format 3") else None
+    if kind is None:
+        raise StoreError("restore.not_a_backup", f"{source} is neither a GeoPackage nor a pg_dump archive.",
+                         hint="Give a file written by 'safeground backup'.", status=422)
+    if (kind == "postgis") != server:
+        raise StoreError("restore.wrong_backend",
+                         f"{source} is a {'pg_dump archive' if kind == 'postgis' else 'GeoPackage'}, "
+                         f"and {db} is {'a PostgreSQL database' if server else 'a file'}.",
+                         hint="Restore a GeoPackage backup to a .gpkg path and a pg_dump archive to a postgresql:// "
+                              "URL; to move records between backends, use 'safeground export' and "
+                              "'safeground import'.", status=422)
+    if server:
+        from safeground.store.postgis import PostGISStore
+
+        PostGISStore.restore(source, str(db))
+    else:
+        from safeground.store.gpkg import GeoPackageStore
+
+        GeoPackageStore.restore(source, Path(db))
+
+
+__all__ = ["Store", "is_server", "open_store", "restore_store"]

@@ -22,6 +22,8 @@ from typing import Any
 import numpy as np
 import shapely
 
+from safeground.geo.measure import areas_m2
+
 Record = dict[str, Any]
 Where = Mapping[str, Any]
 
@@ -158,6 +160,10 @@ class Store(abc.ABC):
     @abc.abstractmethod
     def write_import_run(self, run: Mapping[str, Any]) -> None:
         """Insert or replace an import run's summary (id, layer, source, format, times, counts, report)."""
+
+    @abc.abstractmethod
+    def import_runs(self) -> list[Record]:
+        """Every import run's summary, oldest first, with its ``report`` decoded."""
 
     @abc.abstractmethod
     def write_quarantine(self, rows: Sequence[Mapping[str, Any]]) -> None:
@@ -404,6 +410,36 @@ class Store(abc.ABC):
         minx, miny, maxx, maxy = shapely.total_bounds(geoms)
         return float(minx), float(miny), float(maxx), float(maxy)
 
+    def remaining_areas(self, hazards: Sequence[str]) -> dict[str, float]:
+        """Remaining area in m² of each hazard area (by uuid, retired ones too; unknown uuids are left out): its
+        polygon minus its released polygons (``release_status`` released, not retired), measured in the UTM zone
+        of the remainder's centroid (0 when nothing remains). This default subtracts with shapely, released
+        polygon after released polygon, every hazard at once; a spatial database computes it in SQL."""
+        wanted = sorted(set(hazards))
+        if not wanted:
+            return {}
+        rows = self.query("hazard_area", where={"uuid": wanted}, include_retired=True, fields=[])
+        released: dict[str, list[shapely.Geometry]] = {r["uuid"]: [] for r in rows}
+        for r in self.query("released_area", where={"hazard": wanted, "release_status": "released"},
+                            fields=["hazard"]):
+            released[r["hazard"]].append(r["geometry"])
+        order = [r["uuid"] for r in rows]
+        remaining = np.array([r["geometry"] for r in rows], dtype=object)
+        for k in range(max((len(v) for v in released.values()), default=0)):
+            sel = np.array([i for i, u in enumerate(order) if len(released[u]) > k], dtype=np.intp)
+            cut = np.array([released[order[i]][k] for i in sel], dtype=object)
+            remaining[sel] = shapely.difference(remaining[sel], cut)
+        return dict(zip(order, areas_m2(remaining).tolist(), strict=True))
+
+    def vector_tile(self, name: str, layer: str, fields: Sequence[str], z: int, x: int, y: int, *,
+                    where: Where | None = None, area: shapely.Geometry | None = None, extent: int = 4096,
+                    buffer: int = 64, simplification: float = 0.0) -> bytes | None:
+        """One MVT layer ``name`` of tile ``z/x/y`` (XYZ, Web Mercator) encoded by the database itself: the
+        records of ``layer`` (not retired) matching ``where`` and meeting ``area`` (WGS84), with ``fields``, clipped
+        to the tile plus ``buffer`` grid units, simplified by ``simplification`` grid units; ``b""`` when empty.
+        ``None`` says this store does not encode tiles (the caller encodes the records it reads)."""
+        return None
+
     @abc.abstractmethod
     def aggregate(self, layer: str, *, group_by: Sequence[str] = (),
                   metrics: Mapping[str, tuple[str, str]] | None = None,
@@ -422,7 +458,8 @@ class Store(abc.ABC):
 
     @abc.abstractmethod
     def changes_since(self, seq: int = 0, *, limit: int | None = None) -> Iterator[Change]:
-        """Audit rows with a sequence number above ``seq``, in order."""
+        """Audit rows with a sequence number above ``seq``, in order. Numbers follow commit order, so a reader
+        that keeps the last number it read as its high-water mark never skips a change committed later."""
 
     @abc.abstractmethod
     def record_changes(self, layer: str, uuid: str) -> list[Change]:

@@ -702,6 +702,40 @@ class GeoPackageStore(GeoPackageUsers, GeoPackageRiskRuns, GeoPackagePlanRuns, S
         finally:
             dest.close()
 
+    @classmethod
+    def restore(cls, backup: Path, target: Path) -> None:
+        """Copy the GeoPackage ``backup`` to ``target``, a new (or empty) file, through SQLite's backup API, then
+        open it once so that an older backup is migrated. The copy is written beside ``target`` and renamed into
+        place: a failed restore leaves no half-written database."""
+        if target.exists() and target.stat().st_size > 0:
+            raise StoreError("restore.target_not_empty", f"{target} exists already and is not empty.",
+                             hint="Restore into a new, empty file; a restore never overwrites a database.", status=409)
+        partial = target.with_name(target.name + ".restoring")
+        partial.unlink(missing_ok=True)
+        source = sqlite3.connect(f"{backup.resolve().as_uri()}?mode=ro", uri=True)
+        try:
+            tables = {r[0] for r in source.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+            if "safeground_meta" not in tables:
+                raise sqlite3.DatabaseError("it has no safeground_meta table")
+            dest = sqlite3.connect(str(partial))
+            try:
+                source.backup(dest)
+                dest.execute("PRAGMA journal_mode = DELETE")
+            finally:
+                dest.close()
+        except sqlite3.DatabaseError as exc:
+            partial.unlink(missing_ok=True)
+            raise StoreError("restore.not_a_backup", f"{backup} is not a SafeGround GeoPackage ({exc}).",
+                             hint="Give a file written by 'safeground backup'.", status=422) from None
+        except BaseException:
+            partial.unlink(missing_ok=True)
+            raise
+        finally:
+            source.close()
+        target.parent.mkdir(parents=True, exist_ok=True)
+        partial.replace(target)
+        cls.open(target).close()
+
     # --- attachments -------------------------------------------------------------------------------
     def add_attachment(self, layer: str, record_uuid: str, file_name: str, content_type: str, data: bytes, *,
                        user: str, personal: bool = False, source: str | None = None) -> Record:
@@ -949,6 +983,12 @@ class GeoPackageStore(GeoPackageUsers, GeoPackageRiskRuns, GeoPackagePlanRuns, S
         with self.transaction():
             self._conn.execute(f"INSERT OR REPLACE INTO safeground_import_run ({', '.join(cols)}) "
                                f"VALUES ({', '.join('?' * len(cols))})", values)
+
+    def import_runs(self) -> list[Record]:
+        cur = self._conn.execute("SELECT * FROM safeground_import_run ORDER BY started_at, id")
+        names = [d[0] for d in cur.description]
+        rows = [dict(zip(names, r, strict=True)) for r in cur.fetchall()]
+        return [r | {"report": json.loads(r["report"]) if r["report"] else None} for r in rows]
 
 
 _CHANGE_COLUMNS = "seq, layer, fid, uuid, op, actor, import_run, at, before, after"

@@ -183,6 +183,8 @@ def _m11_terrain(conn: sqlite3.Connection) -> None:
                 conn.execute(f"ALTER TABLE {ddl.q(layer)} ADD COLUMN {ddl.column_sql(f)}")
         conn.execute(f"DROP TRIGGER IF EXISTS {ddl.q('sg_' + layer + '_audit_update')}")
         conn.execute(next(t for t in ddl.audit_triggers(rt) if "_audit_update" in t.split(" AFTER ")[0]))
+
+
 def _m12_sync(conn: sqlite3.Connection) -> None:
     # Offline field sync (`safeground sync`, `conflicts`): one row per field copy made or merge applied (its id is
     # the idempotence key of a merge: a server holding it has applied that merge), the version each record of a
@@ -213,6 +215,11 @@ SYNC_TABLES = (
 )
 
 
+def _m13_commit_ordered_audit(conn: sqlite3.Connection) -> None:
+    """Nothing to do in a GeoPackage: SQLite has one writer at a time, so audit numbers already follow commit
+    order. The PostgreSQL form numbers each transaction's audit rows as it commits."""
+
+
 #: (number, description, function). Never renumber or edit an applied migration; append a new one.
 MIGRATIONS: list[tuple[int, str, Callable[[sqlite3.Connection], None]]] = [
     (1, "GeoPackage core, SafeGround tables and every declared layer", _m1_initial),
@@ -231,6 +238,8 @@ MIGRATIONS: list[tuple[int, str, Callable[[sqlite3.Connection], None]]] = [
     (11, "Terrain class of hazard areas and team capacity by terrain class (clearance planning)", _m11_terrain),
     (12, "Offline field sync: field copies and merges, each record's version at copy time, conflicts to resolve",
      _m12_sync),
+    (13, "Audit sequence numbers follow commit order, so a reader of changes never skips one",
+     _m13_commit_ordered_audit),
 ]
 
 SCHEMA_VERSION = MIGRATIONS[-1][0]

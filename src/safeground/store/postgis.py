@@ -423,6 +423,58 @@ class PostGISStore(PostGISUsers, PostGISPlanRuns, PostGISTables, SyncTables, Sto
                                  params).fetchone()
         return None if row is None or row[0] is None else (row[0], row[1], row[2], row[3])
 
+    def remaining_areas(self, hazards: Sequence[str]) -> dict[str, float]:
+        """In one query: each hazard's polygon minus the union of its released polygons (``ST_Difference``), its
+        area (``ST_Area``) in the UTM zone of the remainder's centroid, as the GeoPackage store measures it."""
+        wanted = sorted(set(hazards))
+        if not wanted:
+            return {}
+        return {u: float(m2) for u, m2 in self._conn.execute(_REMAINING_SQL, (wanted, wanted))}
+
+    def vector_tile(self, name: str, layer: str, fields: Sequence[str], z: int, x: int, y: int, *,
+                    where: Where | None = None, area: shapely.Geometry | None = None, extent: int = 4096,
+                    buffer: int = 64, simplification: float = 0.0) -> bytes | None:
+        """``ST_AsMVT`` over ``ST_AsMVTGeom``: the records meeting the tile and its buffer (GiST index), in Web
+        Mercator, simplified (``ST_Simplify``, collapsed parts kept) by ``simplification`` grid units, clipped and
+        quantised to the tile's grid. Attributes keep the types GDAL's encoder gives them: integers, reals, and
+        text for the rest (booleans as ``True``/``False``)."""
+        rt = record_type(layer)
+        clause, params = self._where(rt, where, False, None)
+        conds = [clause.removeprefix("WHERE ")] if clause else []
+        conds.append(f"t.{q(GEOM)} && ST_Transform(ST_TileEnvelope({int(z)}, {int(x)}, {int(y)}, "
+                     f"margin => {buffer / extent!r}), 4326)")
+        if area is not None:
+            conds.append(f"ST_Intersects(t.{q(GEOM)}, ST_GeomFromWKB(%s, 4326))")
+            params.append(shapely.to_wkb(area))
+        columns = []
+        for f in (rt.field(n) for n in fields):
+            if f.type is FieldType.BOOLEAN:
+                columns.append(f"CASE WHEN t.{q(f.name)} THEN 'True' WHEN NOT t.{q(f.name)} THEN 'False' END "
+                               f"AS {q(f.name)}")
+            elif f.type in (FieldType.INTEGER, FieldType.REAL):
+                columns.append(f"t.{q(f.name)}")
+            else:
+                columns.append(f"t.{q(f.name)}::text AS {q(f.name)}")
+        z, x, y, extent, buffer = int(z), int(x), int(y), int(extent), int(buffer)
+        unit = 2 * _MERCATOR_HALF / 2 ** z / extent  # one grid unit, in metres
+        geom = f"ST_Transform(t.{q(GEOM)}, 3857)"
+        if simplification > 0:
+            geom = f"ST_Simplify({geom}, {float(simplification) * unit!r}, true)"
+        envelope = f"ST_TileEnvelope({z}, {x}, {y}), {extent}, {buffer}, true"
+        # A polygon (or the part of one in the tile and its buffer) smaller than a grid unit is kept as a unit's box
+        # (GDAL keeps such a sliver, or drops it when it collapses to a point): a small minefield or hazard never
+        # vanishes from a map at low zoom.
+        tiny = "ST_Dimension(s.g) = 2"
+        margin = f"ST_TileEnvelope({z}, {x}, {y}, margin => {buffer / extent!r})"
+        box = f"ST_Expand(ST_Envelope(ST_ClipByBox2D(s.g, {margin})), {unit / 2!r})"
+        sql = (f"SELECT ST_AsMVT(m.*, %s, {extent}, 'mvt_geom') FROM (SELECT COALESCE(ST_AsMVTGeom(s.g, {envelope}), "
+               f"CASE WHEN {tiny} THEN ST_AsMVTGeom({box}, "
+               f"{envelope}) END) AS mvt_geom, {', '.join(columns)} "
+               f"FROM {q(layer)} t CROSS JOIN LATERAL (SELECT {geom} AS g) s WHERE {' AND '.join(conds)} "
+               f"ORDER BY t.{FID}) m WHERE m.mvt_geom IS NOT NULL")
+        row = self._conn.execute(sql, [name, *params]).fetchone()
+        return bytes(row[0]) if row and row[0] is not None else b""
+
     def aggregate(self, layer: str, *, group_by: Sequence[str] = (),
                   metrics: Mapping[str, tuple[str, str]] | None = None,
                   where: Where | None = None, include_retired: bool = False) -> list[Record]:
@@ -522,6 +574,63 @@ class PostGISStore(PostGISUsers, PostGISPlanRuns, PostGISTables, SyncTables, Sto
             raise StoreError("backup.failed", f"pg_dump could not back up {self.location}: "
                                               f"{done.stderr.strip()}.",
                              hint="Check that pg_dump's version is at least the server's, and the user's rights.")
+
+    @classmethod
+    def restore(cls, backup: Path, url: str) -> None:
+        """``pg_restore`` the ``pg_dump`` archive ``backup`` into the empty database at ``url`` in one transaction
+        (a failure leaves it empty), then open it once so that an older backup is migrated."""
+        listing = subprocess.run([pg_tool("pg_restore"), "--list", str(backup)], capture_output=True, text=True,
+                                 check=False)
+        if listing.returncode != 0 or " TABLE public safeground_meta " not in listing.stdout:
+            raise StoreError("restore.not_a_backup", f"{backup} is not a pg_dump archive of a SafeGround database.",
+                             hint="Give a file written by 'safeground backup' from a PostgreSQL database.",
+                             status=422)
+        try:
+            with psycopg.connect(url, autocommit=True) as conn:
+                found = [r[0] for r in conn.execute(_USER_RELATIONS)]
+        except psycopg.OperationalError as exc:
+            raise StoreError("store.connection_failed",
+                             f"Cannot connect to {redacted(url)}: {str(exc).strip().splitlines()[-1]}.",
+                             hint="Create the empty database first (createdb), and check the URL.",
+                             status=503) from None
+        if found:
+            raise StoreError("restore.target_not_empty",
+                             f"{redacted(url)} is not empty: it holds {', '.join(found[:5])}"
+                             f"{' and more' if len(found) > 5 else ''}.",
+                             hint="Restore into a new, empty database (createdb NAME); a restore never "
+                                  "overwrites a database.", status=409)
+        done = subprocess.run([pg_tool("pg_restore"), "--no-owner", "--single-transaction", "--exit-on-error",
+                               f"--dbname={url}", str(backup)], capture_output=True, text=True, check=False)
+        if done.returncode != 0:
+            raise StoreError("restore.failed", f"pg_restore could not restore {backup} into {redacted(url)}: "
+                                               f"{done.stderr.strip()}.",
+                             hint="Check that pg_restore's version is at least the backup's pg_dump's, that the "
+                                  "server has PostGIS, and the user's rights.")
+        cls.open(url).close()
+
+
+#: Tables, views and sequences of a database that no extension (PostGIS's ``spatial_ref_sys``) owns.
+_USER_RELATIONS = """SELECT n.nspname || '.' || c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+WHERE c.relkind IN ('r', 'p', 'v', 'm', 'S', 'f') AND n.nspname NOT IN ('pg_catalog', 'information_schema')
+  AND n.nspname NOT LIKE 'pg\\_%' AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.classid = 'pg_class'::regclass
+  AND d.objid = c.oid AND d.deptype = 'e') ORDER BY 1"""
+
+
+#: Half the width of the Web Mercator square, in metres.
+_MERCATOR_HALF = 20037508.342789244
+
+#: Remaining area per hazard uuid (parameters: the uuids, twice). The zone is :func:`~safeground.geo.crs.utm_epsg`.
+_REMAINING_SQL = """WITH cut AS (
+  SELECT r.hazard, ST_Union(r.geom) AS g FROM released_area r
+   WHERE r.hazard = ANY(%s::text[]) AND r.release_status = 'released' AND r.retired_at IS NULL AND r.geom IS NOT NULL
+   GROUP BY r.hazard),
+rem AS (
+  SELECT h.uuid, CASE WHEN cut.g IS NULL THEN h.geom ELSE ST_Difference(h.geom, cut.g) END AS g
+    FROM hazard_area h LEFT JOIN cut ON cut.hazard = h.uuid WHERE h.uuid = ANY(%s::text[])),
+centred AS (SELECT uuid, g, ST_Centroid(g) AS c FROM rem)
+SELECT uuid, CASE WHEN g IS NULL OR ST_IsEmpty(g) THEN 0 ELSE ST_Area(ST_Transform(g,
+  (CASE WHEN ST_Y(c) >= 0 THEN 32600 ELSE 32700 END) + (floor((ST_X(c) + 180) / 6)::int %% 60) + 1)) END
+  FROM centred"""
 
 
 def pg_tool(name: str) -> str:

@@ -160,9 +160,57 @@ def _m11_terrain(conn: Any) -> None:
         for f in RECORD_TYPES[layer].all_fields:
             if f.name in names and f.name not in have:
                 conn.execute(f"ALTER TABLE {q(layer)} ADD COLUMN {ddl.column_sql(f)}")
+
+
 def _m12_sync(conn: Any) -> None:
     for stmt in SYNC_TABLES:
         conn.execute(stmt.format(serial="bigserial PRIMARY KEY", big="bigint", text=T))
+
+
+#: The advisory lock a committing writer holds while it numbers its audit rows (until its commit is visible).
+AUDIT_COMMIT_LOCK = 7400514
+
+
+def _m13_commit_ordered_audit(conn: Any) -> None:
+    """Audit rows get their final ``seq`` as their transaction commits, so seq order is commit order.
+
+    A number drawn at insert time alone is not: writer A draws 10, B draws 11 and commits, a reader reads up to 11
+    and keeps 11 as its high-water mark, then A commits 10, which that reader never reads. Now a row is inserted
+    with a provisional number (drawn as before, so the transaction reads its own changes in order) and
+    ``pending``; the first audit row of a transaction registers it in ``safeground_audit_pending``, whose deferred
+    constraint trigger runs just before the commit: it takes an advisory lock (held until the commit is visible),
+    gives the transaction's rows new numbers from the same sequence, in their order (drawn one by one, since
+    other writers draw provisional numbers meanwhile), and unregisters. Other readers only ever see final numbers,
+    each above every number committed before."""
+    conn.execute("ALTER TABLE safeground_audit ADD COLUMN pending boolean")
+    conn.execute("ALTER TABLE safeground_audit ALTER COLUMN pending SET DEFAULT true")
+    conn.execute("CREATE INDEX idx_safeground_audit_pending ON safeground_audit (seq) WHERE pending")
+    conn.execute("CREATE TABLE safeground_audit_pending (xid xid8 PRIMARY KEY)")
+    # Once a transaction (the setting is local to it, and undone with a rolled-back savepoint, as the row is).
+    conn.execute("""CREATE FUNCTION sg_audit_pending() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  IF current_setting('safeground.audit_pending', true) IS DISTINCT FROM 'yes' THEN
+    PERFORM set_config('safeground.audit_pending', 'yes', true);
+    INSERT INTO safeground_audit_pending VALUES (pg_current_xact_id()) ON CONFLICT DO NOTHING;
+  END IF;
+  RETURN NULL;
+END $$""")
+    conn.execute(f"""CREATE FUNCTION sg_audit_number() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  PERFORM pg_advisory_xact_lock({AUDIT_COMMIT_LOCK});
+  -- One number at a time from the sequence (others draw provisional numbers from it meanwhile), in order.
+  UPDATE safeground_audit a SET seq = o.final, pending = NULL
+    FROM (SELECT x.seq, nextval('safeground_audit_seq_seq') AS final
+            FROM (SELECT seq FROM safeground_audit WHERE pending ORDER BY seq) x) o
+   WHERE a.seq = o.seq AND a.pending;
+  DELETE FROM safeground_audit_pending WHERE xid = NEW.xid;
+  PERFORM set_config('safeground.audit_pending', '', true);
+  RETURN NULL;
+END $$""")
+    conn.execute("CREATE TRIGGER sg_audit_pending AFTER INSERT ON safeground_audit FOR EACH STATEMENT "
+                 "EXECUTE FUNCTION sg_audit_pending()")
+    conn.execute("CREATE CONSTRAINT TRIGGER sg_audit_number AFTER INSERT ON safeground_audit_pending "
+                 "DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION sg_audit_number()")
 
 
 _FORMS: dict[int, Callable[[Any], None]] = {
@@ -170,6 +218,7 @@ _FORMS: dict[int, Callable[[Any], None]] = {
     6: _m6_quarantine_resolution, 7: _m7_publications, 8: _m8_users, 9: _m9_risk_runs, 10: _m10_plan_runs,
     11: _m11_terrain,
     12: _m12_sync,
+    13: _m13_commit_ordered_audit,
 }
 
 #: (number, description, function): the GeoPackage's migrations, each in its PostgreSQL form. A GeoPackage

@@ -83,6 +83,12 @@ class PostGISTables:
                                f"VALUES ({', '.join(['%s'] * len(cols))}) ON CONFLICT (id) DO UPDATE SET {updates}",
                                values)
 
+    def import_runs(self) -> list[Record]:
+        cur = self._conn.execute("SELECT * FROM safeground_import_run ORDER BY started_at, id")
+        names = [d[0] for d in cur.description]
+        rows = [dict(zip(names, r, strict=True)) for r in cur.fetchall()]
+        return [r | {"report": json.loads(r["report"]) if r["report"] else None} for r in rows]
+
     # --- quarantine -----------------------------------------------------------------------------------
     _QUARANTINE = ("import_run", "layer", "source", "source_row", "code", "reason", "hint", "raw", "created_at")
 
