@@ -3,6 +3,7 @@ points, the demo's configured layers, and the errors a user meets."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -82,8 +83,15 @@ def test_the_demo_configures_its_context_file_and_settlements(small_demo: tuple[
     assert layers_for(ws, ("road=x.gpkg",)) == [LayerSpec("road", "x.gpkg")]  # named layers replace the config
 
 
-def test_features_of_the_demo_grid_against_shapely_and_the_records(small_demo: tuple[Workspace, Path]) -> None:
-    ws, _ = small_demo
+@pytest.fixture(scope="module")
+def demo_ws(any_small_demo: str) -> Iterator[Workspace]:
+    """The small demo on each backend in turn (its settlements are read from the store)."""
+    with Workspace.open(any_small_demo, user="ana") as ws:
+        yield ws
+
+
+def test_features_of_the_demo_grid_against_shapely_and_the_records(demo_ws: Workspace) -> None:
+    ws = demo_ws
     grid, _ = national_grid(ws, 2000, DEMO_BOX)
     xy = grid.xy()
     f = layer_features(ws, layers_for(ws), xy, grid.crs)
@@ -93,7 +101,7 @@ def test_features_of_the_demo_grid_against_shapely_and_the_records(small_demo: t
     # Distances: within the bound of the exact distance to the real lines, measured by shapely in the same CRS.
     from safeground.geo.crs import reproject
 
-    ctx = context_path(small_demo[1])
+    ctx = context_path(Path(ws.store.side_path))
     for name, layer in (("ctx_contact_dist", "line_of_contact"), ("ctx_road_dist", "roads")):
         lines = reproject(pyogrio.read_dataframe(ctx, layer=layer).geometry.values, 4326, grid.crs)
         exact = shapely.distance(shapely.union_all(lines), shapely.points(xy[::7])) / 1000
