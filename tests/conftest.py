@@ -66,28 +66,39 @@ def pg_admin_url() -> Iterator[str]:
     if given:
         yield given
         return
+    if not glob.glob("/usr/share/postgresql/*/extension/postgis.control"):
+        pytest.fail(_PG_MISSING, pytrace=False)
+    with running_cluster("sg-test-pg-", ["initdb", "-A", "trust", "-U", "postgres", "-E", "UTF8"],
+                         "-c fsync=off -c synchronous_commit=off -c full_page_writes=off -c jit=off "
+                         "-c shared_buffers=128MB -c max_connections=60") as port:
+        yield f"postgresql://postgres@127.0.0.1:{port}/postgres"
+
+
+@contextmanager
+def running_cluster(prefix: str, make_data: list[str], options: str) -> Iterator[int]:
+    """A PostgreSQL cluster of Debian's newest version, on loopback and a free port (yielded), in a temporary
+    folder deleted afterwards: ``make_data`` (a program of its bin folder and its arguments, e.g. ``initdb`` or
+    ``pg_basebackup``) writes the data folder, then ``pg_ctl`` starts it with ``options`` and stops it."""
     found = sorted(glob.glob("/usr/lib/postgresql/*/bin/pg_ctl"), key=lambda p: int(Path(p).parts[-3]))
-    if not found or not glob.glob("/usr/share/postgresql/*/extension/postgis.control"):
+    if not found:
         pytest.fail(_PG_MISSING, pytrace=False)
     bin_ = Path(found[-1]).parent
     as_user = "postgres" if os.geteuid() == 0 else None  # PostgreSQL refuses to run as root
-    folder = Path(tempfile.mkdtemp(prefix="sg-test-pg-"))
+    folder = Path(tempfile.mkdtemp(prefix=prefix))
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = int(s.getsockname()[1])
+    data = str(folder / "data")
     try:
         if as_user:
             shutil.chown(folder, as_user)
-        _pg_run([str(bin_ / "initdb"), "-D", str(folder / "data"), "-A", "trust", "-U", "postgres", "-E", "UTF8",
-                 "--no-sync"], as_user)
-        opts = (f"-k {folder} -p {port} -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off "
-                "-c full_page_writes=off -c jit=off -c shared_buffers=128MB -c max_connections=60")
-        _pg_run([str(bin_ / "pg_ctl"), "-D", str(folder / "data"), "-l", str(folder / "log"), "-o", opts, "-w",
-                 "start"], as_user)
+        _pg_run([str(bin_ / make_data[0]), *make_data[1:], "-D", data, "--no-sync"], as_user)
+        opts = f"-k {folder} -p {port} -c listen_addresses=127.0.0.1 {options}"
+        _pg_run([str(bin_ / "pg_ctl"), "-D", data, "-l", str(folder / "log"), "-o", opts, "-w", "start"], as_user)
         try:
-            yield f"postgresql://postgres@127.0.0.1:{port}/postgres"
+            yield port
         finally:
-            _pg_run([str(bin_ / "pg_ctl"), "-D", str(folder / "data"), "-m", "immediate", "-w", "stop"], as_user)
+            _pg_run([str(bin_ / "pg_ctl"), "-D", data, "-m", "immediate", "-w", "stop"], as_user)
     finally:
         shutil.rmtree(folder, ignore_errors=True)
 

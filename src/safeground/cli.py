@@ -25,7 +25,8 @@ from safeground.services.workspace import Workspace, database_present
 
 F = TypeVar("F", bound=Callable[..., Any])
 
-DB_HELP = "GeoPackage file (default: $SAFEGROUND_DB, then ./safeground.gpkg)."
+DB_HELP = ("GeoPackage file, or a PostgreSQL/PostGIS URL postgresql://... (default: $SAFEGROUND_DB, then "
+           "./safeground.gpkg).")
 
 
 def db_options(fn: F) -> F:
@@ -102,7 +103,7 @@ class SafeGroundGroup(click.Group):
 @click.group(cls=SafeGroundGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="safeground")
 def main() -> None:
-    """SafeGround: mine action information management (IMAS) on one GeoPackage file."""
+    """SafeGround: mine action information management (IMAS) on one GeoPackage file or a PostGIS database."""
 
 
 @main.command()

@@ -4,12 +4,6 @@ through ``serve --read-only``, follows an edit made on the primary, and refuses 
 
 from __future__ import annotations
 
-import glob
-import os
-import shutil
-import socket
-import subprocess
-import tempfile
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -19,6 +13,7 @@ import psycopg
 import pytest
 import shapely
 from fastapi.testclient import TestClient
+from tests.conftest import running_cluster
 
 from safeground.services import safety
 from safeground.services.records import add_record
@@ -27,35 +22,12 @@ from safeground.store.base import Batch
 from safeground.web.app import create_app
 
 
-def _run(args: list[str], as_user: str | None) -> None:
-    done = subprocess.run(["runuser", "-u", as_user, "--", *args] if as_user else args, capture_output=True,
-                          text=True, check=False)
-    assert done.returncode == 0, f"{args[0]} failed: {done.stderr.strip()}"
-
-
 @pytest.fixture
 def standby_of(pg_admin_url: str) -> Iterator[str]:
     """A hot standby of the test server (streaming replication), on loopback and a free port: its URL prefix."""
-    bin_ = Path(sorted(glob.glob("/usr/lib/postgresql/*/bin/pg_ctl"), key=lambda p: int(Path(p).parts[-3]))[-1]).parent
-    as_user = "postgres" if os.geteuid() == 0 else None
-    folder = Path(tempfile.mkdtemp(prefix="sg-test-standby-"))
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = int(s.getsockname()[1])
-    try:
-        if as_user:
-            shutil.chown(folder, as_user)
-        _run([str(bin_ / "pg_basebackup"), f"--dbname={pg_admin_url}", "-D", str(folder / "data"), "-R",
-              "-X", "stream", "--no-sync"], as_user)
-        opts = f"-k {folder} -p {port} -c listen_addresses=127.0.0.1 -c hot_standby=on"
-        _run([str(bin_ / "pg_ctl"), "-D", str(folder / "data"), "-l", str(folder / "log"), "-o", opts, "-w",
-              "start"], as_user)
-        try:
-            yield f"127.0.0.1:{port}"
-        finally:
-            _run([str(bin_ / "pg_ctl"), "-D", str(folder / "data"), "-m", "immediate", "-w", "stop"], as_user)
-    finally:
-        shutil.rmtree(folder, ignore_errors=True)
+    with running_cluster("sg-test-standby-", ["pg_basebackup", f"--dbname={pg_admin_url}", "-R", "-X", "stream"],
+                         "-c hot_standby=on") as port:
+        yield f"127.0.0.1:{port}"
 
 
 def test_the_public_read_path_works_on_a_hot_standby(pg_url: str, pg_admin_url: str, tmp_path: Path,
