@@ -186,6 +186,7 @@ def add_demo_accounts(ws: Workspace) -> Path:
     if lines:
         fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
         with os.fdopen(fd, "a", encoding="utf-8") as out:
-            out.write("# Demo accounts (username, role, password). Sign in at http://127.0.0.1:8000/\n"
-                      * (target.stat().st_size == 0) + "\n".join(lines) + "\n")
+            head = ("# Demo accounts (username, role, password). Sign in on the home page of safeground serve "
+                    "(http://127.0.0.1:8000/ unless --port says otherwise)\n")
+            out.write(head * (target.stat().st_size == 0) + "\n".join(lines) + "\n")
     return target
