@@ -120,13 +120,13 @@ def _scope(ws: Workspace, user: User | None) -> AreaScope | None:
     return users.area_scope(ws, user) if user is not None else None
 
 
-def _in_scope(ws: Workspace, layer: str, records: list[Record], scope: AreaScope) -> list[bool]:
+def in_scope(ws: Workspace, layer: str, records: list[Record], scope: AreaScope) -> list[bool]:
     """Which ``records`` of ``layer`` lie in ``scope`` (see the module's rules)."""
     if layer in _SEEN_THROUGH:
         link, parent = _SEEN_THROUGH[layer]
         uuids = sorted({r[link] for r in records if r.get(link)})
         parents = ws.store.query(parent, where={"uuid": uuids}, include_retired=True) if uuids else []
-        seen = {p["uuid"] for p, ok in zip(parents, _in_scope(ws, parent, parents, scope), strict=True) if ok}
+        seen = {p["uuid"] for p, ok in zip(parents, in_scope(ws, parent, parents, scope), strict=True) if ok}
         return [r.get(link) in seen for r in records]
     rt = record_type(layer)
     if not rt.has_field("admin2_code") and not rt.is_spatial:
@@ -186,7 +186,7 @@ def find_records(ws: Workspace, user: User | None, layer: str, flt: RecordFilter
         return Page([redact(user, layer, r) for r in rows], total, limit, offset)
     rows = ws.store.query(layer, where=where, bbox=flt.bbox, include_retired=flt.include_retired)
     for scope in scopes:
-        rows = [r for r, ok in zip(rows, _in_scope(ws, layer, rows, scope), strict=True) if ok]
+        rows = [r for r, ok in zip(rows, in_scope(ws, layer, rows, scope), strict=True) if ok]
     shown = rows[offset:offset + limit]
     if not geometry:
         shown = [{k: v for k, v in r.items() if k != "geometry"} for r in shown]
@@ -218,7 +218,7 @@ def get_record(ws: Workspace, user: User | None, layer: str, ref_or_uuid: str) -
     visible = record is not None and (user is not None or record["review_state"] in PUBLIC_STATES)
     scope = _scope(ws, user)
     if visible and scope is not None and record is not None:
-        visible = _in_scope(ws, layer, [record], scope)[0]
+        visible = in_scope(ws, layer, [record], scope)[0]
     if not visible or record is None:
         raise NotFoundError("record.not_found", f"No {record_type(layer).title.lower()} {ref_or_uuid}.",
                             hint=f"Check the reference; list the layer with GET /api/records/{layer}.")
@@ -255,4 +255,4 @@ def in_area(ws: Workspace, user: User, layer: str, record: Record) -> bool:
     """Whether ``record`` of ``layer`` lies in ``user``'s admin areas by the rules above (always, for a user
     without restrictions); the writing services check a new or changed record with it."""
     scope = _scope(ws, user)
-    return scope is None or _in_scope(ws, layer, [record], scope)[0]
+    return scope is None or in_scope(ws, layer, [record], scope)[0]

@@ -31,7 +31,7 @@ from safeground.domain.timestamps import now_iso
 from safeground.domain.users import User
 from safeground.domain.uuids import time_ordered
 from safeground.services import users
-from safeground.services.record_access import _in_scope, hidden_fields
+from safeground.services.record_access import hidden_fields, in_scope
 from safeground.services.users import AreaScope
 from safeground.services.workspace import Workspace
 from safeground.store.base import Record
@@ -121,7 +121,7 @@ def select_records(ws: Workspace, user: User, scope: AreaScope) -> dict[str, lis
                 if rt.has_field("admin2_code") else []
         else:
             rows = ws.store.query(layer)
-        for r, ok in zip(rows, _in_scope(ws, layer, rows, scope) if layer != "admin_area" else [True] * len(rows),
+        for r, ok in zip(rows, in_scope(ws, layer, rows, scope) if layer != "admin_area" else [True] * len(rows),
                          strict=True):
             if ok:
                 chosen[layer][r["uuid"]] = r
@@ -172,7 +172,7 @@ def make_field_copy(ws: Workspace, target: str | Path, area: str, *, username: s
     server_seq = ws.store.last_change_seq()  # changes after it are newer than the copy
     chosen = select_records(ws, user, scope)
     if own is not None:  # a restricted user's copy holds only what the user may see anyway (links included)
-        chosen = {layer: [r for r, ok in zip(rows, _in_scope(ws, layer, rows, own), strict=True) if ok]
+        chosen = {layer: [r for r, ok in zip(rows, in_scope(ws, layer, rows, own), strict=True) if ok]
                   for layer, rows in chosen.items()}
     sync_id = time_ordered(1)[0]
     partial = _partial(path)
