@@ -65,8 +65,8 @@ from safeground.services import plan_map, public_map, risk_map
 from safeground.services.public_hazards import PUBLIC_FIELDS
 from safeground.services.workspace import Workspace
 from safeground.store.gpkg_binary import envelope
-from safeground.store.gpkg_plans import PLAN_RUN_LAYER
 from safeground.store.gpkg_risk import RISK_RUN_LAYER
+from safeground.store.plan_rows import PLAN_RUN_LAYER
 from safeground.store.tile_cache import TileCache
 
 #: Deepest zoom served (the map overzooms beyond a layer's ``maxzoom``).
