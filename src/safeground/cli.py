@@ -1652,9 +1652,12 @@ def plan_priorities(db: str, user: str | None, method: str | None, weights_file:
               help="Seconds for the solver (the bound has its own 30 s).")
 @click.option("--adopt", "adopt_run", is_flag=True, help="Also make this run the current plan.")
 @click.option("--out", type=click.Path(dir_okay=False), help="Also write the plan as .csv or .gpkg.")
+@click.option("--hazards", type=int, metavar="N",
+              help="Plan only the N highest-priority open hazards (plan priorities' score); targets that also wait "
+                   "on others are left out.")
 @format_option
 def plan_make(db: str, user: str | None, start: Any, horizon: int, teams_file: str | None, time_limit: float,
-              adopt_run: bool, out: str | None, fmt: str) -> None:
+              adopt_run: bool, out: str | None, hazards: int | None, fmt: str) -> None:
     """Plan which teams clear which hazards, week by week: greedy, then HiGHS; value, bound and gap. Stored as a run.
 
     Example: safeground plan make --db demo.gpkg --teams teams.csv --start 2026-01-05 --horizon 26 --adopt
@@ -1665,7 +1668,7 @@ def plan_make(db: str, user: str | None, start: Any, horizon: int, teams_file: s
         check_out(out)
     with workspace(db, user) as ws:
         doc = make_plan(ws, start=start.date(), horizon=horizon, time_limit=time_limit, teams=teams_file,
-                        adopt_run=adopt_run)
+                        adopt_run=adopt_run, hazards=hazards)
         if out:
             write_plan(ws, doc["items"], out)
     safe = [t for t in doc["target_weeks"] if t["week"] is not None]
@@ -1675,7 +1678,9 @@ def plan_make(db: str, user: str | None, start: Any, horizon: int, teams_file: s
         lines.append(f"Teams from {ti['source']}: {len(ti['created'])} created, {len(ti['updated'])} updated, "
                      f"{ti['rows_quarantined']} quarantined {ti['quarantine_reasons'] or ''}".rstrip() + ".")
     lines += [f"{doc['teams']} teams, {doc['hazards']} open hazards, {doc['targets']} targets, "
-              f"{doc['horizon_weeks']} weeks from {doc['start']}.",
+              f"{doc['horizon_weeks']} weeks from {doc['start']}."
+              + (f" {doc['targets_left_out']} targets left out: they also wait on hazards outside the "
+                 f"{doc['hazards']} planned." if doc["targets_left_out"] else ""),
               f"value {doc['value']:.1f} (greedy {doc['greedy_value']:.1f}), bound {doc['bound']:.1f}, "
               f"gap {100 * doc['gap']:.1f}% ({doc['solve_seconds']} s; bound {doc['bound_seconds']} s).",
               f"{doc['hazards_released']} hazards released, {len(safe)} of {doc['targets']} targets safe in the "
@@ -1764,10 +1769,13 @@ def plan_when(target: str, db: str, user: str | None, fmt: str) -> None:
               help="What-if: this target safe by this week (repeatable).")
 @click.option("--time-limit", type=click.FloatRange(0.1), default=10.0, show_default=True,
               help="Seconds for the solver, per plan.")
+@click.option("--hazards", type=int, metavar="N",
+              help="Plan only the N highest-priority open hazards (plan priorities' score); targets that also wait "
+                   "on others are left out.")
 @format_option
 def plan_compare(db: str, user: str | None, start: Any, horizon: int, add: int, method: str | None,
                  remove: tuple[str, ...], weights_file: str | None, pins: tuple[str, ...], time_limit: float,
-                 fmt: str) -> None:
+                 hazards: int | None, fmt: str) -> None:
     """Plan the base and each what-if side by side: value, and the target dates that changed. Never current.
 
     Example: safeground plan compare --db demo.gpkg --start 2026-01-05 --horizon 26 --add-teams 5 --method manual
@@ -1777,7 +1785,7 @@ def plan_compare(db: str, user: str | None, start: Any, horizon: int, add: int, 
     parsed = tuple(parse_pin(p) for p in pins)
     with workspace(db, user) as ws:
         doc = compare(ws, start=start.date(), horizon=horizon, add=add, method=method, remove=remove,
-                      weights_file=weights_file, pins=parsed, time_limit=time_limit)
+                      weights_file=weights_file, pins=parsed, time_limit=time_limit, hazards=hazards)
     width = max(len(s["label"]) for s in doc["scenarios"])
     lines = [f"{doc['teams']} teams, {doc['hazards']} open hazards, {doc['targets']} targets, "
              f"{doc['horizon_weeks']} weeks from {doc['start']}; values under the base objective.",

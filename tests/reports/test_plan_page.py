@@ -99,7 +99,8 @@ def test_the_page_shows_the_current_plan_as_the_plan_services_give_it(ws: Worksp
                            "adopted": run["adopted_at"][:10], "start_date": "2026-03-09", "horizon_weeks": 5,
                            "end_date": "2026-04-12", "value": run["value"], "greedy_value": run["greedy_value"],
                            "bound": run["bound"], "gap": run["gap"], "status": run["status"]}
-    assert run["value"] == pytest.approx(10 * (5 - 1) + 5 * (5 - 3) + 1)
+    # households × weeks home, plus the road's value (1 USD) at the configured project weight
+    assert run["value"] == pytest.approx(10 * (5 - 1) + 5 * (5 - 3) + ws.config.plan.project_weight * 1)
     assert [(t["target"], t["status"], t["week"], t["date"]) for t in page["targets"]] == [
         (refs["Arriba"], "planned", 1, "2026-03-22"), (refs["Medio"], "planned", 3, "2026-04-05"),
         (refs["Camino"], "planned", 3, "2026-04-05"), (refs["Abajo"], "not_in_horizon", None, None)]

@@ -69,3 +69,39 @@ def test_plan_make_reports_a_checked_plan_and_exports_it(demo: Workspace, tmp_pa
     bad = CliRunner().invoke(main, ["plan", "make", "--db", str(path), "--start", START.isoformat(),
                                     "--horizon", "2", "--out", str(tmp_path / "plan.xlsx")])
     assert bad.exit_code == 1 and "plan.bad_out" in bad.output
+
+
+def test_instance_of_the_most_urgent_hazards_leaves_out_targets_that_wait_on_others(demo: Workspace) -> None:
+    from safeground.services.plan_priorities import priorities
+
+    ws = demo
+    full = build_instance(ws, START, 12).instance
+    n = len({h for t in full.targets for h in t.blocking}) - 1  # so at least one blocking hazard is left out
+    built = build_instance(ws, START, 12, hazards=n)
+    inst = built.instance
+    ranked = [r["ref"] for r in priorities(ws, as_of=START)["hazards"] if r["ref"] in {h.id for h in full.hazards}]
+    assert [h.id for h in inst.hazards] == sorted(ranked[:n])  # the n most urgent, in ref order
+    planned = {h.id for h in inst.hazards}
+    kept = {t.id for t in inst.targets}
+    for target in full.targets:  # a target is planned exactly when all its open hazards are
+        assert (target.id in kept) == (set(target.blocking) <= planned)
+    assert built.targets_left_out == len(full.targets) - len(inst.targets) > 0
+    assert {(t, h) for t, h in inst.travel_loss} == {(t.id, h) for t in inst.teams for h in planned}
+    same = build_instance(ws, START, 12, hazards=len(full.hazards) + 5)
+    assert [h.id for h in same.instance.hazards] == [h.id for h in full.hazards] and same.targets_left_out == 0
+
+
+def test_plan_make_plans_only_the_most_urgent_hazards_when_asked(demo: Workspace) -> None:
+    path = demo.store.location
+    result = CliRunner().invoke(main, ["plan", "make", "--db", str(path), "--start", START.isoformat(),
+                                       "--horizon", "6", "--time-limit", "2", "--hazards", "3", "--format", "json"])
+    assert result.exit_code == 0, result.output
+    doc = json.loads(result.output)
+    assert doc["hazards"] == 3 and doc["targets_left_out"] > 0
+    assert len({i["hazard_id"] for i in doc["items"]}) <= 3
+    text = CliRunner().invoke(main, ["plan", "make", "--db", str(path), "--start", START.isoformat(),
+                                     "--horizon", "6", "--time-limit", "1", "--hazards", "3"])
+    assert text.exit_code == 0 and "targets left out: they also wait on hazards outside the 3 planned" in text.output
+    bad = CliRunner().invoke(main, ["plan", "make", "--db", str(path), "--start", START.isoformat(),
+                                    "--horizon", "6", "--hazards", "0"])
+    assert bad.exit_code == 1 and "plan.bad_hazards" in bad.output and "--hazards" in bad.output

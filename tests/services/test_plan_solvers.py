@@ -23,6 +23,9 @@ SLOW = settings(max_examples=25, deadline=None, suppress_health_check=[HealthChe
 def test_greedy_and_improved_plans_pass_the_checker_and_improved_is_never_worse(instance) -> None:  # type: ignore[no-untyped-def]
     greedy = greedy_plan(instance)
     check_plan(instance, greedy)
+    for economical in (False, True):  # every greedy variant keeps every rule
+        check_plan(instance, greedy_plan(instance, team_weeks(instance), economical=economical))
+        check_plan(instance, greedy_plan(instance, economical=economical))
     result = improve_plan(instance, time_limit=5)
     check_plan(instance, result.plan)
     assert result.greedy_value == pytest.approx(plan_value(instance, greedy))
@@ -84,3 +87,21 @@ def test_bound_holds_above_the_plan_on_a_benchmark_shaped_instance() -> None:
     assert bound.optimal and bound.period == 1
     assert result.greedy_value <= result.value <= bound.bound
     assert bound.bound < 2 * result.value  # a bound that means something, not the sum of all values
+    assert len(bound.terms) == instance.horizon and sum(bound.terms) == pytest.approx(bound.bound)
+
+
+def test_economical_greedy_spends_the_slow_team_on_the_small_hazard() -> None:
+    from safeground.domain.plan import Hazard, PlanInstance, Target, Team
+
+    # A fast team (10,000 m² a week) and a slow one (1,000): the fast one is free first for both hazards, so
+    # the earliest-finish rule spends it on both and the big hazard waits a week; the economical rule leaves
+    # the small hazard to the slow team, which clears it in a week, and both settlements are home after week 0.
+    inst = PlanInstance((Hazard("BIG", 9000.0, {"manual": 1.0}), Hazard("SMALL", 900.0, {"manual": 1.0})),
+                        (Team("FAST", "manual", 10000.0), Team("SLOW", "manual", 1000.0)),
+                        (Target("S1", "settlement", ("BIG",), households=10),
+                         Target("S2", "settlement", ("SMALL",), households=2)), 4)
+    first = check_plan(inst, greedy_plan(inst)).released
+    economical = check_plan(inst, greedy_plan(inst, economical=True)).released
+    assert economical == {"BIG": 0, "SMALL": 0}
+    assert first["BIG"] + first["SMALL"] > 0
+    assert plan_value(inst, greedy_plan(inst, economical=True)) > plan_value(inst, greedy_plan(inst))

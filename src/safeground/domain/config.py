@@ -107,8 +107,10 @@ class PlanConfig(_Section):
     casualty_years: float = Field(3.0, gt=0, description="How many years back casualties count.")
     households_weight: float = Field(1.0, ge=0, description="Plan objective: value of one household-week home "
                                                             "before the horizon's end.")
-    project_weight: float = Field(1.0, ge=0, description="Plan objective: multiplier on a project's value when "
-                                                         "unblocked by its deadline.")
+    project_weight: float = Field(0.01, ge=0, description="Plan objective: multiplier on a project's value (USD) "
+                                                          "when unblocked by its deadline; 0.01 counts $100 of "
+                                                          "reconstruction unblocked on time as one household-week "
+                                                          "home.")
     risk_weight: float = Field(0.001, ge=0, description="Plan objective: value of one risk-weighted m² released "
                                                         "at the start of the horizon (less later).")
     effort: dict[str, dict[str, float]] = Field(

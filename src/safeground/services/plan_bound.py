@@ -39,19 +39,21 @@ import numpy as np
 from safeground.domain.plan import TOLERANCE_M2, PlanInstance
 from safeground.services.plan_milp import new_highs
 
-WHOLE_WEEKS_HAZARDS = 1000
+WHOLE_WEEKS_HAZARDS = 5000
 """Up to this many hazards the bound has the whole-weeks rows by default (at 5,000 hazards and 52 weeks they
 take the 52 LPs from about 20 s to about 2 minutes on two shared cores)."""
 
 
 @dataclass(frozen=True)
 class Bound:
-    """The bound, the period length used, whether every prefix LP was solved to optimality, seconds."""
+    """The bound, the period length used, whether every prefix LP was solved to optimality, seconds, and each
+    period's term of the sum (where a plan's gap comes from, week by week)."""
 
     bound: float
     period: int
     optimal: bool
     seconds: float
+    terms: tuple[float, ...] = ()
 
 
 def default_period(horizon: int, periods: int = 52) -> int:
@@ -176,23 +178,6 @@ def _build(instance: PlanInstance, whole_weeks: bool = True) -> _Prefix:
     rows: list[np.ndarray] = []
     cols: list[np.ndarray] = []
     vals: list[np.ndarray] = []
-    # Rows 0..n_w−1: W[h] − Σ_m f[m,h] ≤ 0.
-    rows.append(np.arange(n_w))
-    cols.append(w_cols)
-    vals.append(np.ones(n_w))
-    n_col, n_row = n_w, n_w
-    cap_rows = []
-    for need in needs:
-        hs = np.array([w_of[h] for h in need], dtype=np.int64)
-        f = np.arange(n_col, n_col + len(hs))
-        n_col += len(hs)
-        rows += [hs, np.full(len(hs), n_row)]
-        cols += [f, f]
-        values = np.array(list(need.values()), dtype=np.float64)
-        vals += [-np.ones(len(hs)), values]
-        cap_rows.append(n_row)
-        n_row += 1
-    # Team-weeks: releasing h takes at least ceil(area/fastest rate + least loss) team-weeks in all.
     cols_w = np.array(workable, dtype=np.int64)
     area = np.array([hazards[h].area_m2 for h in workable])
     fastest = rate[:, cols_w].max(axis=0, initial=0.0)
@@ -202,41 +187,61 @@ def _build(instance: PlanInstance, whole_weeks: bool = True) -> _Prefix:
         least_travel = np.where(rate[:, cols_w] > 0, _least_weeks(np.zeros(n_w)[None, :], rate[:, cols_w],
                                                                   loss[:, cols_w], horizon), np.inf
                                 ).min(axis=0, initial=np.inf)
-    weeks_needed = np.ceil(fastest_weeks + least_travel - 1e-9)
-    rows.append(np.full(n_w, n_row))
+    # Rows 0..n_w−1 (cover): W[h] − Σ_m f[m,h] ≤ 0, or with the whole weeks W[h] − Σ_m x[m,h] − S[h] ≤ 0.
+    rows.append(np.arange(n_w))
     cols.append(w_cols)
-    vals.append(weeks_needed)
-    cap_rows.append(n_row)
+    vals.append(np.ones(n_w))
+    n_col, n_row = n_w, n_w
+    cap_rows = list(range(n_row, n_row + len(methods)))  # each method's capacity
+    n_row += len(methods)
+    team_weeks_row = n_row  # releasing h takes at least ceil(area/fastest rate + least loss) team-weeks in all
     n_row += 1
-    # Whole weeks: a hazard released by one team alone takes ⌈area/rate + loss⌉ of its weeks (a team works one
-    # hazard a week); shared, at least max(2, ⌈area/fastest + 2·least loss⌉) team-weeks. A[m,h]: released by a
-    # team of m alone; S[h]: shared; W[h] ≤ Σ_m A[m,h] + S[h].
-    cover = np.arange(n_row, n_row + n_w) if whole_weeks else np.zeros(0, np.int64)
-    n_w_whole = len(cover)
-    rows.append(cover)
-    cols.append(w_cols[:n_w_whole])
-    vals.append(np.ones(n_w_whole))
-    n_row += n_w_whole
-    method_rows = np.arange(n_row, n_row + len(methods))
-    total_row = n_row + len(methods)
+    rows.append(np.full(n_w, team_weeks_row))
+    cols.append(w_cols)
+    vals.append(np.ceil(fastest_weeks + least_travel - 1e-9))
+    cap_rows.append(team_weeks_row)
+    method_rows = np.arange(n_row, n_row + len(methods))  # each method's team-weeks (whole weeks only)
+    total_row = n_row + len(methods)  # all team-weeks, counted by whole weeks (whole weeks only)
     n_row = total_row + 1
-    for mi, method in enumerate(methods if whole_weeks else []):
+    share_rows = np.arange(n_row, n_row + n_w) if whole_weeks and instance.max_teams_per_hazard >= 2 else None
+    if share_rows is not None:
+        n_row += n_w
+    for mi, method in enumerate(methods):
+        hs = np.array([w_of[h] for h in needs[mi]], dtype=np.int64)
+        need = np.array(list(needs[mi].values()), dtype=np.float64)
+        if not whole_weeks:  # f[m,h]: the share of h the crew of m works
+            f = np.arange(n_col, n_col + len(hs))
+            n_col += len(hs)
+            rows += [hs, np.full(len(hs), cap_rows[mi])]
+            cols += [f, f]
+            vals += [-np.ones(len(hs)), need]
+            continue
+        # x[m,h]: h released by one team of m alone, at its capacity need and its whole weeks, ⌈area/rate +
+        # loss⌉ at best (a team works one hazard a week); s[m,h]: the share of a shared h that m's teams clear,
+        # at the same capacity need and that share of max(1, area/rate + loss) weeks at least.
         teams = np.array([i for i, t in enumerate(instance.teams) if t.method == method], dtype=np.int64)
-        r = rate[np.ix_(teams, cols_w)]
-        alone = np.maximum(1.0, _least_weeks(area[None, :], r, loss[np.ix_(teams, cols_w)], horizon)).min(axis=0)
-        hs = np.flatnonzero(np.isfinite(alone))
-        whole = np.ceil(alone[hs] - 1e-9)
-        a = np.arange(n_col, n_col + len(hs))
+        alone = np.maximum(1.0, _least_weeks(area[None, :], rate[np.ix_(teams, cols_w)],
+                                             loss[np.ix_(teams, cols_w)], horizon)).min(axis=0)[hs]
+        whole = np.ceil(alone - 1e-9)
+        x = np.arange(n_col, n_col + len(hs))
         n_col += len(hs)
-        rows += [cover[hs], np.full(len(hs), method_rows[mi]), np.full(len(hs), total_row)]
-        cols += [a, a, a]
-        vals += [-np.ones(len(hs)), whole, whole]
-    if whole_weeks and instance.max_teams_per_hazard >= 2:
+        rows += [hs, np.full(len(hs), cap_rows[mi]), np.full(len(hs), method_rows[mi]), np.full(len(hs), total_row)]
+        cols += [x, x, x, x]
+        vals += [-np.ones(len(hs)), need, whole, whole]
+        if share_rows is not None:
+            sm = np.arange(n_col, n_col + len(hs))
+            n_col += len(hs)
+            rows += [share_rows[hs], np.full(len(hs), cap_rows[mi]), np.full(len(hs), method_rows[mi])]
+            cols += [sm, sm, sm]
+            vals += [-np.ones(len(hs)), need, alone]
+    if share_rows is not None:
+        # S[h]: h released by two teams together, at least max(2, ⌈area/fastest + 2·least loss⌉) team-weeks in
+        # all; its shares cover it: S[h] − Σ_m s[m,h] ≤ 0.
         shared = np.arange(n_col, n_col + n_w)
         n_col += n_w
-        rows += [cover, np.full(n_w, total_row)]
-        cols += [shared, shared]
-        vals += [-np.ones(n_w), np.maximum(2.0, np.ceil(fastest_weeks + 2 * least_travel - 1e-9))]
+        rows += [np.arange(n_w), np.full(n_w, total_row), share_rows]
+        cols += [shared, shared, shared]
+        vals += [-np.ones(n_w), np.maximum(2.0, np.ceil(fastest_weeks + 2 * least_travel - 1e-9)), np.ones(n_w)]
     cap_rows += [*method_rows, total_row]
     index = {h.id: i for i, h in enumerate(hazards)}
     weights = instance.weights
@@ -316,7 +321,7 @@ def plan_bound(instance: PlanInstance, period: int | None = None, time_limit: fl
     h.setOptionValue("threads", 1)
     h.setOptionValue("mip_rel_gap", 1e-6)
     h.passModel(model)
-    total, optimal = 0.0, True
+    total, optimal, terms = 0.0, True, []
     ends = [*range(length - 1, horizon - 1, length), horizon - 1]
     start = 0
     for end in ends:
@@ -349,5 +354,6 @@ def plan_bound(instance: PlanInstance, period: int | None = None, time_limit: fl
             duals = np.asarray(solution.row_dual, dtype=np.float64) if solution.dual_valid else np.zeros(n_row)
             value = _lagrangian(lp, cost, row_upper, duals, upper)
         total += value
+        terms.append(value)
         start = end + 1
-    return Bound(total, length, optimal, time.monotonic() - began)
+    return Bound(total, length, optimal, time.monotonic() - began, tuple(terms))

@@ -28,7 +28,7 @@ from safeground.domain.errors import ValidationError
 from safeground.domain.plan import PlanInstance, PlanWeights, Target, Team, check_plan, target_weeks
 from safeground.services.configuration import load_config_file
 from safeground.services.plan_greedy import greedy_plan
-from safeground.services.plan_instance import build_instance
+from safeground.services.plan_instance import BuiltInstance, build_instance
 from safeground.services.plan_make import parameters, solve
 from safeground.services.plan_runs import Solved, store_run, week_date
 from safeground.services.workspace import Workspace
@@ -116,7 +116,8 @@ def parse_pin(text: str) -> tuple[str, int]:
 
 
 def _scenario(ws: Workspace, base: PlanInstance, instance: PlanInstance, start: dt.date, label: str,
-              time_limit: float, skipped: list[str], base_weeks: dict[str, int | None] | None) -> dict[str, Any]:
+              time_limit: float, built: BuiltInstance, hazard_limit: int | None,
+              base_weeks: dict[str, int | None] | None) -> dict[str, Any]:
     solved = solve(instance, start, time_limit=time_limit, bound_time_limit=None)
     released = solved.released
     value = base.value_of_release(released)
@@ -126,7 +127,8 @@ def _scenario(ws: Workspace, base: PlanInstance, instance: PlanInstance, start: 
     greedy = base.value_of_release(check_plan(instance, greedy_plan(instance)).released)
     as_base = Solved(stored, solved.plan, start, value, greedy, solved.solve_seconds)
     run = store_run(ws, as_base, kind="what_if", label=label,
-                    parameters={**parameters(instance, start, skipped, time_limit, None), "what_if": label,
+                    parameters={**parameters(instance, start, built.skipped_teams, time_limit, None, hazard_limit,
+                                              built.targets_left_out), "what_if": label,
                                 "own_value": solved.value, "own_greedy_value": solved.greedy_value})
     weeks = target_weeks(base, released)
     out: dict[str, Any] = {
@@ -141,11 +143,13 @@ def _scenario(ws: Workspace, base: PlanInstance, instance: PlanInstance, start: 
 
 def compare(ws: Workspace, *, start: dt.date, horizon: int, add: int = 0, method: str | None = None,
             remove: tuple[str, ...] = (), weights_file: str | Path | None = None,
-            pins: tuple[tuple[str, int], ...] = (), time_limit: float = 10.0) -> dict[str, Any]:
-    """Plan the base instance and each what-if (see module); store every plan as a what-if run."""
+            pins: tuple[tuple[str, int], ...] = (), time_limit: float = 10.0,
+            hazards: int | None = None) -> dict[str, Any]:
+    """Plan the base instance (only the ``hazards`` most urgent open hazards when given) and each what-if (see
+    module); store every plan as a what-if run."""
     if add and not method:
         raise _bad("--add-teams needs --method.", "Say which kind of team to add, e.g. --method manual.")
-    built = build_instance(ws, start, horizon)
+    built = build_instance(ws, start, horizon, hazards)
     base = built.instance
     what_ifs: list[tuple[str, PlanInstance]] = []
     if add:
@@ -159,10 +163,10 @@ def compare(ws: Workspace, *, start: dt.date, horizon: int, add: int = 0, method
     if not what_ifs:
         raise _bad("No what-if given.", "Add --add-teams N --method M, --remove-team ID, --weights FILE or "
                                         "--pin TARGET=WEEK.")
-    first = _scenario(ws, base, base, start, "base", time_limit, built.skipped_teams, None)
+    first = _scenario(ws, base, base, start, "base", time_limit, built, hazards, None)
     rows = [first]
     for label, instance in what_ifs:
-        row = _scenario(ws, base, instance, start, label, time_limit, built.skipped_teams, first["target_weeks"])
+        row = _scenario(ws, base, instance, start, label, time_limit, built, hazards, first["target_weeks"])
         if label.startswith("pin "):
             ref, week = next((r, w) for r, w in pins if label == f"pin {r} by week {w}")
             got = row["target_weeks"][ref]
@@ -173,4 +177,5 @@ def compare(ws: Workspace, *, start: dt.date, horizon: int, add: int = 0, method
         row["target_weeks"] = [{"ref": k, "week": w, "date": week_date(start, w)}
                                for k, w in row["target_weeks"].items()]
     return {"start": start.isoformat(), "horizon_weeks": horizon, "time_limit": time_limit,
-            "teams": len(base.teams), "hazards": len(base.hazards), "targets": len(base.targets), "scenarios": rows}
+            "teams": len(base.teams), "hazards": len(base.hazards), "targets": len(base.targets),
+            "targets_left_out": built.targets_left_out, "scenarios": rows}

@@ -70,9 +70,13 @@ def team_weeks(instance: PlanInstance) -> dict[str, float]:
     return out
 
 
-def greedy_plan(instance: PlanInstance, work: Mapping[str, float] | None = None) -> Plan:
+def greedy_plan(instance: PlanInstance, work: Mapping[str, float] | None = None, economical: bool = False) -> Plan:
     """The greedy plan for ``instance`` (deterministic: ties go to the earlier id). ``work`` measures what a
-    hazard costs (default its area in m²; :func:`team_weeks` counts the weeks a team spends on it)."""
+    hazard costs (default its area in m²; :func:`team_weeks` counts the weeks a team spends on it).
+
+    Each hazard goes to the capable team that finishes it first; with ``economical``, to the team with the
+    least finish week plus twice the weeks it spends there, then the least capacity left unused in them, so a
+    fast team is not spent on a hazard a slower one clears in a week (a team works one hazard a week)."""
     free = {t.id: 0 for t in instance.teams}
     planned: set[str] = set()
     dropped: set[str] = set()
@@ -112,12 +116,16 @@ def greedy_plan(instance: PlanInstance, work: Mapping[str, float] | None = None)
             for team in instance.teams:
                 weeks = _schedule(instance, team, hazard, trial[team.id])
                 if weeks:
-                    options.append((weeks[-1].week, team.id, weeks))
+                    end = weeks[-1].week
+                    key = ((end + 2 * len(weeks), len(weeks) * instance.rate(team, hazard) - hazard.area_m2)
+                           if economical else (end, 0.0))
+                    options.append((key, team.id, weeks))
             if not options:
                 chosen = []
                 dropped.add(hazard.id)
                 break
-            end, team_id, weeks = min(options, key=lambda o: (o[0], o[1]))
+            _, team_id, weeks = min(options, key=lambda o: (o[0], o[1]))
+            end = weeks[-1].week
             trial[team_id] = end + 1
             chosen.append(weeks)
         if len(chosen) != len(todo):

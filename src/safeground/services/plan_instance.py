@@ -13,6 +13,9 @@
   of a week, on the ellipsoid (pyproj's Geod).
 - **Targets**: priority targets with at least one open blocking hazard; settlements weigh their displaced
   households, other kinds their value, due in the week holding their deadline.
+- **The most urgent hazards only** (``hazards=N``, ``plan make --hazards N``): the ``N`` open hazards ranked
+  highest by ``plan priorities`` (the configured score); a target that waits on an open hazard outside them
+  cannot become safe in this plan and is left out (counted in ``targets_left_out``).
 """
 
 from __future__ import annotations
@@ -28,7 +31,7 @@ from pyproj import Geod
 from safeground.domain.errors import ValidationError
 from safeground.domain.plan import STANDARD_TERRAIN, Hazard, PlanInstance, PlanWeights, Target, Team
 from safeground.domain.vocabularies import TERRAIN_CLASS
-from safeground.services.plan_priorities import OPEN
+from safeground.services.plan_priorities import OPEN, priorities
 from safeground.services.workspace import Workspace
 
 _GEOD = Geod(ellps="WGS84")
@@ -36,11 +39,13 @@ _GEOD = Geod(ellps="WGS84")
 
 @dataclass(frozen=True)
 class BuiltInstance:
-    """The instance, the refs of teams left out (no capacity or no base) and the start date."""
+    """The instance, the refs of teams left out (no capacity or no base), the start date and how many targets
+    were left out because they also wait on open hazards outside the planned ones."""
 
     instance: PlanInstance
     skipped_teams: list[str]
     start: dt.date
+    targets_left_out: int = 0
 
 
 def _weeks(start: dt.date, horizon: int, since: str | None, until: str | None) -> frozenset[int]:
@@ -59,11 +64,27 @@ def _weeks(start: dt.date, horizon: int, since: str | None, until: str | None) -
     return frozenset(out)
 
 
-def build_instance(ws: Workspace, start: dt.date, horizon: int) -> BuiltInstance:
-    """The planning instance for ``horizon`` weeks from ``start`` (see module)."""
+def check_hazard_limit(hazards: int | None) -> None:
+    """Refuse a limit on the planned hazards below 1 (``plan.bad_hazards``)."""
+    if hazards is not None and hazards < 1:
+        raise ValidationError("plan.bad_hazards", f"The number of hazards to plan must be at least 1, not {hazards}.",
+                              hint="Pass --hazards with a positive number, e.g. 5000, or leave it out to plan "
+                                   "every open hazard.")
+
+
+def most_urgent(ws: Workspace, n: int, among: set[str], as_of: dt.date) -> set[str]:
+    """The uuids of the ``n`` hazards of ``among`` ranked highest by ``plan priorities`` on ``as_of``."""
+    ranked = [row["uuid"] for row in priorities(ws, as_of=as_of)["hazards"] if row["uuid"] in among]
+    return set(ranked[:n])
+
+
+def build_instance(ws: Workspace, start: dt.date, horizon: int, hazards: int | None = None) -> BuiltInstance:
+    """The planning instance for ``horizon`` weeks from ``start`` (see module); only the ``hazards`` most
+    urgent open hazards when given."""
     if horizon < 1 or horizon > 520:
         raise ValidationError("plan.bad_horizon", f"The horizon must be 1 to 520 weeks, not {horizon}.",
                               hint="Pass --horizon with a number of weeks, e.g. 52.")
+    check_hazard_limit(hazards)
     cfg = ws.config.plan
     terrains = [c for c in TERRAIN_CLASS.codes if c != STANDARD_TERRAIN]
     teams_rows = ws.store.query("team", fields=["method", "capacity_m2_week", "available_from", "available_until",
@@ -86,25 +107,34 @@ def build_instance(ws: Workspace, start: dt.date, horizon: int) -> BuiltInstance
     rows = [h for h in ws.store.query("hazard_area", fields=fields, order_by="ref")
             if h["status"] in OPEN and (h["remaining_area_m2"] or 0) > ws.config.release.remaining_area_tolerance_m2
             and h["geometry"] is not None]
-    hazards = []
+    outside: set[str] = set()
+    if hazards is not None and len(rows) > hazards:
+        chosen = most_urgent(ws, hazards, {h["uuid"] for h in rows}, start)
+        outside = {h["uuid"] for h in rows if h["uuid"] not in chosen}
+        rows = [h for h in rows if h["uuid"] in chosen]
+    planned = []
     for h in rows:
         effort = {m: e[h["hazard_class"]] for m, e in cfg.effort.items() if h["hazard_class"] in e}
-        hazards.append(Hazard(h["ref"], float(h["remaining_area_m2"]), effort, risk=0.0,
+        planned.append(Hazard(h["ref"], float(h["remaining_area_m2"]), effort, risk=0.0,
                               terrain=h["terrain"] or STANDARD_TERRAIN))
     loss: dict[tuple[str, str], float] = {}
-    if hazards and teams:
+    if planned and teams:
         points = shapely.get_coordinates(shapely.point_on_surface(np.array([h["geometry"] for h in rows])))
         per_km = cfg.travel_days_per_100km / 100.0 / cfg.workdays_per_week
         for team, base in zip(teams, bases, strict=True):
             _, _, dist = _GEOD.inv(np.full(len(points), base[0]), np.full(len(points), base[1]),
                                    points[:, 0], points[:, 1])
-            for hazard, d in zip(hazards, dist, strict=True):
+            for hazard, d in zip(planned, dist, strict=True):
                 loss[(team.id, hazard.id)] = float(d) / 1000.0 * per_km
     by_uuid = {h["uuid"]: h["ref"] for h in rows}
-    targets = []
+    targets, left_out = [], 0
     for t in ws.store.query("priority_target", fields=["kind", "displaced_households", "value", "deadline",
                                                        "blocking_hazards"], geometry=False, order_by="ref"):
-        blocking = tuple(sorted({by_uuid[u] for u in (t["blocking_hazards"] or "").split() if u in by_uuid}))
+        uuids = (t["blocking_hazards"] or "").split()
+        if any(u in outside for u in uuids):  # waits on an open hazard this plan leaves out
+            left_out += 1
+            continue
+        blocking = tuple(sorted({by_uuid[u] for u in uuids if u in by_uuid}))
         if not blocking:
             continue
         if t["kind"] == "settlement":
@@ -114,5 +144,5 @@ def build_instance(ws: Workspace, start: dt.date, horizon: int) -> BuiltInstance
             targets.append(Target(t["ref"], "project", blocking, value=float(t["value"] or 0.0),
                                   deadline_week=deadline))
     weights = PlanWeights(cfg.households_weight, cfg.project_weight, cfg.risk_weight)
-    instance = PlanInstance(tuple(hazards), tuple(teams), tuple(targets), horizon, weights, loss)
-    return BuiltInstance(instance, skipped, start)
+    instance = PlanInstance(tuple(planned), tuple(teams), tuple(targets), horizon, weights, loss)
+    return BuiltInstance(instance, skipped, start, left_out)

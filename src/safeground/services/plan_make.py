@@ -18,7 +18,7 @@ from safeground.domain.errors import ValidationError
 from safeground.domain.plan import PlanInstance
 from safeground.io.vector import new_file, write_vector
 from safeground.services.plan_bound import plan_bound
-from safeground.services.plan_instance import build_instance
+from safeground.services.plan_instance import build_instance, check_hazard_limit
 from safeground.services.plan_runs import Solved, adopt, store_run
 from safeground.services.plan_solve import improve_plan
 from safeground.services.plan_teams import import_teams
@@ -66,31 +66,36 @@ def solve(instance: PlanInstance, start: dt.date, *, time_limit: float, bound_ti
 
 
 def parameters(instance: PlanInstance, start: dt.date, skipped: list[str], time_limit: float,
-               bound_time_limit: float | None) -> dict[str, Any]:
-    """What a run was made from: start, horizon, teams, weights, time limits, sizes."""
+               bound_time_limit: float | None, hazard_limit: int | None = None,
+               targets_left_out: int = 0) -> dict[str, Any]:
+    """What a run was made from: start, horizon, teams, weights, time limits, sizes (and the limit on the
+    hazards planned, with the targets it left out)."""
     w = instance.weights
     return {"start": start.isoformat(), "horizon_weeks": instance.horizon,
             "teams": [{"ref": t.id, "method": t.method, "capacity_m2_week": t.capacity_m2_week,
                        "capacity_by_terrain": dict(t.terrain_capacity)} for t in instance.teams],
             "skipped_teams": skipped, "weights": {"households": w.households, "project": w.project, "risk": w.risk},
             "time_limit": time_limit, "bound_time_limit": bound_time_limit, "hazards": len(instance.hazards),
-            "targets": len(instance.targets)}
+            "targets": len(instance.targets), "hazard_limit": hazard_limit, "targets_left_out": targets_left_out}
 
 
 def make_plan(ws: Workspace, *, start: dt.date, horizon: int, time_limit: float = 60.0,
-              bound_time_limit: float = 30.0, teams: str | Path | None = None, adopt_run: bool = False
-              ) -> dict[str, Any]:
-    """Import ``teams`` if given, plan ``horizon`` weeks from ``start``, store the run (current if
-    ``adopt_run``): value, greedy value, bound, gap, target weeks and the rows."""
+              bound_time_limit: float = 30.0, teams: str | Path | None = None, adopt_run: bool = False,
+              hazards: int | None = None) -> dict[str, Any]:
+    """Import ``teams`` if given, plan ``horizon`` weeks from ``start`` (only the ``hazards`` most urgent open
+    hazards when given), store the run (current if ``adopt_run``): value, greedy value, bound, gap, target
+    weeks and the rows."""
     if horizon < 1 or horizon > 520:  # before any write: a refused plan leaves the teams as they were
         raise ValidationError("plan.bad_horizon", f"The horizon must be 1 to 520 weeks, not {horizon}.",
                               hint="Pass --horizon with a number of weeks, e.g. 52.")
+    check_hazard_limit(hazards)
     imported = import_teams(ws, teams) if teams else None
-    built = build_instance(ws, start, horizon)
+    built = build_instance(ws, start, horizon, hazards)
     instance = built.instance
     solved = solve(instance, start, time_limit=time_limit, bound_time_limit=bound_time_limit)
     run = store_run(ws, solved, kind="plan",
-                    parameters=parameters(instance, start, built.skipped_teams, time_limit, bound_time_limit))
+                    parameters=parameters(instance, start, built.skipped_teams, time_limit, bound_time_limit,
+                                          hazards, built.targets_left_out))
     if adopt_run:
         run = adopt(ws, run["id"])
     released = solved.released
@@ -99,7 +104,8 @@ def make_plan(ws: Workspace, *, start: dt.date, horizon: int, time_limit: float 
         "teams_import": imported.to_dict() if imported else None,
         "start": start.isoformat(), "horizon_weeks": horizon,
         "teams": len(instance.teams), "skipped_teams": built.skipped_teams, "hazards": len(instance.hazards),
-        "targets": len(instance.targets), "value": solved.value, "greedy_value": solved.greedy_value,
+        "targets": len(instance.targets), "targets_left_out": built.targets_left_out,
+        "value": solved.value, "greedy_value": solved.greedy_value,
         "bound": solved.bound, "gap": solved.gap, "bound_period_weeks": solved.bound_period,
         "solve_seconds": round(solved.solve_seconds, 3), "bound_seconds": round(solved.bound_seconds or 0.0, 3),
         "hazards_released": len(released),

@@ -1,7 +1,8 @@
 """The improved clearance plan: greedy, better greedy starts, local search, then HiGHS, within a time limit.
 
 1. *Greedy* (the reference) and greedy *variants* that measure a hazard's cost in the weeks the best team
-   spends on it (a team works one hazard a week, so small hazards cost more than their area says); the best
+   spends on it (a team works one hazard a week, so small hazards cost more than their area says) and give
+   each hazard to the team that spends the fewest weeks on it for an early finish (``economical``); the best
    of them is the start.
 2. *Local search* (:mod:`safeground.services.plan_search`) moves and reorders hazards in the teams'
    sequences, keeping moves that do not lower the value.
@@ -104,9 +105,10 @@ def improve_plan(instance: PlanInstance, time_limit: float = 60.0, whole_columns
             progress.append((time.monotonic() - began, value))
 
     for work in _variants(instance):
-        if left() <= 0.05:
-            break
-        offer(greedy_plan(instance, work))
+        for economical in (True, False):
+            if left() <= 0.05:
+                break
+            offer(greedy_plan(instance, work, economical=economical))
     small = _size(instance) <= whole_columns
     if left() > 0.05:
 
