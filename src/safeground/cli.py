@@ -47,6 +47,12 @@ def format_option(fn: F) -> F:
                         help="Output format; the JSON is documented in the README.")(fn)
 
 
+def hazards_option(fn: F) -> F:
+    return click.option("--hazards", type=int, metavar="N",
+                        help="Plan only the N highest-priority open hazards (plan priorities' score); targets "
+                             "that also wait on others are left out.")(fn)
+
+
 @contextmanager
 def workspace(db: str, user: str | None, *, create: bool = False) -> Iterator[Workspace]:
     ws = Workspace.open(db, user=user, create=create)
@@ -1652,9 +1658,7 @@ def plan_priorities(db: str, user: str | None, method: str | None, weights_file:
               help="Seconds for the solver (the bound has its own 30 s).")
 @click.option("--adopt", "adopt_run", is_flag=True, help="Also make this run the current plan.")
 @click.option("--out", type=click.Path(dir_okay=False), help="Also write the plan as .csv or .gpkg.")
-@click.option("--hazards", type=int, metavar="N",
-              help="Plan only the N highest-priority open hazards (plan priorities' score); targets that also wait "
-                   "on others are left out.")
+@hazards_option
 @format_option
 def plan_make(db: str, user: str | None, start: Any, horizon: int, teams_file: str | None, time_limit: float,
               adopt_run: bool, out: str | None, hazards: int | None, fmt: str) -> None:
@@ -1769,9 +1773,7 @@ def plan_when(target: str, db: str, user: str | None, fmt: str) -> None:
               help="What-if: this target safe by this week (repeatable).")
 @click.option("--time-limit", type=click.FloatRange(0.1), default=10.0, show_default=True,
               help="Seconds for the solver, per plan.")
-@click.option("--hazards", type=int, metavar="N",
-              help="Plan only the N highest-priority open hazards (plan priorities' score); targets that also wait "
-                   "on others are left out.")
+@hazards_option
 @format_option
 def plan_compare(db: str, user: str | None, start: Any, horizon: int, add: int, method: str | None,
                  remove: tuple[str, ...], weights_file: str | None, pins: tuple[str, ...], time_limit: float,
