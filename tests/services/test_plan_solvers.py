@@ -10,6 +10,7 @@ from safeground.scenario.planning import planning_instance
 from safeground.services.plan_bound import plan_bound
 from safeground.services.plan_greedy import greedy_plan, team_weeks
 from safeground.services.plan_milp import solve_model
+from safeground.services.plan_nested import checkpoints, nested_plan
 from safeground.services.plan_search import local_search
 from safeground.services.plan_solve import improve_plan
 
@@ -26,6 +27,8 @@ def test_greedy_and_improved_plans_pass_the_checker_and_improved_is_never_worse(
     for economical in (False, True):  # every greedy variant keeps every rule
         check_plan(instance, greedy_plan(instance, team_weeks(instance), economical=economical))
         check_plan(instance, greedy_plan(instance, economical=economical))
+    check_plan(instance, nested_plan(instance))
+    check_plan(instance, nested_plan(instance, lookahead=2, slack=0))
     result = improve_plan(instance, time_limit=5)
     check_plan(instance, result.plan)
     assert result.greedy_value == pytest.approx(plan_value(instance, greedy))
@@ -105,3 +108,38 @@ def test_economical_greedy_spends_the_slow_team_on_the_small_hazard() -> None:
     assert economical == {"BIG": 0, "SMALL": 0}
     assert first["BIG"] + first["SMALL"] > 0
     assert plan_value(inst, greedy_plan(inst, economical=True)) > plan_value(inst, greedy_plan(inst))
+
+
+def test_nested_plan_clears_for_a_project_just_in_time_and_brings_families_home_first() -> None:
+    from safeground.domain.plan import Hazard, PlanInstance, Target, Team
+
+    # One team clears one hazard a week. The project (value 100, due at the end of week 2) is denser than the
+    # settlement (20 households × 3 weeks = 60), so the greedy clears for it first and the families wait a
+    # week. The nested plan sees that the project is only worth something by its deadline: the settlement
+    # first (home from week 0), the project's hazard in week 1, still in time.
+    inst = PlanInstance((Hazard("A", 500.0, {"manual": 1.0}), Hazard("C", 500.0, {"manual": 1.0})),
+                        (Team("T", "manual", 500.0),),
+                        (Target("S", "settlement", ("A",), households=20),
+                         Target("P", "project", ("C",), value=100.0, deadline_week=2)), 3)
+    assert checkpoints(inst) == [0, 1, 2]
+    nested = check_plan(inst, nested_plan(inst)).released
+    assert nested == {"A": 0, "C": 1}
+    assert plan_value(inst, nested_plan(inst)) == 160.0
+    assert check_plan(inst, greedy_plan(inst)).released == {"C": 0, "A": 1}
+    assert plan_value(inst, greedy_plan(inst)) == 140.0
+    assert improve_plan(inst, time_limit=2).value == 160.0
+
+
+def test_nested_plan_with_a_lookahead_beats_greedy_where_settlements_wait_on_many_hazards() -> None:
+    # The synthetic instance's settlements wait on up to ten hazards of several weeks each. Checkpoint by
+    # checkpoint alone, the LPs spend the teams on what is safe soonest; planning the next checkpoint too
+    # leaves room for the settlements.
+    instance = planning_instance(400, 8, 26, seed=11)
+    greedy = plan_value(instance, greedy_plan(instance))
+    ahead = nested_plan(instance, lookahead=2)
+    check_plan(instance, ahead)
+    assert plan_value(instance, ahead) > 1.05 * greedy
+    assert plan_value(instance, ahead) > plan_value(instance, nested_plan(instance))
+    assert plan_value(instance, ahead) <= plan_bound(instance).bound
+    result = improve_plan(instance, time_limit=10)  # it tries both, and the search starts from the best
+    assert result.value >= plan_value(instance, ahead)

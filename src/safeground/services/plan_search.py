@@ -237,6 +237,19 @@ class _State:
         return Plan(tuple(sorted(out, key=lambda a: (a.team_id, a.week))))
 
 
+def sequences_plan(instance: PlanInstance, sequences: Sequence[Sequence[int]]) -> Plan:
+    """The plan that works each team's hazards (indices into ``instance.hazards``) in the order given, one
+    after another from week 0 (list scheduling; work past the horizon is left out).
+
+    >>> from safeground.domain.plan import Hazard, PlanInstance, Team
+    >>> inst = PlanInstance((Hazard("A", 400.0, {"manual": 1.0}), Hazard("B", 900.0, {"manual": 1.0})),
+    ...                     (Team("T", "manual", 500.0),), (), 3)
+    >>> [(a.hazard_id, a.week, a.area_m2) for a in sequences_plan(inst, [[1, 0]]).assignments]
+    [('B', 0, 500.0), ('B', 1, 400.0), ('A', 2, 400.0)]
+    """
+    return _State(instance, [list(s) for s in sequences]).plan()
+
+
 def _sequences(instance: PlanInstance, plan: Plan) -> list[list[int]]:
     """Each team's hazards in the order it starts them; a hazard worked by two teams stays with the first."""
     index = {h.id: i for i, h in enumerate(instance.hazards)}

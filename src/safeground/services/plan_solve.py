@@ -1,9 +1,10 @@
 """The improved clearance plan: greedy, better greedy starts, local search, then HiGHS, within a time limit.
 
-1. *Greedy* (the reference) and greedy *variants* that measure a hazard's cost in the weeks the best team
-   spends on it (a team works one hazard a week, so small hazards cost more than their area says) and give
-   each hazard to the team that spends the fewest weeks on it for an early finish (``economical``); the best
-   of them is the start.
+1. *Greedy* (the reference); the *nested plan* (:mod:`safeground.services.plan_nested`: checkpoint by
+   checkpoint, an LP fixes the targets that can be safe by then); and greedy *variants* that measure a
+   hazard's cost in the weeks the best team spends on it (a team works one hazard a week, so small hazards
+   cost more than their area says) and give each hazard to the team that spends the fewest weeks on it for
+   an early finish (``economical``). The best of them is the start.
 2. *Local search* (:mod:`safeground.services.plan_search`) moves and reorders hazards in the teams'
    sequences, keeping moves that do not lower the value.
 3. *HiGHS*: an instance small enough (``whole_columns``) is solved whole, warm-started from the incumbent;
@@ -35,6 +36,7 @@ from dataclasses import dataclass
 from safeground.domain.plan import Plan, PlanInstance, plan_value
 from safeground.services.plan_greedy import greedy_plan, team_weeks
 from safeground.services.plan_milp import solve_model
+from safeground.services.plan_nested import LOOKAHEAD_COST, LOOKAHEAD_WEEKS, nested_plan
 from safeground.services.plan_search import local_search
 
 
@@ -82,12 +84,14 @@ def _variants(instance: PlanInstance) -> list[dict[str, float]]:
 
 def improve_plan(instance: PlanInstance, time_limit: float = 60.0, whole_columns: int = 4000,
                  piece_columns: int = 20000, max_group_teams: int = 4, search_share: float = 0.75,
-                 seed: int = 0) -> PlanResult:
-    """Greedy, greedy variants, local search, then HiGHS until ``time_limit`` seconds; never worse than greedy.
+                 seed: int = 0, nested_share: float = 0.5) -> PlanResult:
+    """Greedy, the nested plan, greedy variants, local search, then HiGHS until ``time_limit`` seconds; never
+    worse than greedy.
 
-    The local search gets ``search_share`` of the time left after the starts (at most half of it when the
-    whole model is small enough for HiGHS). A piece holds the hazards its teams work on in the current plan
-    and, up to about ``piece_columns`` team-hazard-week columns, the densest hazards nobody works on."""
+    The nested plan gets at most ``nested_share`` of the time. The local search gets ``search_share`` of the
+    time left after the starts (at most half of it when the whole model is small enough for HiGHS). A piece
+    holds the hazards its teams work on in the current plan and, up to about ``piece_columns``
+    team-hazard-week columns, the densest hazards nobody works on."""
     began = time.monotonic()
     plan = greedy_plan(instance)
     greedy_value = value = plan_value(instance, plan)
@@ -104,6 +108,12 @@ def improve_plan(instance: PlanInstance, time_limit: float = 60.0, whole_columns
             plan, value = new, new_value
             progress.append((time.monotonic() - began, value))
 
+    if left() > 0.05:  # the nested plan; with a lookahead too when that fits in its share of the time
+        budget, mark = nested_share * left(), time.monotonic()
+        offer(nested_plan(instance, time_limit=budget))
+        spent = time.monotonic() - mark
+        if LOOKAHEAD_COST * spent < budget - spent:
+            offer(nested_plan(instance, time_limit=budget - spent, lookahead=LOOKAHEAD_WEEKS))
     for work in _variants(instance):
         for economical in (True, False):
             if left() <= 0.05:
