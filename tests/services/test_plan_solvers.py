@@ -10,7 +10,7 @@ from safeground.scenario.planning import planning_instance
 from safeground.services.plan_bound import plan_bound
 from safeground.services.plan_greedy import greedy_plan, team_weeks
 from safeground.services.plan_milp import solve_model
-from safeground.services.plan_nested import checkpoints, nested_plan
+from safeground.services.plan_nested import checkpoints, nested_plan, nested_plans
 from safeground.services.plan_search import local_search
 from safeground.services.plan_solve import improve_plan
 
@@ -131,15 +131,19 @@ def test_nested_plan_clears_for_a_project_just_in_time_and_brings_families_home_
 
 
 def test_nested_plan_with_a_lookahead_beats_greedy_where_settlements_wait_on_many_hazards() -> None:
-    # The synthetic instance's settlements wait on up to ten hazards of several weeks each. Checkpoint by
-    # checkpoint alone, the LPs spend the teams on what is safe soonest; planning the next checkpoint too
-    # leaves room for the settlements.
+    # The synthetic instance's settlements wait on up to ten hazards of several weeks each, and its projects
+    # are due in every week. With a checkpoint at every deadline the LPs spend the teams on what is safe
+    # soonest; on the coarser grid, and more so planning a later checkpoint too, the settlements get room.
     instance = planning_instance(400, 8, 26, seed=11)
     greedy = plan_value(instance, greedy_plan(instance))
-    ahead = nested_plan(instance, lookahead=2)
+    every_deadline = plan_value(instance, nested_plan(instance))
+    grid = plan_value(instance, nested_plan(instance, deadlines=False))
+    ahead = nested_plan(instance, lookahead=2, deadlines=False)
     check_plan(instance, ahead)
-    assert plan_value(instance, ahead) > 1.05 * greedy
-    assert plan_value(instance, ahead) > plan_value(instance, nested_plan(instance))
+    assert plan_value(instance, ahead) > grid > every_deadline
+    assert plan_value(instance, ahead) > 1.1 * greedy
     assert plan_value(instance, ahead) <= plan_bound(instance).bound
-    result = improve_plan(instance, time_limit=10)  # it tries both, and the search starts from the best
+    tried = [plan_value(instance, p) for p in nested_plans(instance, time_limit=30)]
+    assert len(tried) == 3 and max(tried) == plan_value(instance, ahead)  # all three fit in the time
+    result = improve_plan(instance, time_limit=10)  # the search starts from the best of them
     assert result.value >= plan_value(instance, ahead)

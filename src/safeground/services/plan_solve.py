@@ -36,7 +36,7 @@ from dataclasses import dataclass
 from safeground.domain.plan import Plan, PlanInstance, plan_value
 from safeground.services.plan_greedy import greedy_plan, team_weeks
 from safeground.services.plan_milp import solve_model
-from safeground.services.plan_nested import LOOKAHEAD_COST, LOOKAHEAD_WEEKS, nested_plan
+from safeground.services.plan_nested import nested_plans
 from safeground.services.plan_search import local_search
 
 
@@ -88,7 +88,8 @@ def improve_plan(instance: PlanInstance, time_limit: float = 60.0, whole_columns
     """Greedy, the nested plan, greedy variants, local search, then HiGHS until ``time_limit`` seconds; never
     worse than greedy.
 
-    The nested plan gets at most ``nested_share`` of the time. The local search gets ``search_share`` of the
+    The nested plans (:func:`~safeground.services.plan_nested.nested_plans`) get at most ``nested_share``
+    of the time. The local search gets ``search_share`` of the
     time left after the starts (at most half of it when the whole model is small enough for HiGHS). A piece
     holds the hazards its teams work on in the current plan and, up to about ``piece_columns``
     team-hazard-week columns, the densest hazards nobody works on."""
@@ -108,12 +109,9 @@ def improve_plan(instance: PlanInstance, time_limit: float = 60.0, whole_columns
             plan, value = new, new_value
             progress.append((time.monotonic() - began, value))
 
-    if left() > 0.05:  # the nested plan; with a lookahead too when that fits in its share of the time
-        budget, mark = nested_share * left(), time.monotonic()
-        offer(nested_plan(instance, time_limit=budget))
-        spent = time.monotonic() - mark
-        if LOOKAHEAD_COST * spent < budget - spent:
-            offer(nested_plan(instance, time_limit=budget - spent, lookahead=LOOKAHEAD_WEEKS))
+    if left() > 0.05:
+        for nested in nested_plans(instance, time_limit=nested_share * left()):
+            offer(nested)
     for work in _variants(instance):
         for economical in (True, False):
             if left() <= 0.05:
