@@ -16,9 +16,10 @@ from safeground.io.naturalearth import country_outline
 from safeground.services import tiles as T
 from safeground.services.records import add_record, retire_record, update_record
 from safeground.services.workspace import Workspace
+from safeground.store.base import change_mark
 from safeground.store.tile_cache import TileCache
 
-from ..conftest import EAST_HALF, HAZARD_BOX, WEST_HALF, Builder
+from ..conftest import EAST_HALF, GPKG_ONLY, HAZARD_BOX, WEST_HALF, Builder
 
 
 @pytest.fixture
@@ -223,3 +224,49 @@ def test_a_point_lies_in_the_one_tile_covering_it(lon: float, lat: float, z: int
     minx, miny, maxx, maxy = T.tile_bounds(*key)
     eps = 1e-9
     assert minx - eps <= lon <= maxx + eps and miny - eps <= lat <= maxy + eps
+
+
+def test_the_last_change_mark_names_the_latest_audit_row(ws: Workspace, build: Builder) -> None:
+    before = ws.store.last_change_mark()
+    build.hazard()
+    last = list(ws.store.changes_since(0))[-1]
+    assert ws.store.last_change_mark() == change_mark(last.seq, last.at, last.layer, last.fid) != before
+    assert int(ws.store.last_change_mark().split("/")[0]) == ws.store.last_change_seq()
+
+
+def test_a_cache_from_before_marks_is_drawn_again(ws: Workspace, build: Builder) -> None:
+    cache = TileCache(":memory:")
+    cache.put("all", "hazards", [(Z12[0], b"stale")])  # tiles, but no mark: from an older SafeGround
+    assert T.refresh(ws, cache) == 1 and cache.count() == 0
+    assert cache.mark == ws.store.last_change_mark()
+
+
+@GPKG_ONLY
+def test_a_rewound_database_never_gets_the_tiles_of_the_history_it_lost(ws: Workspace, build: Builder,
+                                                                        tmp_path: Path) -> None:
+    """A point-in-time recovery, or a backup restored under the old name, rewinds the audit log; the tile cache
+    beside it still shows what the lost history recorded, and must not serve it. Here the hazard recorded after
+    the backup is gone from the rewound database, and its tile must be drawn again without it: once when the
+    log is shorter than the cache's, and once when new edits have brought it back to the same number."""
+    build.hazard("sha", geometry=FAR_BOX)
+    earlier = tmp_path / "earlier.gpkg"
+    ws.store.backup(str(earlier))
+    lost = build.hazard()
+    shorter, same_number = TileCache(tmp_path / "a.tiles"), TileCache(tmp_path / "b.tiles")
+    for cache in (shorter, same_number):
+        assert refs(ws, Z12[0], cache=cache) == {lost["ref"]}
+        assert T.cached_tile(ws, *Z12[0], cache=cache) is not None
+
+    back = Workspace.open(earlier, user="ana")
+    try:
+        assert back.store.last_change_seq() < shorter.seq
+        assert T.cached_tile(back, *Z12[0], cache=shorter) is None
+        assert refs(back, Z12[0], cache=shorter) == set()
+
+        Builder(back).hazard("sha", geometry=FAR_BOX.buffer(0.001))  # as many audit rows as the lost hazard
+        assert back.store.last_change_seq() == same_number.seq
+        assert T.cached_tile(back, *Z12[0], cache=same_number) is None
+        assert refs(back, Z12[0], cache=same_number) == set()
+        assert len(refs(back, FAR, cache=same_number)) == 2
+    finally:
+        back.close()

@@ -64,6 +64,7 @@ from safeground.io.mvt import BUFFER, EXTENT, encode_layer
 from safeground.services import plan_map, public_map, risk_map
 from safeground.services.public_hazards import PUBLIC_FIELDS
 from safeground.services.workspace import Workspace
+from safeground.store.base import change_mark
 from safeground.store.gpkg_binary import envelope
 from safeground.store.gpkg_risk import RISK_RUN_LAYER
 from safeground.store.plan_rows import PLAN_RUN_LAYER
@@ -352,18 +353,23 @@ def refresh(ws: Workspace, cache: TileCache | None = None, *, render: bool = Fal
 
 
 def _refresh(ws: Workspace, cache: TileCache, render: bool, layers: tuple[TileLayer, ...]) -> int:
-    seq = cache.seq
-    if seq is None:  # a new cache holds nothing stale
-        cache.seq = ws.store.last_change_seq()
+    seq, latest = cache.seq, ws.store.last_change_mark()
+    if cache.mark == latest:  # nothing new (one indexed read)
         return 0
+    if seq is None or cache.mark != _mark_at(ws, seq):
+        # A new cache; one from before marks; or the log no longer holds the change the tiles reflect (the
+        # database was rewound or another one restored under its name): nothing cached can be trusted.
+        dropped = cache.clear()
+        cache.mark = latest
+        return dropped
     by_source = {layer.source: layer for layer in layers if layer.features is None}
     whole = {dep: layer for layer in layers for dep in layer.depends_on}
     boxes: dict[str, list[Bbox]] = {}
     changed: dict[str, set[str]] = {}
     redraw: set[str] = set()
-    last = seq
+    last, mark = seq, ""
     for change in ws.store.changes_since(seq):
-        last = change.seq
+        last, mark = change.seq, change_mark(change.seq, change.at, change.layer, change.fid)
         if change.layer in whole:
             redraw.add(whole[change.layer].name)
         if change.layer in by_source and change.uuid:
@@ -393,8 +399,18 @@ def _refresh(ws: Workspace, cache: TileCache, render: bool, layers: tuple[TileLa
                     cache.put(key, layer.name, [((z, x, y), _render(ws, layer, z, x, y, regions[key]))])
     for name in redraw:
         dropped += cache.drop_layer(name)
-    cache.seq = last
+    cache.mark = mark
     return dropped
+
+
+def _mark_at(ws: Workspace, seq: int) -> str:
+    """The mark of audit row ``seq`` in the log now (``"0"`` for 0; ``""`` when the log has no such row)."""
+    if seq == 0:
+        return "0"
+    change = next(ws.store.changes_since(seq - 1, limit=1), None)
+    if change is None or change.seq != seq:
+        return ""
+    return change_mark(change.seq, change.at, change.layer, change.fid)
 
 
 def tile(ws: Workspace, z: int, x: int, y: int, *, restriction: Restriction | None = None,
@@ -423,7 +439,7 @@ def tile(ws: Workspace, z: int, x: int, y: int, *, restriction: Restriction | No
 def cached_tile(ws: Workspace, z: int, x: int, y: int, *, cache: TileCache,
                 layers: tuple[TileLayer, ...] = LAYERS) -> bytes | None:
     """The unrestricted tile ``z/x/y`` as cached, or ``None`` when the cache is behind the audit log or a layer of
-    the tile is not cached (then call :func:`tile`). Reads only the audit sequence number and the cache, renders
+    the tile is not cached (then call :func:`tile`). Reads only the latest audit row's mark and the cache, renders
     nothing: for a caller that must not wait, such as a web server's event loop.
 
     >>> import os, tempfile
@@ -437,8 +453,8 @@ def cached_tile(ws: Workspace, z: int, x: int, y: int, *, cache: TileCache,
     >>> ws.close()
     """
     _check_tile(z, x, y)
-    seq = cache.seq
-    if seq is None or seq != ws.store.last_change_seq():
+    mark = cache.mark
+    if mark is None or mark != ws.store.last_change_mark():
         return None
     parts = []
     for layer in layers:

@@ -71,6 +71,15 @@ class Batch:
         return cls(columns, geoms)
 
 
+def change_mark(seq: int, at: str, layer: str, fid: int) -> str:
+    """One audit row's identity: its number, time, layer and feature id (``"0"`` stands for an empty log).
+
+    >>> change_mark(12, "2026-11-29T02:45:08.864Z", "hazard_area", 3)
+    '12/2026-11-29T02:45:08.864Z/hazard_area/3'
+    """
+    return f"{seq}/{at}/{layer}/{fid}"
+
+
 def ref_number(records: Sequence[Mapping[str, Any]]) -> int:
     """The highest number ending the records' refs (``HA-000012`` → 12), 0 when none: a store that copies records
     numbers its own new ones after it.
@@ -468,6 +477,12 @@ class Store(abc.ABC):
     @abc.abstractmethod
     def last_change_seq(self) -> int:
         """The sequence number of the latest audit row (0 when none): what :meth:`changes_since` continues from."""
+
+    @abc.abstractmethod
+    def last_change_mark(self) -> str:
+        """The :func:`change_mark` of the latest audit row (``"0"`` when none), in one indexed read. A cache that
+        keeps the mark of the last change it reflects can tell a log that went on from one that was rewound
+        (a point-in-time recovery, a restored backup) and written again up to the same number."""
 
     @abc.abstractmethod
     def backup(self, target: str) -> None:

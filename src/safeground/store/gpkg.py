@@ -27,7 +27,7 @@ from safeground.domain.timestamps import now_iso
 from safeground.domain.uuids import time_ordered
 from safeground.geo.crs import WGS84, reproject, utm_epsg
 from safeground.store import gpkg_binary, related_tables, rtree, sync_tiles
-from safeground.store.base import OPERATORS, Batch, Change, Record, Store, Where, ref_number
+from safeground.store.base import OPERATORS, Batch, Change, Record, Store, Where, change_mark, ref_number
 from safeground.store.gpkg_plans import GeoPackagePlanRuns
 from safeground.store.gpkg_risk import GeoPackageRiskRuns
 from safeground.store.gpkg_users import GeoPackageUsers
@@ -690,6 +690,10 @@ class GeoPackageStore(GeoPackageUsers, GeoPackageRiskRuns, GeoPackagePlanRuns, S
         row = self._conn.execute("SELECT max(seq) FROM safeground_audit").fetchone()
         return int(row[0] or 0)
 
+    def last_change_mark(self) -> str:
+        row = self._conn.execute(_LAST_MARK).fetchone()
+        return "0" if row is None else change_mark(int(row[0]), row[1], row[2], int(row[3]))
+
     def backup(self, target: str) -> None:
         path = Path(target)
         if path.exists():
@@ -992,6 +996,7 @@ class GeoPackageStore(GeoPackageUsers, GeoPackageRiskRuns, GeoPackagePlanRuns, S
 
 
 _CHANGE_COLUMNS = "seq, layer, fid, uuid, op, actor, import_run, at, before, after"
+_LAST_MARK = "SELECT seq, at, layer, fid FROM safeground_audit ORDER BY seq DESC LIMIT 1"
 
 
 def _change(row: Sequence[Any]) -> Change:

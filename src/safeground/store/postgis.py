@@ -32,7 +32,7 @@ from safeground.domain.records import RecordType, record_type
 from safeground.domain.timestamps import now_iso
 from safeground.domain.uuids import time_ordered
 from safeground.geo.crs import utm_epsg
-from safeground.store.base import OPERATORS, Batch, Change, Record, Store, Where, ref_number
+from safeground.store.base import OPERATORS, Batch, Change, Record, Store, Where, change_mark, ref_number
 from safeground.store.postgis_migrations import PG_MIGRATIONS, PG_SCHEMA_VERSION
 from safeground.store.postgis_plans import PostGISPlanRuns
 from safeground.store.postgis_schema import PARAM_TYPES
@@ -45,6 +45,7 @@ _MANAGED = frozenset({"uuid", "ref", "version", "created_by", "created_at", "upd
 #: Audit rows :meth:`PostGISStore.changes_since` reads a query.
 CHANGES_PAGE = 10_000
 _CHANGE_COLUMNS = "seq, layer, fid, uuid, op, actor, import_run, at, before, after"
+_LAST_MARK = "SELECT seq, at, layer, fid FROM safeground_audit ORDER BY seq DESC LIMIT 1"
 
 
 def redacted(url: str) -> str:
@@ -559,6 +560,10 @@ class PostGISStore(PostGISUsers, PostGISPlanRuns, PostGISTables, SyncTables, Sto
     def last_change_seq(self) -> int:
         row = self._conn.execute("SELECT max(seq) FROM safeground_audit").fetchone()
         return int(row[0] or 0)
+
+    def last_change_mark(self) -> str:
+        row = self._conn.execute(_LAST_MARK).fetchone()
+        return "0" if row is None else change_mark(int(row[0]), row[1], row[2], int(row[3]))
 
     def backup(self, target: str) -> None:
         """A ``pg_dump`` archive in custom format (``pg_restore`` reads it), taken in one snapshot."""

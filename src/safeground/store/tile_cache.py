@@ -2,7 +2,11 @@
 
 A side file keeps the GeoPackage free of derived bytes (and a read-only database servable); deleting it only
 costs regeneration. One row per (tile layer, z, x, y, tileset): a tileset is one restriction (``all`` for
-none). ``seq`` is the last audit sequence number whose changes the cached tiles already reflect.
+none). ``mark`` identifies the last audit row whose changes the cached tiles already reflect (its number, time,
+layer and feature id: :func:`~safeground.store.base.change_mark`), and ``seq`` is its number. A database whose
+log no longer holds that row (rewound by a point-in-time recovery, or another file restored under the same name)
+is not the one the tiles were drawn from: :func:`safeground.services.tiles.refresh` then clears the cache.
+(The ``state`` table held the number alone before marks; it is no longer read.)
 
 >>> cache = TileCache(":memory:")
 >>> cache.put("all", "hazards", [((12, 1, 2), b"tile")])
@@ -28,6 +32,7 @@ CREATE TABLE IF NOT EXISTS tile (
     PRIMARY KEY (layer, z, x, y, tileset)
 ) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS state (key TEXT PRIMARY KEY, value INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS history (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 """
 
 
@@ -90,13 +95,29 @@ class TileCache:
             return int(self._conn.execute("SELECT count(*) FROM tile WHERE layer = ?", (layer,)).fetchone()[0])
 
     @property
-    def seq(self) -> int | None:
-        """The audit sequence number the tiles reflect; ``None`` for a new cache."""
+    def mark(self) -> str | None:
+        """The :func:`~safeground.store.base.change_mark` of the last audit row the tiles reflect; ``None`` for
+        a new cache, or one written before caches kept marks."""
         with self._lock:
-            row = self._conn.execute("SELECT value FROM state WHERE key = 'seq'").fetchone()
-        return None if row is None else int(row[0])
+            row = self._conn.execute("SELECT value FROM history WHERE key = 'mark'").fetchone()
+        return None if row is None else str(row[0])
 
-    @seq.setter
-    def seq(self, value: int) -> None:
+    @mark.setter
+    def mark(self, value: str) -> None:
         with self._lock:
-            self._conn.execute("INSERT OR REPLACE INTO state VALUES ('seq', ?)", (value,))
+            self._conn.execute("INSERT OR REPLACE INTO history VALUES ('mark', ?)", (value,))
+
+    @property
+    def seq(self) -> int | None:
+        """The audit sequence number the tiles reflect (the mark's); ``None`` for a new cache."""
+        mark = self.mark
+        return None if mark is None else int(mark.split("/", 1)[0])
+
+    def clear(self) -> int:
+        """Forget every tile and the mark (the cache is new again); how many tiles were cached."""
+        with self._lock:
+            self._conn.execute("BEGIN IMMEDIATE")
+            count = self._conn.execute("DELETE FROM tile").rowcount
+            self._conn.execute("DELETE FROM history")
+            self._conn.execute("COMMIT")
+        return int(count)
