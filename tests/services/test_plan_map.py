@@ -22,6 +22,10 @@ from safeground.store.tile_cache import TileCache
 
 Z12 = (12, 1223, 1990)
 OTHER_BOX = shapely.box(-72.498, 5.002, -72.496, 5.004)
+FAR_BOX = shapely.box(-71.92, 6.99, -71.91, 7.00)
+FAR = (12, 1229, 1968)
+NEW_BOX = shapely.box(-72.300, 5.300, -72.299, 5.301)
+NEW = next(iter(tiles.tiles_covering(NEW_BOX.bounds, 12)))
 
 
 @pytest.fixture
@@ -74,6 +78,23 @@ def test_a_shared_hazard_shows_both_teams_its_weeks_and_its_release(ws: Workspac
     assert plan_map.plan_summary(ws)["title"] == f"Plan run {second['id']}, from 2026-03-02 (26 weeks)"
     public = tiles.tile(ws, *Z12, layers=tiles.PUBLIC_LAYERS, cache=TileCache(tmp_path / "p.tiles"))
     assert b"TM-000003" not in public and "plan" not in mapbox_vector_tile.decode(public)
+
+
+def test_a_planned_hazard_moved_after_adoption_is_drawn_where_it_is_now(ws: Workspace, build: Builder,
+                                                                         tmp_path: Path) -> None:
+    # No new plan is adopted: the plan's tiles that the hazard's old and new polygons touch are drawn again,
+    # and the others stay cached.
+    moved, stays = build.hazard(), build.hazard("sha", geometry=FAR_BOX)
+    cache = TileCache(tmp_path / "m.tiles")
+    store_plan(ws, [item(moved, "TM-000001", 0, 1, 1), item(stays, "TM-000002", 0, 1, 1)])
+    assert set(drawn(ws, Z12, cache=cache)) == {moved["ref"]}
+    assert set(drawn(ws, FAR, cache=cache)) == {stays["ref"]}
+    far_before = cache.get("all", "plan", *FAR)
+    assert drawn(ws, NEW, cache=cache) == {}
+    update_record(ws, "hazard_area", moved["uuid"], {"geometry": NEW_BOX}, expected_version=moved["version"])
+    assert drawn(ws, Z12, cache=cache) == {}
+    assert set(drawn(ws, NEW, cache=cache)) == {moved["ref"]}
+    assert cache.get("all", "plan", *FAR) == far_before  # untouched, still cached
 
 
 @pytest.fixture(scope="module")

@@ -99,6 +99,9 @@ class TileLayer:
     features: Callable[[Workspace, Bbox | None], Features] | None = None
     #: Store layers whose change redraws the whole layer (for computed features).
     depends_on: tuple[str, ...] = ()
+    #: Computed features drawn at their ``source`` records' polygons: a changed record drops the tiles its old and
+    #: new boxes touch, as for a layer read from ``source``.
+    follows_source: bool = False
 
     def read(self, ws: Workspace, bbox: Bbox | None) -> Features:
         if self.features is not None:
@@ -175,10 +178,10 @@ LAYERS: tuple[TileLayer, ...] = (
               simplification=1.0),
     TileLayer("hazards", "hazard_area", ("ref", "name", "hazard_class", "status", "marking", "review_state"), 6, 14,
               simplification=1.0),
-    # The current clearance plan's hazards with their weeks; redrawn whole when another plan is adopted (not on
-    # every hazard edit, which would drop the layer from every cached tile and defeat the background refresh).
+    # The current clearance plan's hazards with their weeks; redrawn whole when another plan is adopted, and where
+    # a hazard changed (not whole on every hazard edit, which would defeat the background refresh).
     TileLayer("plan", "hazard_area", plan_map.FIELDS, 6, 14, simplification=1.0, features=plan_map.plan_features,
-              depends_on=(PLAN_RUN_LAYER,)),
+              depends_on=(PLAN_RUN_LAYER,), follows_source=True),
     TileLayer("priority_targets", "priority_target", ("ref", "name", "kind", "displaced_households"), 6, 14,
               simplification=1.0),
 )
@@ -362,7 +365,10 @@ def _refresh(ws: Workspace, cache: TileCache, render: bool, layers: tuple[TileLa
         dropped = cache.clear()
         cache.mark = latest
         return dropped
-    by_source = {layer.source: layer for layer in layers if layer.features is None}
+    by_source: dict[str, list[TileLayer]] = {}
+    for layer in layers:
+        if layer.features is None or layer.follows_source:
+            by_source.setdefault(layer.source, []).append(layer)
     whole = {dep: layer for layer in layers for dep in layer.depends_on}
     boxes: dict[str, list[Bbox]] = {}
     changed: dict[str, set[str]] = {}
@@ -382,21 +388,23 @@ def _refresh(ws: Workspace, cache: TileCache, render: bool, layers: tuple[TileLa
         return 0
     dropped = 0
     for source, uuids in changed.items():
-        layer = by_source[source]
         if len(uuids) > WHOLE_LAYER_CHANGES:
-            redraw.add(layer.name)
+            redraw.update(layer.name for layer in by_source[source])
             continue
         rows = ws.store.query(source, where={"uuid": sorted(uuids)}, include_retired=True, fields=[])
         found = boxes.get(source, []) + [tuple(r["geometry"].bounds) for r in rows if r["geometry"] is not None]
-        dirty = {t for box in found for z in range(layer.minzoom, layer.maxzoom + 1)
-                 for t in tiles_covering(box, z, buffer=BUFFER / EXTENT)}
-        removed = cache.drop(layer.name, dirty)
-        dropped += len(removed)
-        if render:
-            regions = _KNOWN.get(ws, {})
-            for key, z, x, y in removed:
-                if key in regions:
-                    cache.put(key, layer.name, [((z, x, y), _render(ws, layer, z, x, y, regions[key]))])
+        for layer in by_source[source]:
+            if layer.name in redraw:
+                continue
+            dirty = {t for box in found for z in range(layer.minzoom, layer.maxzoom + 1)
+                     for t in tiles_covering(box, z, buffer=BUFFER / EXTENT)}
+            removed = cache.drop(layer.name, dirty)
+            dropped += len(removed)
+            if render:
+                regions = _KNOWN.get(ws, {})
+                for key, z, x, y in removed:
+                    if key in regions:
+                        cache.put(key, layer.name, [((z, x, y), _render(ws, layer, z, x, y, regions[key]))])
     for name in redraw:
         dropped += cache.drop_layer(name)
     cache.mark = mark
