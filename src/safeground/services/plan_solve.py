@@ -88,11 +88,10 @@ def improve_plan(instance: PlanInstance, time_limit: float = 60.0, whole_columns
     """Greedy, the nested plan, greedy variants, local search, then HiGHS until ``time_limit`` seconds; never
     worse than greedy.
 
-    The nested plans (:func:`~safeground.services.plan_nested.nested_plans`) get at most ``nested_share``
-    of the time. The local search gets ``search_share`` of the
-    time left after the starts (at most half of it when the whole model is small enough for HiGHS). A piece
-    holds the hazards its teams work on in the current plan and, up to about ``piece_columns``
-    team-hazard-week columns, the densest hazards nobody works on."""
+    The nested plans (:func:`~safeground.services.plan_nested.nested_plans`) get at most ``nested_share`` of
+    the time. The local search gets ``search_share`` of the time left after the starts (at most half of it when
+    the whole model is small enough for HiGHS). A piece holds the hazards its teams work on in the current
+    plan and, up to about ``piece_columns`` team-hazard-week columns, the densest hazards nobody works on."""
     began = time.monotonic()
     plan = greedy_plan(instance)
     greedy_value = value = plan_value(instance, plan)

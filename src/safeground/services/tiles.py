@@ -347,6 +347,8 @@ def _known(ws: Workspace, region: Region) -> Region:
 def refresh(ws: Workspace, cache: TileCache | None = None, *, render: bool = False,
             layers: tuple[TileLayer, ...] = LAYERS) -> int:
     """Drop the cached tiles that changes since the cache's audit sequence number touch; how many were dropped.
+    A cache whose last change the log no longer holds as it was (the database was rewound, or another one
+    restored under its name) is emptied.
 
     ``tile`` calls it first, so tiles are always current. A web app may also call it from a background job
     with ``render=True``: the dropped tiles of the tilesets this process has served are then rendered again at

@@ -117,7 +117,11 @@ class TileCache:
         """Forget every tile and the mark (the cache is new again); how many tiles were cached."""
         with self._lock:
             self._conn.execute("BEGIN IMMEDIATE")
-            count = self._conn.execute("DELETE FROM tile").rowcount
-            self._conn.execute("DELETE FROM history")
+            try:
+                count = self._conn.execute("DELETE FROM tile").rowcount
+                self._conn.execute("DELETE FROM history")
+            except BaseException:
+                self._conn.execute("ROLLBACK")
+                raise
             self._conn.execute("COMMIT")
         return int(count)
