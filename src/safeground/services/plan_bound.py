@@ -70,8 +70,16 @@ def default_period(horizon: int, periods: int = 52) -> int:
     return max(1, math.ceil(horizon / periods))
 
 
-def _rates(instance: PlanInstance) -> tuple[np.ndarray, np.ndarray]:
-    """Matrices (teams × hazards) of the m² a team clears in a full week (0: cannot) and its travel loss."""
+def rate_matrices(instance: PlanInstance) -> tuple[np.ndarray, np.ndarray]:
+    """Matrices (teams × hazards) of the m² a team clears in a full week (0: cannot) and the fraction of its first
+    week it loses to travel (0..1).
+
+    >>> from safeground.domain.plan import Hazard, PlanInstance, Team
+    >>> inst = PlanInstance((Hazard("A", 1.0, {"manual": 2.0}), Hazard("B", 1.0, {"mdd": 1.0})),
+    ...                     (Team("T", "manual", 1000.0),), (), 4, travel_loss={("T", "A"): 0.25})
+    >>> [m.tolist() for m in rate_matrices(inst)]
+    [[[500.0, 0.0]], [[0.25, 0.0]]]
+    """
     rate = np.zeros((len(instance.teams), len(instance.hazards)))
     loss = np.zeros_like(rate)
     travel = instance.travel_loss
@@ -113,7 +121,7 @@ def earliest_release(instance: PlanInstance, rate: np.ndarray, loss: np.ndarray,
     >>> inst = PlanInstance((Hazard("A", 5000.0, {"manual": 1.0}),),
     ...                     (Team("T1", "manual", 1000.0), Team("T2", "manual", 1000.0), Team("T3", "manual", 1000.0)),
     ...                     (), 6)
-    >>> rate, loss = _rates(inst)
+    >>> rate, loss = rate_matrices(inst)
     >>> earliest_release(inst, rate, loss, np.array([0])).tolist()  # two teams, 2,000 m² a week: in week 2
     [2]
     """
@@ -173,7 +181,7 @@ def _build(instance: PlanInstance, whole_weeks: bool = True) -> _Prefix:
     """The prefix LP with zero costs and capacities (set per prefix by :func:`plan_bound`)."""
     horizon, hazards = instance.horizon, instance.hazards
     methods = sorted({t.method for t in instance.teams})
-    rate, loss = _rates(instance)
+    rate, loss = rate_matrices(instance)
     needs = [_needs(instance, rate, loss, m) for m in methods]
     workable = sorted(set().union(*needs)) if needs else []
     w_of = {h: j for j, h in enumerate(workable)}

@@ -36,7 +36,6 @@ its own, fixing only its own), and the caller keeps the best.
 
 from __future__ import annotations
 
-import math
 import time
 from collections.abc import Iterator
 
@@ -45,6 +44,7 @@ import numpy as np
 from scipy import sparse
 
 from safeground.domain.plan import Plan, PlanInstance
+from safeground.services.plan_bound import rate_matrices
 from safeground.services.plan_milp import new_highs
 from safeground.services.plan_search import sequences_plan
 
@@ -111,13 +111,11 @@ def nested_plans(instance: PlanInstance, time_limit: float = 30.0) -> Iterator[P
 
 def _weeks_alone(instance: PlanInstance) -> np.ndarray:
     """Teams × hazards: the weeks a team works a hazard alone from a fresh start (``inf``: it cannot)."""
-    k = np.full((len(instance.teams), len(instance.hazards)), np.inf)
-    for ti, team in enumerate(instance.teams):
-        for hi, hazard in enumerate(instance.hazards):
-            rate = instance.rate(team, hazard)
-            if rate > 0:
-                k[ti, hi] = max(1, math.ceil((hazard.area_m2 - 1e-9) / rate + instance.loss(team, hazard) - 1e-9))
-    return k
+    rate, loss = rate_matrices(instance)
+    area = np.array([h.area_m2 for h in instance.hazards])[None, :]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        weeks = np.maximum(1.0, np.ceil((area - 1e-9) / rate + loss - 1e-9))
+    return np.where(rate > 0, weeks, np.inf)
 
 
 def nested_plan(instance: PlanInstance, time_limit: float = 30.0, slack: int = SLACK_WEEKS,
